@@ -82,3 +82,7 @@ class FormError(GridflowError):
         super().__init__(
             "invalid form data: " + "; ".join(f"{k}: {v}" for k, v in field_errors.items())
         )
+
+
+class ForbiddenError(GridflowError):
+    """The actor's roles do not allow this action; nothing was changed."""

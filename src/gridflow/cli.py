@@ -1,0 +1,174 @@
+"""The `gridflow` command: database, lint, deploy, demo data, statistics and the summary table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from gridflow import catalog, definitions
+from gridflow.errors import DefinitionError, GridflowError
+from gridflow.runtime import Runtime, load_roles, processes_dir
+
+
+def _runtime(database: str | None) -> Runtime:
+    return Runtime.create(url=database)
+
+
+database_option = click.option(
+    "--database",
+    envvar="GRIDFLOW_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (default: GRIDFLOW_DATABASE_URL or sqlite:///gridflow.db).",
+)
+
+
+@click.group()
+@click.version_option(package_name="gridflow")
+def main() -> None:
+    """gridflow: customer-centred business processes for a power grid company."""
+
+
+@main.command("init-db")
+@database_option
+def init_db(database: str | None) -> None:
+    """Create or upgrade the database schema."""
+    rt = _runtime(database)
+    rt.db.migrate()
+    click.echo(f"database ready: {_safe_url(rt.db.url)}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--roles", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Roles file (default: processes/roles.yaml).")
+def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
+    """Check BPMN files; one line per problem, exit status 1 when there is any."""
+    book = load_roles(roles)
+    results = definitions.lint_paths(paths, book)
+    problems = [p for found in results.values() for p in found]
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{len(results)} file(s) checked, {len(problems)} problem(s)", err=True)
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@database_option
+@click.option("--actor", default="cli", help="Who deploys (recorded with the version).")
+def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
+    """Deploy BPMN files: changed content becomes the next version, unchanged is a no-op."""
+    rt = _runtime(database)
+    try:
+        for deployment in catalog.deploy_paths(rt, paths, actor):
+            click.echo(str(deployment))
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo("nothing deployed", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@database_option
+@click.option("--instances", "count", default=200, show_default=True, help="Demands to simulate.")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--weeks", default=4, show_default=True, help="Weeks over which demands arrive.")
+@click.option("--processes", "processes_path", type=click.Path(exists=True, path_type=Path),
+              default=None, help="Folder of BPMN files to deploy first (default: processes/).")
+def demo(
+    database: str | None, count: int, seed: int, weeks: int, processes_path: Path | None
+) -> None:
+    """Simulate demands arriving over weeks, run through the real engine on a simulated clock."""
+    from gridflow.demo import run_demo
+
+    rt_url = database
+    result = run_demo(
+        rt_url,
+        instances=count,
+        seed=seed,
+        weeks=weeks,
+        processes=processes_path or processes_dir(),
+        progress=True,
+    )
+    click.echo(result.describe())
+
+
+@main.command()
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(database: str | None, as_json: bool) -> None:
+    """Counts of instances by status, open work items and task events by lifecycle."""
+    from gridflow.reports import counts
+
+    figures = counts(_runtime(database))
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+        return
+    for section, values in figures.items():
+        click.echo(f"{section}:")
+        for key, value in sorted(values.items()):
+            click.echo(f"  {key:<20} {value}")
+
+
+@main.command()
+@database_option
+def summary(database: str | None) -> None:
+    """Per-link table: count, median waiting and handling time, share within standard."""
+    from gridflow.reports import format_link_summary, link_summary
+
+    click.echo(format_link_summary(link_summary(_runtime(database))))
+
+
+@main.command()
+@database_option
+@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+def worker(database: str | None, once: bool, interval: float) -> None:
+    """Fire due timers (breach escalations, waits) round after round."""
+    import time
+
+    from gridflow.instances import fire_due_timers
+
+    rt = _runtime(database)
+    while True:
+        fired = fire_due_timers(rt)
+        if fired:
+            click.echo(f"fired timers on {fired} instance(s)")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace existing diagram information.")
+def layout(files: tuple[Path, ...], replace: bool) -> None:
+    """Add diagram information (BPMNDI) to BPMN files that have none."""
+    from gridflow.layout import layout_file
+
+    for path in files:
+        changed = layout_file(path, replace=replace)
+        click.echo(f"{path}: {'laid out' if changed else 'unchanged (has a diagram)'}")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def run() -> None:
+    try:
+        main()
+    except GridflowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

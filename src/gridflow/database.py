@@ -1,0 +1,90 @@
+"""Database access: the engine for the configured URL, sessions for reading and for writing,
+and schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///gridflow.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url() -> str:
+    """GRIDFLOW_DATABASE_URL, or the embedded SQLite file in the working folder."""
+    return os.environ.get("GRIDFLOW_DATABASE_URL", DEFAULT_URL)
+
+
+class Database:
+    """One SQLAlchemy engine and its two kinds of session."""
+
+    def __init__(self, url: str | None = None, **engine_options: Any):
+        self.url = url or database_url()
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            engine_options.setdefault("connect_args", {"timeout": 30})
+        self.engine: Engine = create_engine(self.url, **engine_options)
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self._writer = sessionmaker(
+            self.engine.execution_options(gridflow_write=True), expire_on_commit=False
+        )
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction that commits when the block ends and rolls back on any error.
+
+        On SQLite it begins IMMEDIATE, so two writers queue instead of failing mid-way.
+        """
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session:
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (creating it on an empty database)."""
+        with self.engine.begin() as connection:
+            config = alembic_config(self.url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("gridflow_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,620 @@
+"""BPMN process definitions: read a file safely, lint it, and describe its links.
+
+This module and `engine` are the only ones that import SpiffWorkflow. Everything that is wrong
+with a file is reported as a `Problem` naming the file, the line where known and the element id;
+a file with any problem never becomes a `ProcessDefinition`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+
+from gridflow.errors import DefinitionError, ExpressionError, Problem
+from gridflow.expressions import compile_expression, compile_script
+from gridflow.forms import FIELD_TYPES, Form, FormField
+from gridflow.roles import Role, RoleBook
+from gridflow.standards import Standard, StandardError, parse_standard
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# Functions a timer expression may call; the engine supplies them.
+TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
+SCRIPT_FORMATS = ("python", "gridflow")
+ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
+
+FLOW_NODE_TAGS = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "complexGateway",
+}
+DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
+
+
+@dataclass(frozen=True)
+class Link:
+    """One human step of a process: a user task in a lane owned by a role."""
+
+    element_id: str
+    name: str
+    lane: str
+    role: Role
+    form: Form
+    standard: Standard
+    customer_facing: bool = False
+    line: int | None = None
+
+    @property
+    def department(self) -> str:
+        return self.role.department.id
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """A linted, executable process: its links with their standards, and its SpiffWorkflow spec."""
+
+    process_id: str
+    name: str
+    file: str
+    xml: bytes
+    links: Mapping[str, Link]
+    category: str | None = None
+    standard: Standard | None = None
+    message_names: frozenset[str] = frozenset()
+    message_start: str | None = None
+    element_names: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def content_hash(self) -> str:
+        return content_hash(self.xml)
+
+    @cached_property
+    def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
+        """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
+        parser = CamundaParser()
+        parser.add_bpmn_xml(_parse_xml(self.xml, self.file), filename=self.file)
+        return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
+
+
+def content_hash(xml: bytes) -> str:
+    """Version identity of a file: line endings do not count, every other byte does."""
+    return hashlib.sha256(xml.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def load(path: Path, roles: RoleBook) -> ProcessDefinition:
+    """The definition in a BPMN file, or DefinitionError listing every problem."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DefinitionError([Problem(str(path), None, None, f"cannot read: {exc}")]) from exc
+    if size > MAX_FILE_BYTES:
+        raise DefinitionError([_too_big(str(path), size)])
+    return parse(path.read_bytes(), str(path), roles)
+
+
+def parse(xml: bytes, file: str, roles: RoleBook) -> ProcessDefinition:
+    """The definition in BPMN text, or DefinitionError listing every problem."""
+    definition, problems = _lint(xml, file, roles)
+    if problems or definition is None:
+        raise DefinitionError(problems)
+    return definition
+
+
+def lint(xml: bytes, file: str, roles: RoleBook) -> list[Problem]:
+    """Every problem in BPMN text; an empty list means the file can be deployed."""
+    return _lint(xml, file, roles)[1]
+
+
+def lint_paths(paths: Iterable[Path], roles: RoleBook) -> dict[Path, list[Problem]]:
+    """Problems per BPMN file under the given files and folders."""
+    result: dict[Path, list[Problem]] = {}
+    for path in bpmn_files(paths):
+        try:
+            load(path, roles)
+            result[path] = []
+        except DefinitionError as exc:
+            result[path] = exc.problems
+    return result
+
+
+def bpmn_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.bpmn")))
+        else:
+            files.append(path)
+    return files
+
+
+def _too_big(file: str, size: int) -> Problem:
+    return Problem(file, None, None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes")
+
+
+class _Refused(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def _parse_xml(xml: bytes, file: str) -> etree._ElementTree:
+    """Parse without DTDs, entities or network: XXE and entity expansion never get a chance."""
+    head = xml[:4096].lstrip()
+    if re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE):
+        line = xml[: re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE).start()].count(b"\n") + 1  # type: ignore[union-attr]
+        raise _Refused(
+            Problem(
+                file,
+                line,
+                None,
+                "DOCTYPE and entity declarations are not allowed in BPMN files "
+                "(they can read local files or expand without limit)",
+            )
+        )
+    if not head:
+        raise _Refused(Problem(file, None, None, "file is empty"))
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
+    )
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise _Refused(Problem(file, line, None, f"malformed XML: {exc.msg}")) from exc
+    return root.getroottree()
+
+
+def _lint(xml: bytes, file: str, roles: RoleBook) -> tuple[ProcessDefinition | None, list[Problem]]:
+    if len(xml) > MAX_FILE_BYTES:
+        return None, [_too_big(file, len(xml))]
+    try:
+        tree = _parse_xml(xml, file)
+    except _Refused as refused:
+        return None, [refused.problem]
+    linter = _Linter(tree, file, roles)
+    problems = linter.run()
+    if problems:
+        return None, problems
+    assert linter.process is not None
+    problems = _spiff_problems(tree, file, linter.process.get("id", ""))
+    if problems:
+        return None, problems
+    return linter.definition(xml), []
+
+
+def _spiff_problems(tree: etree._ElementTree, file: str, process_id: str) -> list[Problem]:
+    """What SpiffWorkflow's own parser rejects (it must accept whatever we deploy)."""
+    parser = CamundaParser()
+    try:
+        parser.add_bpmn_xml(tree, filename=file)
+        parser.get_spec(process_id)
+    except ValidationException as exc:
+        message = str(exc.args[0]) if exc.args else str(exc)
+        return [Problem(file, exc.line_number or None, exc.id or None, message)]
+    except Exception as exc:  # SpiffWorkflow raises assorted errors for odd but valid XML
+        return [Problem(file, None, None, f"cannot build the process: {exc}")]
+    return []
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return etree.QName(tag).localname
+
+
+def _ns(element: etree._Element) -> str:
+    tag = element.tag
+    return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
+
+
+class _Linter:
+    """One pass over a parsed file, collecting every problem it finds."""
+
+    def __init__(self, tree: etree._ElementTree, file: str, roles: RoleBook):
+        self.tree = tree
+        self.root = tree.getroot()
+        self.file = file
+        self.roles = roles
+        self.problems: list[Problem] = []
+        self.process: etree._Element | None = None
+        self.links: dict[str, Link] = {}
+        self.lane_of: dict[str, str] = {}
+        self.messages: dict[str, str] = {}
+
+    def problem(self, element: etree._Element | None, message: str) -> None:
+        line = element.sourceline if element is not None else None
+        element_id = element.get("id") if element is not None else None
+        self.problems.append(Problem(self.file, line, element_id, message))
+
+    def run(self) -> list[Problem]:
+        if _local(self.root) != "definitions" or _ns(self.root) != BPMN_NS:
+            self.problem(None, "not a BPMN 2.0 file: the root element must be bpmn:definitions")
+            return self.problems
+        processes = [p for p in self.root.findall("bpmn:process", NS)]
+        executable = [p for p in processes if p.get("isExecutable", "false") == "true"]
+        if len(executable) != 1:
+            ids = ", ".join(p.get("id", "?") for p in executable) or "none"
+            self.problem(
+                None, f"a file must hold exactly one executable process (isExecutable=true): {ids}"
+            )
+            return self.problems
+        self.process = executable[0]
+        if not self.process.get("id"):
+            self.problem(self.process, "the process has no id")
+            return self.problems
+        self._check_ids()
+        for message in self.root.findall("bpmn:message", NS):
+            if not message.get("name"):
+                self.problem(message, "message has no name")
+            self.messages[message.get("id", "")] = message.get("name", "")
+        self._check_lanes()
+        self._check_elements(self.process)
+        self._check_flows(self.process)
+        self._check_reachable(self.process)
+        self.process_standard = self._standard_of(self.process, required=False)
+        return self.problems
+
+    def _check_ids(self) -> None:
+        seen: dict[str, etree._Element] = {}
+        for element in self.root.iter():
+            # Only BPMN elements share one id space; camunda:value ids repeat across fields.
+            element_id = element.get("id") if _ns(element) == BPMN_NS else None
+            if element_id is None:
+                continue
+            if element_id in seen:
+                self.problem(element, f"duplicate id {element_id!r}")
+            seen[element_id] = element
+
+    def _check_lanes(self) -> None:
+        assert self.process is not None
+        for lane in self.process.iter(f"{{{BPMN_NS}}}lane"):
+            if lane.find("bpmn:childLaneSet", NS) is not None:
+                continue
+            name = lane.get("name")
+            if self.roles.for_lane(name) is None:
+                known = ", ".join(self.roles.lane_names())
+                self.problem(lane, f"lane {name!r} names no known role (roles: {known})")
+            for ref in lane.findall("bpmn:flowNodeRef", NS):
+                node_id = (ref.text or "").strip()
+                if node_id in self.lane_of:
+                    self.problem(ref, f"element {node_id!r} is in more than one lane")
+                self.lane_of[node_id] = name or ""
+
+    def _properties(self, element: etree._Element) -> dict[str, str]:
+        props: dict[str, str] = {}
+        for prop in element.findall(
+            "bpmn:extensionElements/camunda:properties/camunda:property", NS
+        ):
+            if prop.get("name"):
+                props[prop.get("name", "")] = prop.get("value", "")
+        return props
+
+    def _standard_of(self, element: etree._Element, *, required: bool) -> Standard | None:
+        try:
+            standard = parse_standard(self._properties(element))
+        except StandardError as exc:
+            self.problem(element, f"service standard: {exc}")
+            return None
+        if standard is None and required:
+            self.problem(
+                element,
+                "user task has no service standard: add camunda:properties "
+                "standard_target, standard_basis and standard_source",
+            )
+        return standard
+
+    def _check_elements(self, container: etree._Element) -> None:
+        for element in container:
+            kind = _local(element)
+            if kind not in FLOW_NODE_TAGS:
+                continue
+            self._check_listeners(element)
+            if kind == "userTask":
+                self._check_user_task(element)
+            elif kind == "scriptTask":
+                self._check_script(element)
+            elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
+                self._check_delegate(element, kind)
+            elif kind in ("callActivity",):
+                self.problem(element, "call activities are not supported yet")
+            elif kind == "subProcess":
+                self._check_elements(element)
+                self._check_flows(element)
+            elif kind in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
+                self._check_event(element)
+            if kind in ("manualTask", "task", "receiveTask"):
+                self.problem(
+                    element,
+                    f"{kind} is not supported: make a human step a userTask with a form "
+                    "and a standard",
+                )
+
+    def _check_listeners(self, element: etree._Element) -> None:
+        for listener in element.findall("bpmn:extensionElements/*", NS):
+            if _ns(listener) != CAMUNDA_NS:
+                continue
+            if _local(listener) in ("executionListener", "taskListener"):
+                self.problem(
+                    element,
+                    f"camunda:{_local(listener)} is not supported: gridflow runs no Java or "
+                    "script listeners",
+                )
+            for attribute in ("class", "delegateExpression", "expression"):
+                if listener.get(attribute):
+                    self.problem(
+                        element,
+                        f"camunda:{attribute}={listener.get(attribute)!r} is refused: "
+                        "gridflow runs no Java delegates or bean expressions",
+                    )
+
+    def _check_user_task(self, element: etree._Element) -> None:
+        element_id = element.get("id", "")
+        name = element.get("name") or element_id
+        lane = self.lane_of.get(element_id)
+        role = self.roles.for_lane(lane) if lane is not None else None
+        if lane is None:
+            self.problem(element, f"user task {name!r} is outside any lane")
+        form = self._form_of(element)
+        standard = self._standard_of(element, required=True)
+        for attribute in ("assignee", "candidateUsers", "candidateGroups"):
+            value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") or ""
+            if "${" in value or "#{" in value:
+                self.problem(
+                    element,
+                    f"camunda:{attribute}={value!r} is refused: work goes to the lane's role",
+                )
+        if role is not None and standard is not None and form is not None:
+            props = self._properties(element)
+            self.links[element_id] = Link(
+                element_id=element_id,
+                name=name,
+                lane=lane or "",
+                role=role,
+                form=form,
+                standard=standard,
+                customer_facing=props.get("customer_facing", "").lower() == "true",
+                line=element.sourceline,
+            )
+
+    def _form_of(self, element: etree._Element) -> Form | None:
+        fields: list[FormField] = []
+        seen: set[str] = set()
+        ok = True
+        for xml_field in element.findall("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+            field_id = xml_field.get("id", "")
+            field_type = xml_field.get("type", "")
+            where = f"form field {field_id!r}"
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", field_id) or "__" in field_id:
+                self.problem(element, f"{where}: the id must be a plain name (letters, digits, _)")
+                ok = False
+                continue
+            if field_id in seen:
+                self.problem(element, f"{where} appears twice")
+                ok = False
+            seen.add(field_id)
+            if field_type not in FIELD_TYPES:
+                self.problem(
+                    element, f"{where} has type {field_type!r}; expected one of {FIELD_TYPES}"
+                )
+                ok = False
+                continue
+            options = tuple(
+                (value.get("id", ""), value.get("name") or value.get("id", ""))
+                for value in xml_field.findall("camunda:value", NS)
+            )
+            if field_type == "enum" and not options:
+                self.problem(element, f"{where} is an enum without values")
+                ok = False
+            constraints = {
+                c.get("name", ""): c.get("config")
+                for c in xml_field.findall("camunda:validation/camunda:constraint", NS)
+            }
+            numbers: dict[str, float | None] = {}
+            for key in ("min", "max", "minlength", "maxlength"):
+                raw = constraints.get(key)
+                try:
+                    numbers[key] = float(raw) if raw not in (None, "") else None
+                except ValueError:
+                    self.problem(element, f"{where}: constraint {key} = {raw!r} is not a number")
+                    ok = False
+                    numbers[key] = None
+            minlength, maxlength = numbers["minlength"], numbers["maxlength"]
+            fields.append(
+                FormField(
+                    id=field_id,
+                    label=xml_field.get("label") or field_id,
+                    type=field_type,
+                    required="required" in constraints,
+                    options=options,
+                    default=xml_field.get("defaultValue"),
+                    min=numbers["min"],
+                    max=numbers["max"],
+                    minlength=int(minlength) if minlength is not None else None,
+                    maxlength=int(maxlength) if maxlength is not None else None,
+                    readonly="readonly" in constraints,
+                )
+            )
+        return Form(tuple(fields)) if ok else None
+
+    def _check_script(self, element: etree._Element) -> None:
+        script_format = (element.get("scriptFormat") or "").strip().lower()
+        resource = element.get(f"{{{CAMUNDA_NS}}}resource")
+        if resource:
+            self.problem(element, f"external script resource {resource!r} is refused")
+            return
+        if script_format not in SCRIPT_FORMATS:
+            self.problem(
+                element,
+                f"scriptFormat {script_format or '(none)'!r} is refused: gridflow runs only its "
+                "safe expression language (scriptFormat=\"python\", lines of name = expression)",
+            )
+            return
+        script = element.find("bpmn:script", NS)
+        text = script.text if script is not None else ""
+        if not (text or "").strip():
+            self.problem(element, "script task has no script")
+            return
+        try:
+            compile_script(text or "")
+        except ExpressionError as exc:
+            self.problem(element, f"script refused: {exc.message}")
+
+    def _check_delegate(self, element: etree._Element, kind: str) -> None:
+        for attribute in DELEGATE_ATTRIBUTES:
+            value = element.get(f"{{{CAMUNDA_NS}}}{attribute}")
+            if value:
+                self.problem(
+                    element,
+                    f"{kind} with camunda:{attribute}={value!r} is refused: gridflow runs no "
+                    "Java delegates, bean expressions or external workers",
+                )
+                return
+        self.problem(
+            element, f"{kind} is not supported: model the step as a user task or a script task"
+        )
+
+    def _check_event(self, element: etree._Element) -> None:
+        for definition in element:
+            kind = _local(definition)
+            if kind == "timerEventDefinition":
+                for part in definition:
+                    text = (part.text or "").strip()
+                    if _local(part) not in ("timeDate", "timeDuration", "timeCycle"):
+                        continue
+                    if not text:
+                        self.problem(element, f"timer {_local(part)} is empty")
+                    elif not ISO_LITERAL.match(text):
+                        try:
+                            expression = compile_expression(text, TIMER_FUNCTIONS)
+                        except ExpressionError as exc:
+                            self.problem(element, f"timer expression refused: {exc.message}")
+                            continue
+                        if "standard_due" in expression.function_names:
+                            self._check_standard_due(element)
+            elif kind == "messageEventDefinition":
+                ref = definition.get("messageRef")
+                if not ref or not self.messages.get(ref):
+                    self.problem(element, f"message event refers to unknown message {ref!r}")
+
+    def _check_standard_due(self, element: etree._Element) -> None:
+        attached = element.get("attachedToRef")
+        target = self.root.find(f".//*[@id='{attached}']") if attached else None
+        if target is None or _local(target) != "userTask":
+            self.problem(
+                element,
+                "standard_due() works only on a boundary timer attached to a user task",
+            )
+
+    def _check_flows(self, container: etree._Element) -> None:
+        ids = {e.get("id") for e in container if _local(e) in FLOW_NODE_TAGS}
+        for flow in container.findall("bpmn:sequenceFlow", NS):
+            for end in ("sourceRef", "targetRef"):
+                if flow.get(end) not in ids:
+                    self.problem(flow, f"{end} {flow.get(end)!r} is not an element of this process")
+            condition = flow.find("bpmn:conditionExpression", NS)
+            if condition is None:
+                continue
+            language = condition.get("language")
+            if language and language.lower() not in ("juel", "python", "gridflow"):
+                self.problem(flow, f"condition language {language!r} is refused")
+                continue
+            if condition.get("{http://camunda.org/schema/1.0/bpmn}resource"):
+                self.problem(flow, "external condition resources are refused")
+                continue
+            text = (condition.text or "").strip()
+            if not text:
+                self.problem(flow, "condition is empty")
+                continue
+            try:
+                compile_expression(text)
+            except ExpressionError as exc:
+                self.problem(flow, f"condition refused: {exc.message}")
+
+    def _check_reachable(self, container: etree._Element) -> None:
+        nodes = {e.get("id", ""): e for e in container if _local(e) in FLOW_NODE_TAGS}
+        outgoing: dict[str, list[str]] = {node_id: [] for node_id in nodes}
+        for flow in container.findall("bpmn:sequenceFlow", NS):
+            source = flow.get("sourceRef", "")
+            if source in outgoing:
+                outgoing[source].append(flow.get("targetRef", ""))
+        for node_id, element in nodes.items():
+            attached = element.get("attachedToRef")
+            if _local(element) == "boundaryEvent" and attached in outgoing:
+                outgoing[attached].append(node_id)
+        starts = [i for i, e in nodes.items() if _local(e) == "startEvent"]
+        if not starts:
+            self.problem(container, "no start event")
+            return
+        reached: set[str] = set()
+        pending = list(starts)
+        while pending:
+            node_id = pending.pop()
+            if node_id in reached:
+                continue
+            reached.add(node_id)
+            pending.extend(outgoing.get(node_id, []))
+        for node_id, element in nodes.items():
+            if node_id not in reached:
+                name = element.get("name") or node_id
+                self.problem(element, f"{_local(element)} {name!r} is unreachable from any start event")
+            elif _local(element) == "subProcess":
+                self._check_reachable(element)
+
+    def definition(self, xml: bytes) -> ProcessDefinition:
+        assert self.process is not None
+        message_start = None
+        for start in self.process.findall("bpmn:startEvent", NS):
+            message = start.find("bpmn:messageEventDefinition", NS)
+            if message is not None:
+                message_start = self.messages.get(message.get("messageRef", ""))
+        names = {
+            e.get("id", ""): e.get("name") or e.get("id", "")
+            for e in self.process.iter()
+            if isinstance(e.tag, str) and _local(e) in FLOW_NODE_TAGS
+        }
+        return ProcessDefinition(
+            process_id=self.process.get("id", ""),
+            name=self.process.get("name") or self.process.get("id", ""),
+            file=self.file,
+            xml=xml,
+            links=self.links,
+            category=self._properties(self.process).get("category"),
+            standard=self.process_standard,
+            message_names=frozenset(n for n in self.messages.values() if n),
+            message_start=message_start,
+            element_names=names,
+        )

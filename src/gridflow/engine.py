@@ -1,0 +1,399 @@
+"""The engine: runs one process instance on SpiffWorkflow, in memory, with gridflow's safe
+expression evaluator and injectable clock; saves and restores it without its definition.
+
+With `definitions`, the only module that imports SpiffWorkflow. It knows nothing of the
+database: `instances` and `work_items` persist what a run reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from gridflow.clock import Clock
+from gridflow.definitions import TIMER_FUNCTIONS, ProcessDefinition
+from gridflow.errors import ExpressionError, GridflowError
+from gridflow.expressions import compile_expression, compile_script
+from gridflow.working_time import WorkingCalendar
+
+ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
+
+
+class EngineError(GridflowError):
+    """The process itself failed (a condition on undefined data, for example); names the element."""
+
+    def __init__(self, element_id: str | None, message: str):
+        self.element_id = element_id
+        super().__init__(f"{element_id or 'process'}: {message}")
+
+
+# --- one clock for SpiffWorkflow's timers -------------------------------------------------------
+# SpiffWorkflow reads datetime.now() in its timer module. We replace that module's `datetime`
+# with a subclass whose now() reads the clock of the run being stepped, so simulated time drives
+# every timer and nothing else in the process changes.
+
+_current: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("gridflow_clock", default=None)
+
+
+class _ClockDateTime(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:  # noqa: ANN401 - signature of datetime.now
+        clock = _current.get()
+        moment = clock.now() if clock is not None else datetime.now(timezone.utc)
+        return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+
+spiff_timer.datetime = _ClockDateTime  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _using(clock: Clock) -> Iterator[None]:
+    token = _current.set(clock)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+# --- safe expressions instead of eval/exec ---------------------------------------------------------
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """Evaluates conditions, timer expressions and scripts with gridflow's expression tree.
+
+    SpiffWorkflow's default engine eval()s Python with full builtins; this one never does.
+    """
+
+    def __init__(self, definition: ProcessDefinition, clock: Clock, calendar: WorkingCalendar):
+        super().__init__(environment=None)
+        self.definition = definition
+        self.clock = clock
+        self.calendar = calendar
+
+    def validate(self, expression: str) -> None:
+        compile_expression(expression, TIMER_FUNCTIONS)
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:  # noqa: ANN401
+        text = (expression or "").strip()
+        if ISO_LITERAL.match(text):
+            # Camunda writes timer durations and dates as bare ISO 8601 text.
+            return text
+        try:
+            compiled = compile_expression(text, TIMER_FUNCTIONS)
+            return compiled.evaluate(task.data, self._functions(task))
+        except ExpressionError as exc:
+            raise EngineError(_element_id(task), str(exc)) from exc
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> bool:  # noqa: ANN401
+        try:
+            updates = compile_script(script).run(task.data, self._functions(task))
+        except ExpressionError as exc:
+            raise EngineError(_element_id(task), str(exc)) from exc
+        task.data.update(updates)
+        return True
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        raise EngineError(_element_id(task), "service tasks are not supported")
+
+    def _functions(self, task: Any) -> dict[str, Any]:
+        def due(duration: str, basis: str = "calendar") -> str:
+            return self.calendar.due(self.clock.now(), str(duration), str(basis)).isoformat()
+
+        def standard_due() -> str:
+            link_task = _attached_link_task(task)
+            if link_task is None:
+                raise ExpressionError("standard_due()", "not on a boundary event of a user task")
+            link = self.definition.links.get(link_task.task_spec.bpmn_id)
+            if link is None:
+                raise ExpressionError("standard_due()", "the attached task has no standard")
+            return link.standard.due(self.clock.now(), link_task.data, self.calendar).isoformat()
+
+        return {"due": due, "standard_due": standard_due}
+
+
+def _element_id(task: Any) -> str | None:  # noqa: ANN401
+    return getattr(task.task_spec, "bpmn_id", None) or getattr(task.task_spec, "name", None)
+
+
+def _attached_link_task(task: Any) -> Any:  # noqa: ANN401
+    """The user task a boundary event task is attached to (its sibling under the split)."""
+    if not isinstance(task.task_spec, BoundaryEvent) or task.parent is None:
+        return None
+    for sibling in task.parent.children:
+        if not isinstance(sibling.task_spec, BoundaryEvent):
+            return sibling
+    return None
+
+
+# --- what a run reports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkTask:
+    """A human task of a run as gridflow sees it."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    state: str  # ready | completed | cancelled | future
+    data: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Something a run is waiting for: a timer (with its due time) or a message or signal."""
+
+    kind: str  # timer | message | signal
+    name: str
+    task_id: str
+    element_id: str
+    due_at: datetime | None = None
+    attached_to: str | None = None  # task id of the link a boundary event sits on
+
+
+_STATES = {
+    TaskState.READY: "ready",
+    TaskState.COMPLETED: "completed",
+    TaskState.CANCELLED: "cancelled",
+    TaskState.ERROR: "error",
+}
+
+
+class Run:
+    """One process instance in memory."""
+
+    def __init__(self, definition: ProcessDefinition, workflow: BpmnWorkflow, clock: Clock):
+        self.definition = definition
+        self.workflow = workflow
+        self.clock = clock
+
+    def step(self) -> None:
+        """Run every automatic task and fire every timer that is due now."""
+        with _using(self.clock), self._errors():
+            self.workflow.do_engine_steps()
+            # A timer that became due is made READY by one refresh and run by the next steps.
+            for _ in range(100):
+                before = len(self.workflow.get_tasks(state=TaskState.READY, manual=False))
+                self.workflow.refresh_timers()
+                if len(self.workflow.get_tasks(state=TaskState.READY, manual=False)) == before:
+                    break
+                self.workflow.do_engine_steps()
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except EngineError:
+            raise
+        except SpiffWorkflowException as exc:
+            cause = exc.__cause__ or getattr(exc, "exception", None)
+            if isinstance(cause, EngineError):
+                raise cause from exc
+            task = getattr(exc, "task", None)
+            element = _element_id(task) if task is not None else None
+            raise EngineError(element, str(exc)) from exc
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.workflow.is_completed())
+
+    @property
+    def data(self) -> dict[str, object]:
+        """The instance's variables: the end's data when finished, else the latest task's."""
+        if self.completed:
+            return dict(self.workflow.data)
+        tasks = sorted(
+            self.workflow.get_tasks(state=TaskState.COMPLETED),
+            key=lambda t: t.last_state_change,
+        )
+        return dict(tasks[-1].data) if tasks else {}
+
+    def links(self) -> list[LinkTask]:
+        """Every human task that is ready, completed or cancelled, in tree order."""
+        result = []
+        for task in self.workflow.get_tasks(manual=True):
+            state = _STATES.get(task.state)
+            if state is None:
+                continue
+            result.append(
+                LinkTask(
+                    task_id=str(task.id),
+                    element_id=task.task_spec.bpmn_id,
+                    name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                    lane=task.task_spec.lane,
+                    state=state,
+                    data=task.data,
+                )
+            )
+        return result
+
+    def ready_links(self) -> list[LinkTask]:
+        return [link for link in self.links() if link.state == "ready"]
+
+    def complete(self, task_id: str, data: Mapping[str, object]) -> None:
+        """Complete a ready human task with (already validated) form data, then step on."""
+        task = self.workflow.get_task_from_id(UUID(task_id))
+        if task is None or not task.task_spec.manual:
+            raise EngineError(None, f"no human task {task_id} in this instance")
+        if task.state != TaskState.READY:
+            raise EngineError(task.task_spec.bpmn_id, "this link is not ready")
+        task.data.update(data)
+        with _using(self.clock), self._errors():
+            task.run()
+        self.step()
+
+    def deliver_message(self, name: str, payload: Mapping[str, object] | None = None) -> bool:
+        """Deliver a message to this instance; False when nothing here waits for it.
+
+        The payload lands in the task data under the message's name.
+        """
+        if not any(w.kind == "message" and w.name == name for w in self.waits()):
+            return False
+        event = BpmnEvent(
+            MessageEventDefinition(name),
+            payload={"payload": dict(payload or {}), "result_var": name},
+        )
+        with _using(self.clock), self._errors():
+            self.workflow.send_event(event)
+        self.step()
+        return True
+
+    def send_signal(self, name: str, payload: Mapping[str, object] | None = None) -> bool:
+        if not any(w.kind == "signal" and w.name == name for w in self.waits()):
+            return False
+        event = BpmnEvent(SignalEventDefinition(name), payload=dict(payload or {}))
+        with _using(self.clock), self._errors():
+            self.workflow.send_event(event)
+        self.step()
+        return True
+
+    def waits(self) -> list[Wait]:
+        """Timers, messages and signals this run waits for, with each timer's due time."""
+        result = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            spec = task.task_spec
+            if not isinstance(spec, CatchingEvent):
+                continue
+            definition = spec.event_definition
+            attached = _attached_link_task(task)
+            attached_id = str(attached.id) if attached is not None else None
+            if isinstance(definition, TimerEventDefinition):
+                value = task.internal_data.get("event_value")
+                due = None
+                if isinstance(value, str):
+                    due = TimerEventDefinition.get_datetime(value)
+                elif isinstance(value, dict) and "next" in value:
+                    due = TimerEventDefinition.get_datetime(value["next"])
+                result.append(
+                    Wait("timer", definition.name or spec.bpmn_id, str(task.id), spec.bpmn_id,
+                         _plain(due), attached_id)
+                )
+            elif isinstance(definition, MessageEventDefinition):
+                result.append(
+                    Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+                )
+            elif isinstance(definition, SignalEventDefinition):
+                result.append(
+                    Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+                )
+        return result
+
+
+def _plain(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment.timestamp(), timezone.utc)
+
+
+class Engine:
+    """Starts and restores runs; one per application, shared by every request."""
+
+    def __init__(self, clock: Clock, calendar: WorkingCalendar):
+        self.clock = clock
+        self.calendar = calendar
+        self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+        self._workflow_converter = self._serializer.registry.convert_from_dict["BpmnWorkflow"]
+
+    def _new_workflow(self, definition: ProcessDefinition) -> BpmnWorkflow:
+        spec, subprocess_specs = definition.spiff_specs
+        workflow = BpmnWorkflow(spec, subprocess_specs)
+        workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
+        return workflow
+
+    def start(
+        self, definition: ProcessDefinition, variables: Mapping[str, object]
+    ) -> Run:
+        """A new run with the demand's variables, stepped to its first links.
+
+        A process whose start event waits for a message gets that message here, with the same
+        variables as its payload (the event that starts it carries them).
+        """
+        workflow = self._new_workflow(definition)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(variables)
+        run = Run(definition, workflow, self.clock)
+        run.step()
+        if definition.message_start is not None:
+            for task in workflow.get_tasks(state=TaskState.WAITING):
+                task.data.update(variables)
+            if not run.deliver_message(definition.message_start, variables):
+                raise EngineError(None, f"start event does not wait for {definition.message_start!r}")
+            run.workflow.task_tree.data.update(variables)
+        return run
+
+    def dump(self, run: Run) -> str:
+        """The run as JSON, without its process definition (stored once per version)."""
+        registry = self._serializer.registry
+        registry._encoder_mode = True
+        try:
+            document = self._serializer.to_dict(run.workflow)
+            document.pop("spec", None)
+            document.pop("subprocess_specs", None)
+            document[BpmnWorkflowSerializer.VERSION_KEY] = VERSION
+            return json.dumps(document, cls=self._serializer._encoder_cls, separators=(",", ":"))
+        finally:
+            registry._encoder_mode = False
+
+    def restore(self, definition: ProcessDefinition, document: str) -> Run:
+        """The run saved by `dump`, on the definition of the version it started on."""
+        data = json.loads(document, cls=self._serializer.json_decoder_cls)
+        self._serializer.migrate(data)
+        spec, subprocess_specs = definition.spiff_specs
+        converter = self._serializer.registry
+        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+        conv = _workflow_converter(converter)
+        workflow.tasks = conv.mapping_from_dict(data["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(data["root"]))
+        conv.set_default_attributes(workflow, data)
+        conv.subprocesses_from_dict(data["subprocesses"], workflow)
+        workflow.bpmn_events = converter.restore(data.pop("bpmn_events", []))
+        workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
+        return Run(definition, workflow, self.clock)
+
+
+def _workflow_converter(registry: Any) -> Any:  # noqa: ANN401
+    from_dict = registry.convert_from_dict["BpmnWorkflow"]
+    # DictionaryConverter wraps each converter's from_dict in functools.partial(_obj_from_dict, f)
+    return from_dict.args[0].__self__

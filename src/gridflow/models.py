@@ -1,0 +1,220 @@
+"""The store's tables: definitions, demands, instances, work items, waits and task events.
+
+Times are stored as UTC with millisecond precision and come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, milliseconds kept, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: gridflow stores UTC only")
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def to_ms(moment: datetime) -> datetime:
+    """A moment as storage keeps it (milliseconds), so in-memory values equal stored ones."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (which only autoincrements INTEGER PRIMARY KEY).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Definition(Base):
+    """One deployed version of one process."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version", name="uq_definition_version"),
+        UniqueConstraint("process_id", "content_hash", name="uq_definition_content"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    category: Mapped[str | None] = mapped_column(String(50))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(500))
+    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(200))
+
+
+class Demand(Base):
+    """What a customer asked for, entered once from any channel."""
+
+    __tablename__ = "demands"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_category: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    instances: Mapped[list[Instance]] = relationship(back_populates="demand")
+
+
+class Instance(Base):
+    """One run of one process version for one demand; `document` is the saved workflow."""
+
+    __tablename__ = "instances"
+    __table_args__ = (Index("ix_instances_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+    business_key: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | completed | failed
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    document: Mapped[str] = mapped_column(Text)
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lock_version: Mapped[int] = mapped_column(Integer)
+
+    definition: Mapped[Definition] = relationship()
+    demand: Mapped[Demand | None] = relationship(back_populates="instances")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class WorkItem(Base):
+    """One execution of one link: waiting for someone, held by someone, or finished."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_queue", "state", "role"),
+        Index("ix_work_items_link", "definition_id", "element_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    link_name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(100))
+    customer_facing: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20))  # ready | claimed | completed | cancelled
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    ready_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime]
+    standard_target: Mapped[str] = mapped_column(String(40))
+    standard_basis: Mapped[str] = mapped_column(String(20))
+    form_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Filled once the link completes, so reports read one row per execution.
+    waiting_s: Mapped[float | None] = mapped_column(Float)
+    handling_s: Mapped[float | None] = mapped_column(Float)
+    waiting_working_s: Mapped[float | None] = mapped_column(Float)
+    handling_working_s: Mapped[float | None] = mapped_column(Float)
+    within_standard: Mapped[bool | None] = mapped_column(Boolean)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    lock_version: Mapped[int] = mapped_column(Integer)
+
+    instance: Mapped[Instance] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Wait(Base):
+    """A timer, message or signal an instance waits for; timers carry their due time."""
+
+    __tablename__ = "waits"
+    __table_args__ = (
+        Index("ix_waits_due", "kind", "due_at"),
+        Index("ix_waits_name", "kind", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime | None]
+    attached_task_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class TaskEvent(Base):
+    """Append-only audit trail: one row per lifecycle change of a link."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (
+        Index("ix_task_events_instance", "instance_id", "id"),
+        Index("ix_task_events_lifecycle", "lifecycle"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    link_name: Mapped[str] = mapped_column(String(500))
+    lifecycle: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+LIFECYCLES = (
+    "ready",
+    "claimed",
+    "released",
+    "completed",
+    "cancelled",
+    "escalated",
+    "help_requested",
+)

@@ -1,0 +1,87 @@
+"""What every verb needs: the database, the engine, the clock, the calendar, the roles and the
+definitions deployed so far (parsed once per process, cached by version)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gridflow import definitions
+from gridflow.clock import Clock, SystemClock
+from gridflow.database import Database
+from gridflow.definitions import ProcessDefinition
+from gridflow.engine import Engine
+from gridflow.errors import NotFoundError
+from gridflow.models import Definition
+from gridflow.roles import RoleBook
+from gridflow.working_time import WorkingCalendar
+
+DEFAULT_PROCESSES = Path("processes")
+
+
+def processes_dir() -> Path:
+    return Path(os.environ.get("GRIDFLOW_PROCESSES", str(DEFAULT_PROCESSES)))
+
+
+def load_roles(path: Path | None = None) -> RoleBook:
+    return RoleBook.load(path or processes_dir() / "roles.yaml")
+
+
+@dataclass
+class Runtime:
+    db: Database
+    clock: Clock
+    calendar: WorkingCalendar
+    roles: RoleBook
+    engine: Engine = field(init=False)
+    _definitions: dict[int, ProcessDefinition] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = Engine(self.clock, self.calendar)
+
+    @classmethod
+    def create(
+        cls,
+        url: str | None = None,
+        clock: Clock | None = None,
+        calendar: WorkingCalendar | None = None,
+        roles: RoleBook | None = None,
+    ) -> Runtime:
+        return cls(
+            db=Database(url),
+            clock=clock or SystemClock(),
+            calendar=calendar or WorkingCalendar(),
+            roles=roles or load_roles(),
+        )
+
+    def definition(self, definition_id: int) -> ProcessDefinition:
+        """The parsed definition of a deployed version (parsed once, then cached)."""
+        cached = self._definitions.get(definition_id)
+        if cached is not None:
+            return cached
+        with self.db.read() as session:
+            row = session.get(Definition, definition_id)
+            if row is None:
+                raise NotFoundError(f"definition {definition_id} does not exist")
+            parsed = definitions.parse(row.bpmn_xml, row.file_name, self.roles)
+        with self._lock:
+            self._definitions[definition_id] = parsed
+        return parsed
+
+    def latest(self, process_id: str) -> tuple[int, ProcessDefinition]:
+        """The newest deployed version of a process: its id and definition."""
+        with self.db.read() as session:
+            definition_id = session.scalar(
+                select(Definition.id)
+                .where(Definition.process_id == process_id)
+                .order_by(Definition.version.desc())
+                .limit(1)
+            )
+        if definition_id is None:
+            raise NotFoundError(f"process {process_id!r} is not deployed")
+        return definition_id, self.definition(definition_id)
