@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
 import operator
 import re
+import textwrap
+import tokenize
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gridflow.errors import ExpressionError, GridflowError, UndefinedVariableError
 
@@ -277,7 +281,7 @@ class BoolOp(Node):
         return iter(self.operands)
 
 
-_ORDERING: Mapping[str, Callable[[object, object], object]] = {
+_ORDERING: Mapping[str, Callable[[Any, Any], object]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -383,7 +387,7 @@ def _arithmetic(op: str, left: object, right: object, context: _Context) -> obje
     return _check_number(result, context)
 
 
-_NUMERIC: Mapping[str, Callable[[object, object], object]] = {
+_NUMERIC: Mapping[str, Callable[[Any, Any], object]] = {
     "-": operator.sub,
     "/": operator.truediv,
     "//": operator.floordiv,
@@ -447,7 +451,8 @@ class Subscript(Node):
                 raise context.error(f"a list index must be a whole number, got {_describe(key)}")
             if not -len(container) <= key < len(container):
                 raise context.error(
-                    f"index {key} is out of range for a list of {len(container)} items"
+                    f"index {key} is out of range for a list of {len(container)} "
+                    f"item{'' if len(container) == 1 else 's'}"
                 )
             return container[key]
         raise context.error(f"only dicts and lists can be subscripted, got {_describe(container)}")
@@ -989,12 +994,12 @@ class _PythonConverter:
             return self._arithmetic(node, inner)
         if isinstance(node, ast.Compare):
             rest: list[tuple[str, Node]] = []
-            for op, right in zip(node.ops, node.comparators, strict=True):
-                if type(op) not in _PY_COMPARE:
+            for comparison, right in zip(node.ops, node.comparators, strict=True):
+                if type(comparison) not in _PY_COMPARE:
                     raise self._refuse(
                         "'is' is not supported; compare with '==' or '!=' (for example x == None)"
                     )
-                rest.append((_PY_COMPARE[type(op)], self._convert(right, inner)))
+                rest.append((_PY_COMPARE[type(comparison)], self._convert(right, inner)))
             return Compare(self._convert(node.left, inner), tuple(rest))
         if isinstance(node, ast.IfExp):
             return Conditional(
@@ -1054,14 +1059,18 @@ class _PythonConverter:
         return Call(name, tuple(self._convert(arg, depth) for arg in node.args))
 
 
+_TOO_DEEP = "too deep"  # ast.parse ran out of stack: a place-less _PythonSyntax
+
+
 class _PythonSyntax(Exception):
     """A problem ast.parse found; line and column are 1-based, 0 when it has no place."""
 
-    def __init__(self, line: int, column: int, detail: str) -> None:
+    def __init__(self, line: int, column: int, detail: str, indentation: bool = False) -> None:
         super().__init__(detail)
         self.line = line
         self.column = column
         self.detail = detail
+        self.indentation = indentation
 
 
 def _ast_parse(text: str, mode: str) -> ast.AST:
@@ -1075,11 +1084,38 @@ def _ast_parse(text: str, mode: str) -> ast.AST:
         detail = exc.msg
         if re.search(r"&&|\|\||!(?!=)|\$\{|#\{", text):
             detail += "; JUEL operators like '&&', '||' and '!' need the whole condition in ${...}"
-        raise _PythonSyntax(max(exc.lineno or 1, 1), max(exc.offset or 1, 1), detail) from None
+        elif mode == "eval" and re.search(r"(?<![=!<>])=(?!=)", text):
+            detail += "; to compare, write '=='"
+        line, column = max(exc.lineno or 1, 1), max(exc.offset or 1, 1)
+        indentation = isinstance(exc, IndentationError)
+        raise _PythonSyntax(line, column, detail, indentation) from None
     except (RecursionError, MemoryError):
-        raise _PythonSyntax(0, 0, "too deep") from None
+        raise _PythonSyntax(0, 0, _TOO_DEEP) from None
     except ValueError as exc:  # for example a NUL character
         raise _PythonSyntax(0, 0, str(exc)) from None
+
+
+def _unplaced(problem: _PythonSyntax, source: str) -> ExpressionError:
+    return _too_deep(source) if problem.detail == _TOO_DEEP else _refuse(source, problem.detail)
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of brackets in Python text that already parsed.
+
+    Brackets leave no trace in the AST, yet JUEL counts them (its parser recurses on them), so
+    both forms refuse the same nesting.
+    """
+    depth = deepest = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth -= 1
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the parser accepted the text; the AST depth check still applies
+    return deepest
 
 
 def _compile(source: str, allowed: frozenset[str]) -> Node:
@@ -1105,13 +1141,13 @@ def _compile(source: str, allowed: frozenset[str]) -> Node:
             parsed = _ast_parse(stripped, "eval")
         except _PythonSyntax as exc:
             if exc.line == 0:
-                raise (
-                    _too_deep(source) if exc.detail == "too deep" else _refuse(source, exc.detail)
-                )
+                raise _unplaced(exc, source) from None
             lines = stripped.split("\n")
             index = start + sum(len(line) + 1 for line in lines[: exc.line - 1]) + exc.column - 1
             raise _syntax_error(source, min(index, len(source)), exc.detail) from None
         assert isinstance(parsed, ast.Expression)
+        if _bracket_depth(stripped) > MAX_DEPTH:
+            raise _too_deep(source)
         tree = _PythonConverter(source, allowed).convert(parsed.body)
     _check_depth(tree, source)
     return tree
@@ -1280,6 +1316,33 @@ def _statement_problem(statement: ast.stmt) -> str | None:
     return _STATEMENT_PROBLEMS.get(type(statement), f"{type(statement).__name__} is not allowed")
 
 
+def _parse_script(text: str, lines: list[str]) -> tuple[ast.Module, str]:
+    """Parse script text as Python, forgiving the indentation a BPMN file's XML gives it."""
+    # Most scripts are indented as a block; the dedented text keeps blocks ('for', 'if') whole,
+    # so they are refused by name. When the first line hugs <bpmn:script> and the rest are
+    # indented, dedent is not enough: strip every line (lines are statements, never blocks).
+    attempts = (textwrap.dedent(text), "\n".join(line.lstrip() for line in lines))
+    errors: list[tuple[_PythonSyntax, str]] = []
+    for clean in attempts:
+        try:
+            module = _ast_parse(clean, "exec")
+        except _PythonSyntax as exc:
+            errors.append((exc, clean))
+            continue
+        assert isinstance(module, ast.Module)
+        return module, clean
+    first, second = errors
+    problem, clean = second if first[0].indentation else first
+    if problem.line == 0:
+        raise _unplaced(problem, text)
+    line = min(problem.line, len(lines))
+    # Put back what dedenting removed, so the column is the one the designer sees.
+    column = problem.column + len(lines[line - 1]) - len(clean.split("\n")[line - 1])
+    raise _refuse(
+        lines[line - 1].strip(), f"line {line}: syntax error at column {column}: {problem.detail}"
+    )
+
+
 @functools.lru_cache(maxsize=1024)
 def _compile_script_cached(text: str, allowed: frozenset[str]) -> Script:
     if len(text) > MAX_SCRIPT_LENGTH:
@@ -1287,20 +1350,8 @@ def _compile_script_cached(text: str, allowed: frozenset[str]) -> Script:
             text[:60] + "...",
             f"the script is too long ({len(text)} characters; the limit is {MAX_SCRIPT_LENGTH})",
         )
-    # BPMN files indent script text with the XML around it: drop every line's indentation
-    # (lines are statements, never blocks) and keep line numbers as they are.
     lines = text.split("\n")
-    clean = "\n".join(line.lstrip() for line in lines)
-    try:
-        module = _ast_parse(clean, "exec")
-    except _PythonSyntax as exc:
-        if exc.line == 0:
-            raise (_too_deep(text) if exc.detail == "too deep" else _refuse(text, exc.detail))
-        line = min(exc.line, len(lines))
-        column = exc.column + len(lines[line - 1]) - len(lines[line - 1].lstrip())
-        raise _refuse(
-            lines[line - 1].strip(), f"line {line}: syntax error at column {column}: {exc.detail}"
-        ) from None
+    module, clean = _parse_script(text, lines)
     assert isinstance(module, ast.Module)
     assignments: list[Assignment] = []
     for statement in module.body:
@@ -1323,6 +1374,8 @@ def _compile_script_cached(text: str, allowed: frozenset[str]) -> Script:
                     f"the expression is too long ({len(value_source)} characters; "
                     f"the limit is {MAX_LENGTH})",
                 )
+            if _bracket_depth(value_source) > MAX_DEPTH:
+                raise _too_deep(value_source)
             tree = _PythonConverter(value_source, allowed).convert(statement.value)
             _check_depth(tree, value_source)
         except ExpressionError as exc:

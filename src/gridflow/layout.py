@@ -223,6 +223,20 @@ def _label_size(text: str) -> tuple[int, int]:
     return min(LABEL_MAX_W, max(1, math.ceil(max(lines)))), LABEL_LINE_H * len(lines)
 
 
+def _flow_label(points: list[Point], text: str) -> Rect | None:
+    """A flow's label: above a straight flow, else beside its first vertical segment."""
+    width, height = _label_size(text)
+    if not width:
+        return None
+    (x1, y1), (x2, y2) = points[0], points[1]
+    if y1 == y2 and len(points) > 2:  # leaves horizontally, then turns
+        x1, y1 = x2, y2
+        y2 = points[2][1]
+    if y1 == y2:
+        return Rect(x1 + 5, y1 - height - 3, width, height)
+    return Rect(x1 + 5, (y1 + y2) // 2 - height // 2, width, height)
+
+
 def _label_below(rect: Rect, text: str) -> Rect | None:
     width, height = _label_size(text)
     if not width:
@@ -617,15 +631,7 @@ class _Container:
         edges = []
         for f in self.flows:
             points = _simplify(self._route(f, channels))
-            label = None
-            if f.name:
-                width, height = _label_size(f.name)
-                (x1, y1), (_, y2) = points[0], points[1]
-                if y1 == y2:
-                    label = Rect(x1 + 5, y1 - height - 3, width, height)
-                else:
-                    label = Rect(x1 + 5, y1 + 5, width, height)
-            edges.append(_Edge(f.id, points, label))
+            edges.append(_Edge(f.id, points, _flow_label(points, f.name)))
         return edges
 
     def _free(self, points: list[Point], exclude: set[str]) -> bool:

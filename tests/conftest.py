@@ -1,0 +1,135 @@
+"""Shared fixtures: a runtime on a fresh SQLite file and on PostgreSQL, a simulated clock,
+the company's real processes deployed, and small helpers to drive links."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from gridflow import catalog, work_items
+from gridflow.clock import SimulatedClock
+from gridflow.database import Database
+from gridflow.models import Base, WorkItem
+from gridflow.roles import Actor, RoleBook
+from gridflow.runtime import Runtime
+from gridflow.working_time import WorkingCalendar
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = ROOT / "processes"
+PG_URL = os.environ.get("GRIDFLOW_TEST_POSTGRES_URL")
+# Monday 2 March 2026, 09:00 in Beijing: the start of a working day.
+MONDAY_9AM = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+ADMIN = Actor("admin", frozenset({"admin"}))
+
+_CALENDAR = WorkingCalendar()
+_ROLES = RoleBook.load(PROCESSES / "roles.yaml")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("CI") and not PG_URL:
+        raise pytest.UsageError("CI must run the PostgreSQL tests: set GRIDFLOW_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def roles() -> RoleBook:
+    return _ROLES
+
+
+@pytest.fixture(scope="session")
+def calendar() -> WorkingCalendar:
+    return _CALENDAR
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The PostgreSQL test database, migrated from scratch once per test session."""
+    if not PG_URL:
+        pytest.skip("GRIDFLOW_TEST_POSTGRES_URL is not set")
+    engine = create_engine(PG_URL)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    Database(PG_URL).migrate()
+    yield PG_URL
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database: a SQLite file, then the PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gridflow.db'}"
+        Database(url).migrate()
+        yield url
+    else:
+        url = request.getfixturevalue("postgres_database")
+        _truncate(url)
+        yield url
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(MONDAY_9AM)
+
+
+@pytest.fixture
+def rt(database_url: str, clock: SimulatedClock) -> Iterator[Runtime]:
+    """A runtime with every process in processes/ deployed."""
+    runtime = Runtime.create(database_url, clock=clock, calendar=_CALENDAR, roles=_ROLES)
+    catalog.deploy_paths(runtime, [PROCESSES], "test")
+    yield runtime
+    runtime.db.dispose()
+
+
+def open_items(rt: Runtime, instance_id: int) -> list[WorkItem]:
+    with rt.db.read() as session:
+        return list(
+            session.scalars(
+                select(WorkItem)
+                .where(WorkItem.instance_id == instance_id, WorkItem.state.in_(("ready", "claimed")))
+                .order_by(WorkItem.id)
+            )
+        )
+
+
+def item_for(rt: Runtime, instance_id: int, element_id: str) -> WorkItem:
+    items = [i for i in open_items(rt, instance_id) if i.element_id == element_id]
+    assert len(items) == 1, f"{element_id} open: {[i.element_id for i in open_items(rt, instance_id)]}"
+    return items[0]
+
+
+def complete(
+    rt: Runtime,
+    instance_id: int,
+    element_id: str,
+    form: Mapping[str, object] | None = None,
+    actor: Actor = ADMIN,
+) -> WorkItem:
+    """Complete an open link, filling every required field not given with a valid value."""
+    item = item_for(rt, instance_id, element_id)
+    link = rt.definition(item.definition_id).links[element_id]
+    values = dict(form or {})
+    for field in link.form.fields:
+        if field.required and field.id not in values:
+            values[field.id] = {
+                "string": "ok",
+                "long": int(field.min or 1),
+                "double": float(field.min or 1.0),
+                "boolean": True,
+                "date": "2026-03-03",
+                "enum": field.option_ids()[0] if field.options else "",
+            }[field.type]
+    return work_items.complete(rt, item.id, actor, values)
