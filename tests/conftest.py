@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
 PG_URL = os.environ.get("GRIDFLOW_TEST_POSTGRES_URL")
 # Monday 2 March 2026, 09:00 in Beijing: the start of a working day.
-MONDAY_9AM = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+MONDAY_9AM = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ADMIN = Actor("admin", frozenset({"admin"}))
 
 _CALENDAR = WorkingCalendar()
@@ -99,7 +99,9 @@ def open_items(rt: Runtime, instance_id: int) -> list[WorkItem]:
         return list(
             session.scalars(
                 select(WorkItem)
-                .where(WorkItem.instance_id == instance_id, WorkItem.state.in_(("ready", "claimed")))
+                .where(
+                    WorkItem.instance_id == instance_id, WorkItem.state.in_(("ready", "claimed"))
+                )
                 .order_by(WorkItem.id)
             )
         )
@@ -107,7 +109,9 @@ def open_items(rt: Runtime, instance_id: int) -> list[WorkItem]:
 
 def item_for(rt: Runtime, instance_id: int, element_id: str) -> WorkItem:
     items = [i for i in open_items(rt, instance_id) if i.element_id == element_id]
-    assert len(items) == 1, f"{element_id} open: {[i.element_id for i in open_items(rt, instance_id)]}"
+    assert len(items) == 1, (
+        f"{element_id} open: {[i.element_id for i in open_items(rt, instance_id)]}"
+    )
     return items[0]
 
 

@@ -242,40 +242,40 @@ def check_layout(xml: bytes) -> dict[str, Box]:
 
     process = processes[0]
     nodes = {
-        el.get("id"): el
+        el.get("id", ""): el
         for el in process
         if isinstance(el.tag, str) and etree.QName(el).localname in FLOW_NODES
     }
-    flows = {el.get("id"): el for el in process.findall("bpmn:sequenceFlow", NS)}
+    flows = {el.get("id", ""): el for el in process.findall("bpmn:sequenceFlow", NS)}
     assert set(nodes) <= set(shapes), f"missing shapes: {set(nodes) - set(shapes)}"
     assert set(flows) <= set(edges), f"missing edges: {set(flows) - set(edges)}"
 
     # Exclusive gateways show their marker, pools and lanes are horizontal.
     for shape in plane.findall("bpmndi:BPMNShape", NS):
-        element = nodes.get(shape.get("bpmnElement"))
-        if element is not None and etree.QName(element).localname == "exclusiveGateway":
+        node = nodes.get(shape.get("bpmnElement", ""))
+        if node is not None and etree.QName(node).localname == "exclusiveGateway":
             assert shape.get("isMarkerVisible") == "true"
 
     # No two node shapes overlap (a boundary event overlaps only its own activity).
     node_ids = sorted(i for i in nodes if i)
-    for i, a in enumerate(node_ids):
-        for b in node_ids[i + 1 :]:
-            pair = {nodes[a].get("attachedToRef"), nodes[b].get("attachedToRef")}
-            if a in pair or b in pair:
+    for i, first in enumerate(node_ids):
+        for second in node_ids[i + 1 :]:
+            pair = {nodes[first].get("attachedToRef"), nodes[second].get("attachedToRef")}
+            if first in pair or second in pair:
                 continue
-            assert not shapes[a].overlaps(shapes[b]), f"{a} overlaps {b}"
+            assert not shapes[first].overlaps(shapes[second]), f"{first} overlaps {second}"
 
     # Every edge starts on its source and ends on its target, and crosses no other node.
     for flow_id, flow in flows.items():
         points = edges[flow_id]
-        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        source, target = flow.get("sourceRef", ""), flow.get("targetRef", "")
         assert shapes[source].on_border(*points[0]), f"{flow_id} does not start on {source}"
         assert shapes[target].on_border(*points[-1]), f"{flow_id} does not end on {target}"
         for node_id in node_ids:
             if node_id in (source, target):
                 continue
-            for a, b in zip(points, points[1:], strict=False):
-                assert not shapes[node_id].hit_by(a, b), f"{flow_id} crosses {node_id}"
+            for p, q in zip(points, points[1:], strict=False):
+                assert not shapes[node_id].hit_by(p, q), f"{flow_id} crosses {node_id}"
 
     if collaboration is not None:
         participant = collaboration.find("bpmn:participant", NS)
@@ -301,20 +301,20 @@ def check_layout(xml: bytes) -> dict[str, Box]:
             for lane in lanes:
                 box = shapes[lane.get("id", "")]
                 assert pool.contains(box), f"lane {lane.get('id')} outside the pool"
-                assert box.x == pool.x + 30 or lane.getparent().getparent().tag != (
-                    f"{{{BPMN}}}laneSet"
-                )
+                lane_set = lane.getparent()
+                top_level = lane_set is not None and lane_set.getparent() is process
+                assert box.x == (pool.x + 30 if top_level else box.x)
                 for ref in lane.findall("bpmn:flowNodeRef", NS):
                     assert box.contains(shapes[ref.text or ""]), f"{ref.text} outside its lane"
                     for attached in process.findall(
                         f"bpmn:boundaryEvent[@attachedToRef='{ref.text}']", NS
                     ):
                         assert box.contains(shapes[attached.get("id", "")])
-            for i, a in enumerate(lanes):
-                for b in lanes[i + 1 :]:
-                    if a in b.iterancestors() or b in a.iterancestors():
+            for i, upper in enumerate(lanes):
+                for lower in lanes[i + 1 :]:
+                    if upper in lower.iterancestors() or lower in upper.iterancestors():
                         continue
-                    assert not shapes[a.get("id", "")].overlaps(shapes[b.get("id", "")])
+                    assert not shapes[upper.get("id", "")].overlaps(shapes[lower.get("id", "")])
     return shapes
 
 

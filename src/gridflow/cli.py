@@ -42,8 +42,12 @@ def init_db(database: str | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--roles", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Roles file (default: processes/roles.yaml).")
+@click.option(
+    "--roles",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Roles file (default: processes/roles.yaml).",
+)
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
     """Check BPMN files; one line per problem, exit status 1 when there is any."""
     book = load_roles(roles)
@@ -77,8 +81,13 @@ def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
 @click.option("--instances", "count", default=200, show_default=True, help="Demands to simulate.")
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--weeks", default=4, show_default=True, help="Weeks over which demands arrive.")
-@click.option("--processes", "processes_path", type=click.Path(exists=True, path_type=Path),
-              default=None, help="Folder of BPMN files to deploy first (default: processes/).")
+@click.option(
+    "--processes",
+    "processes_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Folder of BPMN files to deploy first (default: processes/).",
+)
 def demo(
     database: str | None, count: int, seed: int, weeks: int, processes_path: Path | None
 ) -> None:

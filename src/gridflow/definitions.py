@@ -168,8 +168,9 @@ class _Refused(Exception):
 def _parse_xml(xml: bytes, file: str) -> etree._ElementTree:
     """Parse without DTDs, entities or network: XXE and entity expansion never get a chance."""
     head = xml[:4096].lstrip()
-    if re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE):
-        line = xml[: re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE).start()].count(b"\n") + 1  # type: ignore[union-attr]
+    declaration = re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE)
+    if declaration is not None:
+        line = xml[: declaration.start()].count(b"\n") + 1
         raise _Refused(
             Problem(
                 file,
@@ -192,8 +193,8 @@ def _parse_xml(xml: bytes, file: str) -> etree._ElementTree:
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        raise _Refused(Problem(file, line, None, f"malformed XML: {exc.msg}")) from exc
+        syntax_line: int | None = exc.lineno or None
+        raise _Refused(Problem(file, syntax_line, None, f"malformed XML: {exc.msg}")) from exc
     return root.getroottree()
 
 
@@ -229,6 +230,11 @@ def _spiff_problems(tree: etree._ElementTree, file: str, process_id: str) -> lis
     return []
 
 
+def _line(element: etree._Element | None) -> int | None:
+    line = element.sourceline if element is not None else None
+    return line if isinstance(line, int) else None
+
+
 def _local(element: etree._Element) -> str:
     tag = element.tag
     if not isinstance(tag, str):
@@ -256,7 +262,7 @@ class _Linter:
         self.messages: dict[str, str] = {}
 
     def problem(self, element: etree._Element | None, message: str) -> None:
-        line = element.sourceline if element is not None else None
+        line = _line(element)
         element_id = element.get("id") if element is not None else None
         self.problems.append(Problem(self.file, line, element_id, message))
 
@@ -407,14 +413,16 @@ class _Linter:
                 form=form,
                 standard=standard,
                 customer_facing=props.get("customer_facing", "").lower() == "true",
-                line=element.sourceline,
+                line=_line(element),
             )
 
     def _form_of(self, element: etree._Element) -> Form | None:
         fields: list[FormField] = []
         seen: set[str] = set()
         ok = True
-        for xml_field in element.findall("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        for xml_field in element.findall(
+            "bpmn:extensionElements/camunda:formData/camunda:formField", NS
+        ):
             field_id = xml_field.get("id", "")
             field_type = xml_field.get("type", "")
             where = f"form field {field_id!r}"
@@ -433,7 +441,7 @@ class _Linter:
                 ok = False
                 continue
             options = tuple(
-                (value.get("id", ""), value.get("name") or value.get("id", ""))
+                (value.get("id", ""), value.get("name") or value.get("id") or "")
                 for value in xml_field.findall("camunda:value", NS)
             )
             if field_type == "enum" and not options:
@@ -480,7 +488,7 @@ class _Linter:
             self.problem(
                 element,
                 f"scriptFormat {script_format or '(none)'!r} is refused: gridflow runs only its "
-                "safe expression language (scriptFormat=\"python\", lines of name = expression)",
+                'safe expression language (scriptFormat="python", lines of name = expression)',
             )
             return
         script = element.find("bpmn:script", NS)
@@ -590,7 +598,9 @@ class _Linter:
         for node_id, element in nodes.items():
             if node_id not in reached:
                 name = element.get("name") or node_id
-                self.problem(element, f"{_local(element)} {name!r} is unreachable from any start event")
+                self.problem(
+                    element, f"{_local(element)} {name!r} is unreachable from any start event"
+                )
             elif _local(element) == "subProcess":
                 self._check_reachable(element)
 
@@ -602,13 +612,13 @@ class _Linter:
             if message is not None:
                 message_start = self.messages.get(message.get("messageRef", ""))
         names = {
-            e.get("id", ""): e.get("name") or e.get("id", "")
+            e.get("id", ""): e.get("name") or e.get("id") or ""
             for e in self.process.iter()
             if isinstance(e.tag, str) and _local(e) in FLOW_NODE_TAGS
         }
         return ProcessDefinition(
             process_id=self.process.get("id", ""),
-            name=self.process.get("name") or self.process.get("id", ""),
+            name=self.process.get("name") or self.process.get("id") or "",
             file=self.file,
             xml=xml,
             links=self.links,

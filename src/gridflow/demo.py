@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -28,7 +28,7 @@ from gridflow.runtime import Runtime, load_roles
 from gridflow.working_time import parse_iso_duration
 
 # Monday 7 September 2026, 09:00 Beijing: four weeks from here cross National Day.
-DEMO_START = datetime(2026, 9, 7, 1, 0, tzinfo=timezone.utc)
+DEMO_START = datetime(2026, 9, 7, 1, 0, tzinfo=UTC)
 Z95 = 1.6449  # the standard normal's 95th percentile
 STAFF_PER_ROLE = 3
 
@@ -37,14 +37,23 @@ DEMAND_MIX: list[tuple[float, dict[str, object]]] = [
     (0.30, {"category": "connection", "customer_category": "residential", "channel": "app"}),
     (0.08, {"category": "connection", "customer_category": "business", "channel": "counter"}),
     (0.10, {"category": "connection", "customer_category": "small_micro", "channel": "online"}),
-    (0.05, {"category": "connection", "customer_category": "business", "voltage": "high",
-            "channel": "counter"}),
+    (
+        0.05,
+        {
+            "category": "connection",
+            "customer_category": "business",
+            "voltage": "high",
+            "channel": "counter",
+        },
+    ),
     (0.22, {"category": "repair", "customer_category": "residential", "channel": "call_centre"}),
     (0.10, {"category": "repair", "customer_category": "residential", "channel": "monitoring"}),
     (0.06, {"category": "ev_charger", "customer_category": "residential", "channel": "app"}),
     (0.06, {"category": "pv", "customer_category": "residential", "channel": "online"}),
-    (0.03, {"category": "energy_efficiency", "customer_category": "business",
-            "channel": "counter"}),
+    (
+        0.03,
+        {"category": "energy_efficiency", "customer_category": "business", "channel": "counter"},
+    ),
 ]
 # How often a form field that steers a gateway takes each value.
 CHOICES: dict[str, list[tuple[object, float]]] = {
@@ -158,14 +167,14 @@ class Simulation:
     def _demand(self, n: int, fields: dict[str, object]) -> DemandInput:
         rnd = self.random
         surname = rnd.choice(SURNAMES.split())
+        kind = "household" if fields["customer_category"] == "residential" else "Co."
         category = str(fields["category"])
         customer_category = str(fields["customer_category"])
         capacity = {"residential": 8.0, "small_micro": 60.0, "business": 250.0}[customer_category]
         if fields.get("voltage") == "high":
             capacity = float(rnd.choice([630, 800, 1250, 2000]))
         return DemandInput(
-            customer_name=f"{surname} {'household' if customer_category == 'residential' else 'Co.'}"
-            f" #{n + 1}",
+            customer_name=f"{surname} {kind} #{n + 1}",
             customer_category=customer_category,
             channel=str(fields["channel"]),
             category=category,
@@ -290,8 +299,9 @@ class Simulation:
                 continue
             if form_field.id in CHOICES:
                 options = CHOICES[form_field.id]
-                values[form_field.id] = rnd.choices([v for v, _ in options],
-                                                    [w for _, w in options])[0]
+                values[form_field.id] = rnd.choices(
+                    [v for v, _ in options], [w for _, w in options]
+                )[0]
             elif form_field.type == "boolean":
                 values[form_field.id] = rnd.random() < 0.9
             elif form_field.type == "enum":

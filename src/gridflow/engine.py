@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,18 +53,20 @@ class EngineError(GridflowError):
 # with a subclass whose now() reads the clock of the run being stepped, so simulated time drives
 # every timer and nothing else in the process changes.
 
-_current: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("gridflow_clock", default=None)
+_current: contextvars.ContextVar[Clock | None] = contextvars.ContextVar(
+    "gridflow_clock", default=None
+)
 
 
 class _ClockDateTime(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> Any:  # noqa: ANN401 - signature of datetime.now
         clock = _current.get()
-        moment = clock.now() if clock is not None else datetime.now(timezone.utc)
+        moment = clock.now() if clock is not None else datetime.now(UTC)
         return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
 
 
-spiff_timer.datetime = _ClockDateTime  # type: ignore[misc]
+spiff_timer.datetime = _ClockDateTime
 
 
 @contextlib.contextmanager
@@ -76,7 +78,7 @@ def _using(clock: Clock) -> Iterator[None]:
         _current.reset(token)
 
 
-# --- safe expressions instead of eval/exec ---------------------------------------------------------
+# --- safe expressions instead of eval/exec ------------------------------------------------
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -307,8 +309,14 @@ class Run:
                 elif isinstance(value, dict) and "next" in value:
                     due = TimerEventDefinition.get_datetime(value["next"])
                 result.append(
-                    Wait("timer", definition.name or spec.bpmn_id, str(task.id), spec.bpmn_id,
-                         _plain(due), attached_id)
+                    Wait(
+                        "timer",
+                        definition.name or spec.bpmn_id,
+                        str(task.id),
+                        spec.bpmn_id,
+                        _plain(due),
+                        attached_id,
+                    )
                 )
             elif isinstance(definition, MessageEventDefinition):
                 result.append(
@@ -324,7 +332,7 @@ class Run:
 def _plain(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
-    return datetime.fromtimestamp(moment.timestamp(), timezone.utc)
+    return datetime.fromtimestamp(moment.timestamp(), UTC)
 
 
 class Engine:
@@ -342,9 +350,7 @@ class Engine:
         workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
         return workflow
 
-    def start(
-        self, definition: ProcessDefinition, variables: Mapping[str, object]
-    ) -> Run:
+    def start(self, definition: ProcessDefinition, variables: Mapping[str, object]) -> Run:
         """A new run with the demand's variables, stepped to its first links.
 
         A process whose start event waits for a message gets that message here, with the same
@@ -359,7 +365,9 @@ class Engine:
             for task in workflow.get_tasks(state=TaskState.WAITING):
                 task.data.update(variables)
             if not run.deliver_message(definition.message_start, variables):
-                raise EngineError(None, f"start event does not wait for {definition.message_start!r}")
+                raise EngineError(
+                    None, f"start event does not wait for {definition.message_start!r}"
+                )
             run.workflow.task_tree.data.update(variables)
         return run
 

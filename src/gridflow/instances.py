@@ -45,8 +45,13 @@ def start_instance(
     if session is None:
         with rt.db.write() as own:
             return start_instance(
-                rt, process_id, variables, business_key=business_key,
-                demand_id=demand_id, actor=actor, session=own,
+                rt,
+                process_id,
+                variables,
+                business_key=business_key,
+                demand_id=demand_id,
+                actor=actor,
+                session=own,
             )
     now = to_ms(rt.clock.now())
     run = rt.engine.start(definition, dict(variables))
@@ -74,7 +79,7 @@ def deliver_message(
     payload: Mapping[str, object] | None = None,
     actor: Actor = SYSTEM,
 ) -> bool:
-    """Deliver a message to one instance; False (and nothing changed) when it does not wait for it."""
+    """Deliver a message to one instance; False, changing nothing, when it does not wait for it."""
     with rt.db.write() as session:
         instance = _instance(session, instance_id)
         run = _restore(rt, instance)
@@ -87,7 +92,7 @@ def deliver_message(
 def send_signal(
     rt: Runtime, name: str, payload: Mapping[str, object] | None = None, actor: Actor = SYSTEM
 ) -> int:
-    """Send a signal to every running instance waiting for it; the number of instances it reached."""
+    """Send a signal to every running instance waiting for it; returns how many it reached."""
     with rt.db.read() as session:
         ids = list(
             session.scalars(

@@ -57,7 +57,7 @@ def link_summary(rt: Runtime) -> list[LinkFigures]:
                 WorkItem.element_id,
                 func.max(WorkItem.link_name),
                 func.count(),
-                func.avg(case((WorkItem.within_standard, 1.0), else_=0.0)),
+                func.avg(case((WorkItem.within_standard.is_(True), 1.0), else_=0.0)),
             )
             .where(done)
             .group_by(*keys)

@@ -81,7 +81,9 @@ class RoleBook:
         for dep_id, dep in (raw.get("departments") or {}).items():
             if not isinstance(dep, dict) or not dep.get("name"):
                 raise ConfigurationError(f"{source}: department {dep_id!r} needs a name")
-            departments[dep_id] = Department(dep_id, dep["name"], dep.get("name_zh", dep["name"]))
+            departments[dep_id] = Department(
+                dep_id, str(dep["name"]), str(dep.get("name_zh") or dep["name"])
+            )
         roles: dict[str, Role] = {}
         for role_id, spec in raw["roles"].items():
             if not isinstance(spec, dict) or not spec.get("name"):
@@ -99,7 +101,7 @@ class RoleBook:
             roles[role_id] = Role(
                 id=role_id,
                 name=spec["name"],
-                name_zh=spec.get("name_zh", spec["name"]),
+                name_zh=str(spec.get("name_zh") or spec["name"]),
                 department=departments[dep_id],
                 side=side,
                 owns_lanes=bool(spec.get("lanes", True)),

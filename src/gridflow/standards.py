@@ -60,7 +60,9 @@ def parse_standard(properties: Mapping[str, str]) -> Standard | None:
         )
     source = properties.get("standard_source", "").strip()
     if not source:
-        raise StandardError("property 'standard_source' is missing: say where the number comes from")
+        raise StandardError(
+            "property 'standard_source' is missing: say where the number comes from"
+        )
     by = properties.get("standard_by", "").strip() or None
     variants = tuple(
         sorted(
