@@ -57,6 +57,8 @@ FLOW_NODE_TAGS = {
     "eventBasedGateway",
     "complexGateway",
 }
+# SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
+RESERVED_IDS = frozenset({"Start", "End"})
 DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
 
 
@@ -303,6 +305,12 @@ class _Linter:
                 continue
             if element_id in seen:
                 self.problem(element, f"duplicate id {element_id!r}")
+            if element_id in RESERVED_IDS:
+                self.problem(
+                    element,
+                    f"id {element_id!r} is reserved by the engine's own start and end tasks; "
+                    "rename it (for example StartEvent_1)",
+                )
             seen[element_id] = element
 
     def _check_lanes(self) -> None:

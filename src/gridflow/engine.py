@@ -194,14 +194,12 @@ class Run:
     def step(self) -> None:
         """Run every automatic task and fire every timer that is due now."""
         with _using(self.clock), self._errors():
-            self.workflow.do_engine_steps()
-            # A timer that became due is made READY by one refresh and run by the next steps.
-            for _ in range(100):
-                before = len(self.workflow.get_tasks(state=TaskState.READY, manual=False))
-                self.workflow.refresh_timers()
-                if len(self.workflow.get_tasks(state=TaskState.READY, manual=False)) == before:
-                    break
+            # do_engine_steps ends by refreshing timers: a timer that is due becomes READY
+            # there and runs only on the next call, so step until nothing automatic is ready.
+            for _ in range(1000):
                 self.workflow.do_engine_steps()
+                if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
+                    break
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

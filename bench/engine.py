@@ -1,0 +1,436 @@
+"""How fast gridflow runs processes, against raw SpiffWorkflow in memory.
+
+Runs the same flows N times in each mode, all in one run, and prints instances per second:
+
+  (a)  raw SpiffWorkflow in memory: CamundaParser + BpmnWorkflow; every READY user task gets the
+       same form data (task.data.update + task.run + do_engine_steps). Conditions and timers are
+       evaluated by gridflow's SafeScriptEngine (the default engine cannot read JUEL `${...}`).
+  (a+) gridflow's Engine in memory (Engine.start / Run.complete / Run.deliver_message), no dump.
+  (a') the same with Engine.dump() + Engine.restore() around every step (definition kept out of
+       the document): the serialization cost alone.
+  (b)  gridflow persisted on SQLite (a fresh temp file): start_instance, work_items.complete per
+       link, instances.deliver_message; every step is one transaction that restores and saves.
+  (c)  the same on PostgreSQL (a fresh database `gridflow_bench` on the --postgres server).
+
+Usage:  python bench/engine.py [--instances 300] [--flows two_lane,hv_connection]
+                               [--postgres URL | --no-postgres] [--profile]
+
+A script, not a test: it prints a table per flow and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.util.task import TaskState
+
+from gridflow import catalog, definitions, instances, work_items
+from gridflow.clock import SimulatedClock
+from gridflow.database import Database
+from gridflow.definitions import ProcessDefinition
+from gridflow.engine import Engine, Run, SafeScriptEngine, _using
+from gridflow.models import Base, Instance, Wait, WorkItem
+from gridflow.roles import Actor, RoleBook
+from gridflow.runtime import Runtime
+from gridflow.working_time import WorkingCalendar
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = {
+    "two_lane": ROOT / "bench" / "flows" / "two_lane.bpmn",
+    "hv_connection": ROOT / "processes" / "hv_connection.bpmn",
+}
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_DATABASE = "gridflow_bench"
+# Monday 2 March 2026, 09:00 in Beijing (as in tests/conftest.py). The clock never moves, so no
+# breach timer fires and every mode walks the same main path.
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+ADMIN = Actor("admin", frozenset({"admin"}))
+CALENDAR = WorkingCalendar()
+ROLES = RoleBook.load(ROOT / "processes" / "roles.yaml")
+# The demand's variables (processes/README.md, "Start variables").
+VARIABLES: dict[str, object] = {
+    "customer_name": "Bench Industrial Park Co.",
+    "customer_category": "business",
+    "channel": "counter",
+    "address": "1 Benchmark Road",
+    "voltage": "high",
+    "capacity_kw": 800,
+    "supply": "single",
+    "area": "urban",
+    "feeder": "F-101",
+}
+# Form values that steer the main path; every other required field gets a valid filler value.
+FORM_OVERRIDES: dict[str, dict[str, object]] = {
+    "Activity_review_design": {"design_approved": True},  # approved: no design-change loop
+}
+
+
+# --- the flows --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    path: Path
+    definition: ProcessDefinition
+    forms: Mapping[str, dict[str, object]]  # element id -> validated form values
+
+    @property
+    def process_id(self) -> str:
+        return self.definition.process_id
+
+
+def load_flow(name: str) -> Flow:
+    path = FLOWS.get(name) or Path(name)
+    definition = definitions.load(path, ROLES)
+    forms = {
+        element_id: link.form.validate(_fill(link, FORM_OVERRIDES.get(element_id, {})))
+        for element_id, link in definition.links.items()
+    }
+    return Flow(path.stem, path, definition, forms)
+
+
+def _fill(link: definitions.Link, given: Mapping[str, object]) -> dict[str, object]:
+    """Every required field not given, with a valid value (like tests/conftest.py `complete`)."""
+    values = dict(given)
+    for field in link.form.fields:
+        if field.required and field.id not in values:
+            values[field.id] = {
+                "string": "ok",
+                "long": int(field.min or 1),
+                "double": float(field.min or 1.0),
+                "boolean": True,
+                "date": "2026-03-03",
+                "enum": field.option_ids()[0] if field.options else "",
+            }[field.type]
+    return values
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    mode: str
+    label: str
+    instances: int
+    seconds: float
+    path: list[str]  # element ids of the user tasks completed (and messages), warm-up instance
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.instances / self.seconds if self.seconds else float("inf")
+
+
+def measure(mode: str, label: str, n: int, one: Callable[[int], list[str]]) -> Result:
+    """Warm up with one instance, then time n instances run one after the other."""
+    path = one(-1)
+    started = time.perf_counter()
+    for i in range(n):
+        one(i)
+    return Result(mode, label, n, time.perf_counter() - started, path)
+
+
+# --- (a) raw SpiffWorkflow in memory ---------------------------------------------------------------
+
+
+def raw_spiff(flow: Flow, n: int) -> Result:
+    parser = CamundaParser()
+    parser.add_bpmn_file(str(flow.path))
+    spec = parser.get_spec(flow.process_id)
+    subprocess_specs = parser.get_subprocess_specs(flow.process_id)
+    clock = SimulatedClock(START)
+
+    def one(_: int) -> list[str]:
+        path = []
+        # SpiffWorkflow's timer module reads gridflow's clock context (engine.py patches it);
+        # without it a breach timer computed on the simulated clock is overdue against today's
+        # real date and fires, which would take another path.
+        with _using(clock):
+            workflow = BpmnWorkflow(spec, subprocess_specs)
+            workflow.script_engine = SafeScriptEngine(flow.definition, clock, CALENDAR)
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(VARIABLES)
+            workflow.do_engine_steps()
+            while not workflow.is_completed():
+                ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+                if ready:
+                    for task in ready:
+                        task.data.update(flow.forms[task.task_spec.bpmn_id])
+                        task.run()
+                        path.append(task.task_spec.bpmn_id)
+                    workflow.do_engine_steps()
+                    continue
+                path.append(_deliver_waiting_message(Run(flow.definition, workflow, clock)))
+        return path
+
+    return measure("a", "SpiffWorkflow in memory (SafeScriptEngine)", n, one)
+
+
+def _deliver_waiting_message(run: Run) -> str:
+    names = [w.name for w in run.waits() if w.kind == "message"]
+    if not names:
+        raise RuntimeError("stuck: no ready link and no message to wait for")
+    run.deliver_message(names[0])
+    return f"message:{names[0]}"
+
+
+# --- (a+) and (a') gridflow's Engine in memory, with and without dump/restore ------------------------
+
+
+@dataclass
+class Sizes:
+    """Document sizes (bytes) of the warm-up instance, one per dump, and the embedded variant."""
+
+    per_dump: list[int]
+    mid_embedded: int = 0
+    mid_step: str = ""
+
+
+def gridflow_engine(flow: Flow, n: int, round_trip: bool, sizes: Sizes | None = None) -> Result:
+    engine = Engine(SimulatedClock(START), CALENDAR)
+    definition = flow.definition
+
+    def one(i: int) -> list[str]:
+        path: list[str] = []
+        dumps: list[tuple[str, str, Run]] = []
+        run = engine.start(definition, VARIABLES)
+        document = engine.dump(run) if round_trip else ""
+        if i < 0:
+            dumps.append(("start", document, run))
+        while not run.completed:
+            if round_trip:
+                run = engine.restore(definition, document)
+            ready = run.ready_links()
+            if ready:
+                link = ready[0]
+                run.complete(link.task_id, flow.forms[link.element_id])
+                path.append(link.element_id)
+            else:
+                path.append(_deliver_waiting_message(run))
+            if round_trip:
+                document = engine.dump(run)
+                if i < 0:
+                    dumps.append((path[-1], document, run))
+        if i < 0 and sizes is not None and dumps:
+            sizes.per_dump = [len(d.encode()) for _, d, _ in dumps]
+            step, _, mid_run = dumps[len(dumps) // 2]
+            sizes.mid_step = step
+            sizes.mid_embedded = len(engine._serializer.serialize_json(mid_run.workflow).encode())
+        return path
+
+    if round_trip:
+        return measure("a'", "gridflow Engine + dump/restore per step", n, one)
+    return measure("a+", "gridflow Engine in memory", n, one)
+
+
+# --- (b) and (c) gridflow persisted -----------------------------------------------------------------
+
+
+def persisted(flow: Flow, n: int, url: str, mode: str, label: str) -> Result:
+    Database(url).migrate()
+    rt = Runtime.create(url, clock=SimulatedClock(START), calendar=CALENDAR, roles=ROLES)
+    try:
+        catalog.deploy_paths(rt, [flow.path], "bench")
+        return measure(mode, label, n, lambda i: drive_persisted(rt, flow, i))
+    finally:
+        rt.db.dispose()
+
+
+def drive_persisted(rt: Runtime, flow: Flow, i: int) -> list[str]:
+    """One instance from start to end through gridflow's verbs, as clerks and the customer would."""
+    path: list[str] = []
+    started = instances.start_instance(rt, flow.process_id, VARIABLES, business_key=f"bench-{i}")
+    instance_id = started.instance_id
+    while True:
+        items, status, messages = _instance_state(rt, instance_id)
+        if items:
+            for item in items:
+                work_items.complete(rt, item.id, ADMIN, flow.forms[item.element_id])
+                path.append(item.element_id)
+        elif status != "running":
+            return path
+        elif messages:
+            instances.deliver_message(rt, instance_id, messages[0])
+            path.append(f"message:{messages[0]}")
+        else:
+            raise RuntimeError(f"instance {instance_id} is stuck: no open link, no message wait")
+
+
+def _instance_state(rt: Runtime, instance_id: int) -> tuple[list[WorkItem], str, list[str]]:
+    """Open links, status and awaited messages of an instance: one read transaction."""
+    with rt.db.read() as session:
+        items = list(
+            session.scalars(
+                select(WorkItem)
+                .where(WorkItem.instance_id == instance_id, WorkItem.state.in_(("ready", "claimed")))
+                .order_by(WorkItem.id)
+            )
+        )
+        if items:
+            return items, "running", []
+        status = session.scalar(select(Instance.status).where(Instance.id == instance_id))
+        messages = list(
+            session.scalars(
+                select(Wait.name).where(Wait.instance_id == instance_id, Wait.kind == "message")
+            )
+        )
+        return items, status or "missing", messages
+
+
+def sqlite_url(folder: str, flow: Flow) -> str:
+    return f"sqlite:///{Path(folder) / f'bench_{flow.name}.db'}"
+
+
+def prepare_postgres(url: str) -> tuple[str | None, str]:
+    """A fresh, empty database for the benchmark: (its URL, how) or (None, why not)."""
+    server = make_url(url)
+    try:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": BENCH_DATABASE}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+        admin.dispose()
+    except Exception as exc:  # unreachable server, no right to create databases, ...
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    bench = server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    return bench, f"database {BENCH_DATABASE} on {server.host}:{server.port}"
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+
+def print_table(flow: Flow, results: list[Result], sizes: Sizes, skipped: list[str]) -> None:
+    links = sum(1 for step in results[0].path if not step.startswith("message:"))
+    messages = len(results[0].path) - links
+    print(f"\nflow {flow.name}  ({flow.path.relative_to(ROOT)}; {links} user tasks, "
+          f"{messages} message(s) per instance)")
+    print("  path: " + " -> ".join(s.removeprefix("Activity_") for s in results[0].path))
+    base = results[0].rate
+    header = f"  {'mode':<48} {'instances':>9} {'seconds':>9} {'instances/s':>12} {'ratio to a':>11} {'a is x faster':>14}"
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for r in results:
+        ratio = r.rate / base
+        print(f"  ({r.mode}){'':<{4 - len(r.mode)}}{r.label:<42} {r.instances:>9} {r.seconds:>9.3f} "
+              f"{r.rate:>12.1f} {ratio:>11.4f} {1 / ratio:>13.1f}x")
+    for line in skipped:
+        print(f"  {line}")
+    if sizes.per_dump:
+        mid = sizes.per_dump[len(sizes.per_dump) // 2]
+        print(f"  document (a'): {mid:,} bytes mid-process (after {sizes.mid_step}); "
+              f"{sizes.per_dump[0]:,} after start, {sizes.per_dump[-1]:,} at the end; "
+              f"{sizes.mid_embedded:,} bytes mid-process with the definition embedded")
+    for r in results[1:]:
+        if sorted(r.path) != sorted(results[0].path):
+            print(f"  WARNING: ({r.mode}) took another path: {r.path}")
+
+
+def profile_sqlite(flow: Flow, n: int, folder: str, top: int) -> None:
+    url = f"sqlite:///{Path(folder) / f'profile_{flow.name}.db'}"
+    Database(url).migrate()
+    rt = Runtime.create(url, clock=SimulatedClock(START), calendar=CALENDAR, roles=ROLES)
+    catalog.deploy_paths(rt, [flow.path], "bench")
+    drive_persisted(rt, flow, -1)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(n):
+        drive_persisted(rt, flow, i)
+    profiler.disable()
+    rt.db.dispose()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")
+    stats.print_stats(top)
+    print(f"\ncProfile of (b) SQLite, flow {flow.name}, {n} instances (top {top} cumulative):")
+    body = out.getvalue()
+    print(body[body.index("   ncalls"):].rstrip())
+
+
+# --- main -------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=300, help="instances per mode (300)")
+    parser.add_argument("--flows", default="two_lane,hv_connection",
+                        help="comma-separated: two_lane, hv_connection or BPMN file paths")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
+                        help=f"PostgreSQL server URL ({DEFAULT_POSTGRES}); the benchmark "
+                        f"creates and resets database {BENCH_DATABASE} there")
+    parser.add_argument("--no-postgres", action="store_true", help="skip (c)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile (b) with cProfile and print the top functions")
+    parser.add_argument("--profile-top", type=int, default=25)
+    args = parser.parse_args(argv)
+    n = args.instances
+
+    print("command: python " + shlex.join(sys.argv))
+    print(f"SpiffWorkflow {_version('SpiffWorkflow')}, SQLAlchemy {_version('SQLAlchemy')}, "
+          f"Python {sys.version.split()[0]}; {n} instances per mode after one warm-up instance; "
+          "SimulatedClock at " + START.isoformat())
+    print("(a) uses gridflow's SafeScriptEngine for conditions and timers (the default engine "
+          "cannot evaluate JUEL ${...}); every mode runs the same BPMN file.")
+
+    pg_url: str | None = None
+    pg_note = "skipped (--no-postgres)"
+    if not args.no_postgres:
+        pg_url, pg_note = prepare_postgres(args.postgres)
+    print(f"(c) PostgreSQL: {pg_note}" if pg_url else f"(c) PostgreSQL skipped: {pg_note}")
+
+    with tempfile.TemporaryDirectory(prefix="gridflow-bench-") as folder:
+        for name in [f.strip() for f in args.flows.split(",") if f.strip()]:
+            flow = load_flow(name)
+            sizes = Sizes([])
+            results = [
+                raw_spiff(flow, n),
+                gridflow_engine(flow, n, round_trip=False),
+                gridflow_engine(flow, n, round_trip=True, sizes=sizes),
+                persisted(flow, n, sqlite_url(folder, flow), "b", "gridflow on SQLite (temp file)"),
+            ]
+            skipped = []
+            if pg_url:
+                reset_postgres(pg_url)
+                results.append(persisted(flow, n, pg_url, "c", "gridflow on PostgreSQL"))
+            else:
+                skipped.append(f"(c)  skipped: {pg_note}")
+            print_table(flow, results, sizes, skipped)
+            if args.profile:
+                profile_sqlite(flow, min(n, 100), folder, args.profile_top)
+    return 0
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
