@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from gridflow import catalog, work_items
 from gridflow.clock import SimulatedClock
@@ -47,16 +48,22 @@ def calendar() -> WorkingCalendar:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    """The PostgreSQL test database, migrated from scratch once per test session."""
+    """A PostgreSQL database of this test session's own (so parallel runs never meet),
+    migrated from scratch, dropped at the end."""
     if not PG_URL:
         pytest.skip("GRIDFLOW_TEST_POSTGRES_URL is not set")
-    engine = create_engine(PG_URL)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    Database(PG_URL).migrate()
-    yield PG_URL
+    server = make_url(PG_URL)
+    name = f"gridflow_test_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    Database(url).migrate()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate(url: str) -> None:

@@ -13,6 +13,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from gridflow.errors import ConflictError
 
 DEFAULT_URL = "sqlite:///gridflow.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -45,8 +48,12 @@ class Database:
 
         On SQLite it begins IMMEDIATE, so two writers queue instead of failing mid-way.
         """
-        with self._writer() as session, session.begin():
-            yield session
+        try:
+            with self._writer() as session, session.begin():
+                yield session
+        except StaleDataError as exc:
+            # A row's version moved under us: someone else saved first; we saved nothing.
+            raise ConflictError("someone else changed this first; nothing was saved") from exc
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -280,7 +280,7 @@ def _json_safe(data: Mapping[str, object]) -> dict[str, object]:
 
 
 def _instance(session: Session, instance_id: int) -> Instance:
-    instance = session.get(Instance, instance_id)
+    instance = session.get(Instance, instance_id, with_for_update=True)
     if instance is None:
         raise NotFoundError(f"instance {instance_id} does not exist")
     return instance

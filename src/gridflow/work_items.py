@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
 from gridflow.instances import OPEN, record, save_run
-from gridflow.models import WorkItem, to_ms
+from gridflow.models import Instance, WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -77,7 +77,8 @@ def complete(
         definition = rt.definition(item.definition_id)
         link = definition.links[item.element_id]
         values = link.form.validate(form)
-        instance = item.instance
+        instance = session.get(Instance, item.instance_id, with_for_update=True)
+        assert instance is not None
         run = rt.engine.restore(definition, instance.document)
         run.complete(item.task_id, values)
         now = to_ms(rt.clock.now())
@@ -119,7 +120,8 @@ def _seconds(start: datetime, end: datetime) -> float:
 def _open_item(
     session: Session, work_item_id: int, actor: Actor, expected_version: int | None
 ) -> WorkItem:
-    item = session.get(WorkItem, work_item_id)
+    # Lock the row: a second clerk waits here until the first commits, then sees the outcome.
+    item = session.get(WorkItem, work_item_id, with_for_update=True)
     if item is None:
         raise NotFoundError(f"work item {work_item_id} does not exist")
     if not actor.may_work_as(item.role) and item.assignee != actor.username:
