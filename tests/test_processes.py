@@ -579,6 +579,7 @@ def test_high_voltage_scheme_reply_past_its_standard_is_escalated_to_the_supervi
     assert open_links(rt, iid) == ["Activity_reply_scheme", "Activity_escalate_scheme_reply"]
     escalation = item_for(rt, iid, "Activity_escalate_scheme_reply")
     assert (escalation.lane, escalation.role) == ("Supervisor", "supervisor")
+    assert escalation.ready_at == clock.now()
     breached = item_for(rt, iid, "Activity_reply_scheme")
     assert breached.escalated is True
     escalated_events = [e for e in task_events(rt, iid) if e.lifecycle == "escalated"]
