@@ -33,17 +33,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from gridflow import catalog, definitions, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
 from gridflow.definitions import ProcessDefinition
 from gridflow.engine import Engine, Run, SafeScriptEngine, _using
+from gridflow.instances import OPEN
 from gridflow.models import Base, Instance, Wait, WorkItem
 from gridflow.roles import Actor, RoleBook
 from gridflow.runtime import Runtime
@@ -80,7 +81,7 @@ FORM_OVERRIDES: dict[str, dict[str, object]] = {
 }
 
 
-# --- the flows --------------------------------------------------------------------------------
+# --- the flows -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _fill(link: definitions.Link, given: Mapping[str, object]) -> dict[str, obje
     return values
 
 
-# --- results ------------------------------------------------------------------------------------
+# --- results -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -147,7 +148,7 @@ def measure(mode: str, label: str, n: int, one: Callable[[int], list[str]]) -> R
     return Result(mode, label, n, time.perf_counter() - started, path)
 
 
-# --- (a) raw SpiffWorkflow in memory ---------------------------------------------------------------
+# --- (a) raw SpiffWorkflow in memory -------------------------------------------------------------
 
 
 def raw_spiff(flow: Flow, n: int) -> Result:
@@ -191,7 +192,7 @@ def _deliver_waiting_message(run: Run) -> str:
     return f"message:{names[0]}"
 
 
-# --- (a+) and (a') gridflow's Engine in memory, with and without dump/restore ------------------------
+# --- (a+) and (a') gridflow's Engine in memory, with and without dump/restore --------------------
 
 
 @dataclass
@@ -240,7 +241,7 @@ def gridflow_engine(flow: Flow, n: int, round_trip: bool, sizes: Sizes | None = 
     return measure("a+", "gridflow Engine in memory", n, one)
 
 
-# --- (b) and (c) gridflow persisted -----------------------------------------------------------------
+# --- (b) and (c) gridflow persisted --------------------------------------------------------------
 
 
 def persisted(flow: Flow, n: int, url: str, mode: str, label: str) -> Result:
@@ -279,7 +280,7 @@ def _instance_state(rt: Runtime, instance_id: int) -> tuple[list[WorkItem], str,
         items = list(
             session.scalars(
                 select(WorkItem)
-                .where(WorkItem.instance_id == instance_id, WorkItem.state.in_(("ready", "claimed")))
+                .where(WorkItem.instance_id == instance_id, WorkItem.state.in_(OPEN))
                 .order_by(WorkItem.id)
             )
         )
@@ -302,7 +303,9 @@ def prepare_postgres(url: str) -> tuple[str | None, str]:
     """A fresh, empty database for the benchmark: (its URL, how) or (None, why not)."""
     server = make_url(url)
     try:
-        admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        admin = create_engine(
+            server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as connection:
             exists = connection.scalar(
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": BENCH_DATABASE}
@@ -324,30 +327,40 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-# --- report -------------------------------------------------------------------------------------------
+# --- report --------------------------------------------------------------------------------------
 
 
 def print_table(flow: Flow, results: list[Result], sizes: Sizes, skipped: list[str]) -> None:
     links = sum(1 for step in results[0].path if not step.startswith("message:"))
     messages = len(results[0].path) - links
-    print(f"\nflow {flow.name}  ({flow.path.relative_to(ROOT)}; {links} user tasks, "
-          f"{messages} message(s) per instance)")
+    print(
+        f"\nflow {flow.name}  ({flow.path.relative_to(ROOT)}; {links} user tasks, "
+        f"{messages} message(s) per instance)"
+    )
     print("  path: " + " -> ".join(s.removeprefix("Activity_") for s in results[0].path))
     base = results[0].rate
-    header = f"  {'mode':<48} {'instances':>9} {'seconds':>9} {'instances/s':>12} {'ratio to a':>11} {'a is x faster':>14}"
+    header = (
+        f"  {'mode':<48} {'instances':>9} {'seconds':>9} {'instances/s':>12} "
+        f"{'ratio to a':>11} {'a is x faster':>14}"
+    )
     print(header)
     print("  " + "-" * (len(header) - 2))
     for r in results:
         ratio = r.rate / base
-        print(f"  ({r.mode}){'':<{4 - len(r.mode)}}{r.label:<42} {r.instances:>9} {r.seconds:>9.3f} "
-              f"{r.rate:>12.1f} {ratio:>11.4f} {1 / ratio:>13.1f}x")
+        mode = f"({r.mode})"
+        print(
+            f"  {mode:<6}{r.label:<42} {r.instances:>9} {r.seconds:>9.3f} "
+            f"{r.rate:>12.1f} {ratio:>11.4f} {1 / ratio:>13.1f}x"
+        )
     for line in skipped:
         print(f"  {line}")
     if sizes.per_dump:
         mid = sizes.per_dump[len(sizes.per_dump) // 2]
-        print(f"  document (a'): {mid:,} bytes mid-process (after {sizes.mid_step}); "
-              f"{sizes.per_dump[0]:,} after start, {sizes.per_dump[-1]:,} at the end; "
-              f"{sizes.mid_embedded:,} bytes mid-process with the definition embedded")
+        print(
+            f"  document (a'): {mid:,} bytes mid-process (after {sizes.mid_step}); "
+            f"{sizes.per_dump[0]:,} after start, {sizes.per_dump[-1]:,} at the end; "
+            f"{sizes.mid_embedded:,} bytes mid-process with the definition embedded"
+        )
     for r in results[1:]:
         if sorted(r.path) != sorted(results[0].path):
             print(f"  WARNING: ({r.mode}) took another path: {r.path}")
@@ -370,33 +383,46 @@ def profile_sqlite(flow: Flow, n: int, folder: str, top: int) -> None:
     stats.print_stats(top)
     print(f"\ncProfile of (b) SQLite, flow {flow.name}, {n} instances (top {top} cumulative):")
     body = out.getvalue()
-    print(body[body.index("   ncalls"):].rstrip())
+    print(body[body.index("   ncalls") :].rstrip())
 
 
-# --- main -------------------------------------------------------------------------------------------
+# --- main ----------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=300, help="instances per mode (300)")
-    parser.add_argument("--flows", default="two_lane,hv_connection",
-                        help="comma-separated: two_lane, hv_connection or BPMN file paths")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
-                        help=f"PostgreSQL server URL ({DEFAULT_POSTGRES}); the benchmark "
-                        f"creates and resets database {BENCH_DATABASE} there")
+    parser.add_argument(
+        "--flows",
+        default="two_lane,hv_connection",
+        help="comma-separated: two_lane, hv_connection or BPMN file paths",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=DEFAULT_POSTGRES,
+        help=f"PostgreSQL server URL ({DEFAULT_POSTGRES}); the benchmark "
+        f"creates and resets database {BENCH_DATABASE} there",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="skip (c)")
-    parser.add_argument("--profile", action="store_true",
-                        help="also profile (b) with cProfile and print the top functions")
-    parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile (b) with cProfile and print the top functions",
+    )
+    parser.add_argument("--profile-top", type=int, default=15, help="rows of the profile (15)")
     args = parser.parse_args(argv)
     n = args.instances
 
     print("command: python " + shlex.join(sys.argv))
-    print(f"SpiffWorkflow {_version('SpiffWorkflow')}, SQLAlchemy {_version('SQLAlchemy')}, "
-          f"Python {sys.version.split()[0]}; {n} instances per mode after one warm-up instance; "
-          "SimulatedClock at " + START.isoformat())
-    print("(a) uses gridflow's SafeScriptEngine for conditions and timers (the default engine "
-          "cannot evaluate JUEL ${...}); every mode runs the same BPMN file.")
+    print(
+        f"SpiffWorkflow {_version('SpiffWorkflow')}, SQLAlchemy {_version('SQLAlchemy')}, "
+        f"Python {sys.version.split()[0]}; {n} instances per mode after one warm-up instance; "
+        "SimulatedClock at " + START.isoformat()
+    )
+    print(
+        "(a) uses gridflow's SafeScriptEngine for conditions and timers (the default engine "
+        "cannot evaluate JUEL ${...}); every mode runs the same BPMN file."
+    )
 
     pg_url: str | None = None
     pg_note = "skipped (--no-postgres)"

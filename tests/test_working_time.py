@@ -471,3 +471,13 @@ def test_parse_iso_duration_errors_name_the_text(text: str, message: str) -> Non
     with pytest.raises(ValueError, match=message) as caught:
         parse_iso_duration(text)
     assert repr(text) in str(caught.value)
+
+
+def test_working_hours_from_settings_text() -> None:
+    hours = WorkingHours.parse("08:30-12:00, 14:00-18:00")
+    assert hours.periods == ((time(8, 30), time(12)), (time(14), time(18)))
+    assert hours.length == timedelta(hours=7, minutes=30)
+    with pytest.raises(ValueError, match="'8-12' is not written as HH:MM-HH:MM"):
+        WorkingHours.parse("8-12")
+    with pytest.raises(ValueError, match="ends before it starts"):
+        WorkingHours.parse("12:00-09:00")

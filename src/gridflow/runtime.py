@@ -15,10 +15,10 @@ from gridflow.clock import Clock, SystemClock
 from gridflow.database import Database
 from gridflow.definitions import ProcessDefinition
 from gridflow.engine import Engine
-from gridflow.errors import NotFoundError
+from gridflow.errors import ConfigurationError, NotFoundError
 from gridflow.models import Definition
 from gridflow.roles import RoleBook
-from gridflow.working_time import WorkingCalendar
+from gridflow.working_time import WorkingCalendar, WorkingHours
 
 DEFAULT_PROCESSES = Path("processes")
 
@@ -29,6 +29,19 @@ def processes_dir() -> Path:
 
 def load_roles(path: Path | None = None) -> RoleBook:
     return RoleBook.load(path or processes_dir() / "roles.yaml")
+
+
+def configured_calendar() -> WorkingCalendar:
+    """The working-day calendar from GRIDFLOW_TIMEZONE and GRIDFLOW_WORKING_HOURS
+    (defaults: Asia/Shanghai, 09:00-12:00,13:30-17:30)."""
+    hours = os.environ.get("GRIDFLOW_WORKING_HOURS")
+    try:
+        return WorkingCalendar(
+            timezone=os.environ.get("GRIDFLOW_TIMEZONE", "Asia/Shanghai"),
+            hours=WorkingHours.parse(hours) if hours else WorkingHours(),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"working calendar settings: {exc}") from exc
 
 
 @dataclass
@@ -55,7 +68,7 @@ class Runtime:
         return cls(
             db=Database(url),
             clock=clock or SystemClock(),
-            calendar=calendar or WorkingCalendar(),
+            calendar=calendar or configured_calendar(),
             roles=roles or load_roles(),
         )
 

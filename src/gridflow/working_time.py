@@ -191,6 +191,23 @@ class WorkingHours:
             previous_end = end
         object.__setattr__(self, "periods", periods)
 
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        """Working hours written as "09:00-12:00,13:30-17:30" (settings, the command line)."""
+        periods = []
+        for part in text.split(","):
+            bounds = part.strip().split("-")
+            if len(bounds) != 2:
+                raise ValueError(f"working period {part.strip()!r} is not written as HH:MM-HH:MM")
+            try:
+                start, end = (time.fromisoformat(b.strip()) for b in bounds)
+            except ValueError:
+                raise ValueError(
+                    f"working period {part.strip()!r} is not written as HH:MM-HH:MM"
+                ) from None
+            periods.append((start, end))
+        return cls(tuple(periods))
+
     @property
     def length(self) -> timedelta:
         """Working time in one working day (on the wall clock)."""
