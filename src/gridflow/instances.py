@@ -111,7 +111,8 @@ def send_signal(
 
 
 def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
-    """Fire the timers due by now, one instance per transaction; the number of instances stepped.
+    """Fire the timers due by now, one instance per transaction; the number of instances where
+    a timer fired.
 
     Instances are claimed with FOR UPDATE SKIP LOCKED, so several workers on PostgreSQL never
     fire the same timer; a timer whose link was escalated records an `escalated` event.
@@ -119,15 +120,16 @@ def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
     fired = 0
     now = rt.clock.now()
     seen: set[int] = set()
-    while fired < limit:
+    while len(seen) < limit:
         with rt.db.write() as session:
+            # A timer fires once its moment has passed (strictly), as SpiffWorkflow judges it.
             instance = session.scalar(
                 select(Instance)
                 .where(
                     Instance.status == "running",
                     Instance.id.notin_(seen),
                     Instance.id.in_(
-                        select(Wait.instance_id).where(Wait.kind == "timer", Wait.due_at <= now)
+                        select(Wait.instance_id).where(Wait.kind == "timer", Wait.due_at < now)
                     ),
                 )
                 .order_by(Instance.id)
@@ -136,19 +138,25 @@ def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
             )
             if instance is None:
                 return fired
+            # Never pick the same instance twice in one round (stored due times are cut to
+            # milliseconds, so a timer a few microseconds short of due waits for the next one).
+            seen.add(instance.id)
             due = list(
                 session.scalars(
                     select(Wait).where(
-                        Wait.instance_id == instance.id, Wait.kind == "timer", Wait.due_at <= now
+                        Wait.instance_id == instance.id, Wait.kind == "timer", Wait.due_at < now
                     )
                 )
             )
             run = _restore(rt, instance)
             run.step()
-            at = to_ms(now)
             still_waiting = {w.task_id for w in run.waits()}
-            for wait in due:
-                if wait.attached_task_id is None or wait.task_id in still_waiting:
+            went_off = [w for w in due if w.task_id not in still_waiting]
+            if not went_off:
+                continue
+            at = to_ms(now)
+            for wait in went_off:
+                if wait.attached_task_id is None:
                     continue
                 item = session.scalar(
                     select(WorkItem).where(
@@ -159,10 +167,7 @@ def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
                     item.escalated = True
                     record(session, item, "escalated", at, SYSTEM, {"timer": wait.element_id})
             save_run(rt, session, instance, run, at, SYSTEM)
-            # Stored due times are cut to milliseconds: a timer a few microseconds short of due
-            # fires on the next round; never pick the same instance twice in one round.
-            seen.add(instance.id)
-        fired += 1
+            fired += 1
     return fired
 
 
