@@ -43,7 +43,7 @@ from gridflow import catalog, definitions, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
 from gridflow.definitions import ProcessDefinition
-from gridflow.engine import Engine, Run, SafeScriptEngine, _using
+from gridflow.engine import Engine, Run, SafeScriptEngine, using_clock
 from gridflow.instances import OPEN
 from gridflow.models import Base, Instance, Wait, WorkItem
 from gridflow.roles import Actor, RoleBook
@@ -163,7 +163,7 @@ def raw_spiff(flow: Flow, n: int) -> Result:
         # SpiffWorkflow's timer module reads gridflow's clock context (engine.py patches it);
         # without it a breach timer computed on the simulated clock is overdue against today's
         # real date and fires, which would take another path.
-        with _using(clock):
+        with using_clock(clock):
             workflow = BpmnWorkflow(spec, subprocess_specs)
             workflow.script_engine = SafeScriptEngine(flow.definition, clock, CALENDAR)
             for task in workflow.get_tasks(state=TaskState.READY):

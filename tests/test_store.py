@@ -99,7 +99,7 @@ def test_a_workflow_saved_mid_process_and_reloaded_continues_to_the_same_end(
 ) -> None:
     """One engine runs the high-voltage process straight through in memory; another is saved
     and reloaded (through JSON, by a fresh engine) before every link. Both end the same."""
-    _, definition = rt.latest("hv_connection")
+    definition = rt.latest("hv_connection").definition
     start = {"customer_name": "Steelworks", "supply": "dual", "area": "urban", "voltage": "high"}
     forms = {
         "Activity_design_review": {"design_approved": True},

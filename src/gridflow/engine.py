@@ -70,7 +70,8 @@ spiff_timer.datetime = _ClockDateTime
 
 
 @contextlib.contextmanager
-def _using(clock: Clock) -> Iterator[None]:
+def using_clock(clock: Clock) -> Iterator[None]:
+    """Let SpiffWorkflow's timers read this clock inside the block (runs do it themselves)."""
     token = _current.set(clock)
     try:
         yield
@@ -193,7 +194,7 @@ class Run:
 
     def step(self) -> None:
         """Run every automatic task and fire every timer that is due now."""
-        with _using(self.clock), self._errors():
+        with using_clock(self.clock), self._errors():
             # do_engine_steps ends by refreshing timers: a timer that is due becomes READY
             # there and runs only on the next call, so step until nothing automatic is ready.
             for _ in range(1000):
@@ -260,7 +261,7 @@ class Run:
         if task.state != TaskState.READY:
             raise EngineError(task.task_spec.bpmn_id, "this link is not ready")
         task.data.update(data)
-        with _using(self.clock), self._errors():
+        with using_clock(self.clock), self._errors():
             task.run()
         self.step()
 
@@ -275,7 +276,7 @@ class Run:
             MessageEventDefinition(name),
             payload={"payload": dict(payload or {}), "result_var": name},
         )
-        with _using(self.clock), self._errors():
+        with using_clock(self.clock), self._errors():
             self.workflow.send_event(event)
         self.step()
         return True
@@ -284,7 +285,7 @@ class Run:
         if not any(w.kind == "signal" and w.name == name for w in self.waits()):
             return False
         event = BpmnEvent(SignalEventDefinition(name), payload=dict(payload or {}))
-        with _using(self.clock), self._errors():
+        with using_clock(self.clock), self._errors():
             self.workflow.send_event(event)
         self.step()
         return True

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from gridflow.engine import Run
 from gridflow.errors import ConflictError, NotFoundError
-from gridflow.models import Definition, Instance, TaskEvent, Wait, WorkItem, to_ms
+from gridflow.models import Instance, TaskEvent, Wait, WorkItem, to_ms
 from gridflow.roles import SYSTEM, Actor
 from gridflow.runtime import Runtime
 
@@ -41,7 +41,6 @@ def start_instance(
     session: Session | None = None,
 ) -> Started:
     """Start the newest version of a process and run it to its first links."""
-    definition_id, definition = rt.latest(process_id)
     if session is None:
         with rt.db.write() as own:
             return start_instance(
@@ -53,10 +52,11 @@ def start_instance(
                 actor=actor,
                 session=own,
             )
+    deployed = rt.latest(process_id, session)
     now = to_ms(rt.clock.now())
-    run = rt.engine.start(definition, dict(variables))
+    run = rt.engine.start(deployed.definition, dict(variables))
     instance = Instance(
-        definition_id=definition_id,
+        definition_id=deployed.definition_id,
         demand_id=demand_id,
         business_key=business_key,
         status="running",
@@ -68,8 +68,7 @@ def start_instance(
     session.add(instance)
     session.flush()
     save_run(rt, session, instance, run, now, actor)
-    version = session.get(Definition, definition_id)
-    return Started(instance.id, process_id, version.version if version else 0)
+    return Started(instance.id, process_id, deployed.version)
 
 
 def deliver_message(
@@ -193,7 +192,7 @@ def record(
     """Append one task event for a lifecycle change of a link."""
     session.add(
         TaskEvent(
-            work_item_id=item.id,
+            work_item=item,
             instance_id=item.instance_id,
             definition_id=item.definition_id,
             element_id=item.element_id,
@@ -242,7 +241,6 @@ def save_run(
             standard_basis=meta.standard.basis,
         )
         session.add(item)
-        session.flush()
         record(session, item, "ready", now, None)
     for task_id, item in known.items():
         if item.state in OPEN and states.get(task_id) != "ready":

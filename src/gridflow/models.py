@@ -208,6 +208,8 @@ class TaskEvent(Base):
     department: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    work_item: Mapped[WorkItem] = relationship()
+
 
 LIFECYCLES = (
     "ready",

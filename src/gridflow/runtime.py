@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gridflow import definitions
 from gridflow.clock import Clock, SystemClock
@@ -42,6 +43,15 @@ def configured_calendar() -> WorkingCalendar:
         )
     except ValueError as exc:
         raise ConfigurationError(f"working calendar settings: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A deployed version: its row id, its version number and its parsed definition."""
+
+    definition_id: int
+    version: int
+    definition: ProcessDefinition
 
 
 @dataclass
@@ -86,15 +96,19 @@ class Runtime:
             self._definitions[definition_id] = parsed
         return parsed
 
-    def latest(self, process_id: str) -> tuple[int, ProcessDefinition]:
-        """The newest deployed version of a process: its id and definition."""
-        with self.db.read() as session:
-            definition_id = session.scalar(
-                select(Definition.id)
-                .where(Definition.process_id == process_id)
-                .order_by(Definition.version.desc())
-                .limit(1)
-            )
-        if definition_id is None:
+    def latest(self, process_id: str, session: Session | None = None) -> Deployed:
+        """The newest deployed version of a process."""
+        query = (
+            select(Definition.id, Definition.version)
+            .where(Definition.process_id == process_id)
+            .order_by(Definition.version.desc())
+            .limit(1)
+        )
+        if session is None:
+            with self.db.read() as own:
+                row = own.execute(query).first()
+        else:
+            row = session.execute(query).first()
+        if row is None:
             raise NotFoundError(f"process {process_id!r} is not deployed")
-        return definition_id, self.definition(definition_id)
+        return Deployed(row.id, row.version, self.definition(row.id))
