@@ -107,19 +107,7 @@ def load_flow(name: str) -> Flow:
 
 
 def _fill(link: definitions.Link, given: Mapping[str, object]) -> dict[str, object]:
-    """Every required field not given, with a valid value (like tests/conftest.py `complete`)."""
-    values = dict(given)
-    for field in link.form.fields:
-        if field.required and field.id not in values:
-            values[field.id] = {
-                "string": "ok",
-                "long": int(field.min or 1),
-                "double": float(field.min or 1.0),
-                "boolean": True,
-                "date": "2026-03-03",
-                "enum": field.option_ids()[0] if field.options else "",
-            }[field.type]
-    return values
+    return link.form.complete_with_examples(given)
 
 
 # --- results -------------------------------------------------------------------------------------

@@ -132,15 +132,5 @@ def complete(
     """Complete an open link, filling every required field not given with a valid value."""
     item = item_for(rt, instance_id, element_id)
     link = rt.definition(item.definition_id).links[element_id]
-    values = dict(form or {})
-    for field in link.form.fields:
-        if field.required and field.id not in values:
-            values[field.id] = {
-                "string": "ok",
-                "long": int(field.min or 1),
-                "double": float(field.min or 1.0),
-                "boolean": True,
-                "date": "2026-03-03",
-                "enum": field.option_ids()[0] if field.options else "",
-            }[field.type]
+    values = link.form.complete_with_examples(form or {})
     return work_items.complete(rt, item.id, actor, values)

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 import pytest
 from lxml import etree
 
+from gridflow.bpmn import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, FLOW_NODES
 from gridflow.layout import layout_document, layout_file, main
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC = "http://www.omg.org/spec/DD/20100524/DC"
-DI = "http://www.omg.org/spec/DD/20100524/DI"
+BPMN, BPMNDI, DC, DI = BPMN_NS, BPMNDI_NS, DC_NS, DI_NS
 NS = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI}
 
 HEADER = (
@@ -171,30 +169,6 @@ class Box:
         if x1 == x2:
             return self.x < x1 < self.x + self.w and max(y1, self.y) < min(y2, self.y + self.h)
         return self.y < y1 < self.y + self.h and max(x1, self.x) < min(x2, self.x + self.w)
-
-
-FLOW_NODES = {
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-    "task",
-    "userTask",
-    "scriptTask",
-    "serviceTask",
-    "manualTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "exclusiveGateway",
-    "parallelGateway",
-    "inclusiveGateway",
-    "eventBasedGateway",
-    "complexGateway",
-}
 
 
 def _bounds(shape: etree._Element) -> Box:

@@ -107,20 +107,8 @@ def test_a_workflow_saved_mid_process_and_reloaded_continues_to_the_same_end(
     }
 
     def fill(element_id: str) -> dict[str, object]:
-        link = definition.links[element_id]
-        values: dict[str, object] = {}
-        for field in link.form.fields:
-            if field.required:
-                values[field.id] = {
-                    "string": "ok",
-                    "long": 1,
-                    "double": 1.0,
-                    "boolean": True,
-                    "date": "2026-03-03",
-                    "enum": field.option_ids()[0] if field.options else "",
-                }[field.type]
-        values.update(forms.get(element_id, {}))
-        return values
+        form = definition.links[element_id].form
+        return form.complete_with_examples(forms.get(element_id, {}))
 
     def drive(reload: bool) -> tuple[list[str], dict[str, object]]:
         engine = Engine(clock, rt.calendar)

@@ -19,15 +19,13 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
+from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
 from gridflow.errors import DefinitionError, ExpressionError, Problem
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.forms import FIELD_TYPES, Form, FormField
 from gridflow.roles import Role, RoleBook
 from gridflow.standards import Standard, StandardError, parse_standard
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Functions a timer expression may call; the engine supplies them.
@@ -35,28 +33,6 @@ TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
 SCRIPT_FORMATS = ("python", "gridflow")
 ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
 
-FLOW_NODE_TAGS = {
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "exclusiveGateway",
-    "parallelGateway",
-    "inclusiveGateway",
-    "eventBasedGateway",
-    "complexGateway",
-}
 # SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
 RESERVED_IDS = frozenset({"Start", "End"})
 DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
@@ -354,7 +330,7 @@ class _Linter:
     def _check_elements(self, container: etree._Element) -> None:
         for element in container:
             kind = _local(element)
-            if kind not in FLOW_NODE_TAGS:
+            if kind not in FLOW_NODES:
                 continue
             self._check_listeners(element)
             if kind == "userTask":
@@ -363,8 +339,8 @@ class _Linter:
                 self._check_script(element)
             elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
                 self._check_delegate(element, kind)
-            elif kind in ("callActivity",):
-                self.problem(element, "call activities are not supported yet")
+            elif kind in ("callActivity", "transaction", "adHocSubProcess"):
+                self.problem(element, f"{kind} is not supported yet")
             elif kind == "subProcess":
                 self._check_elements(element)
                 self._check_flows(element)
@@ -556,7 +532,7 @@ class _Linter:
             )
 
     def _check_flows(self, container: etree._Element) -> None:
-        ids = {e.get("id") for e in container if _local(e) in FLOW_NODE_TAGS}
+        ids = {e.get("id") for e in container if _local(e) in FLOW_NODES}
         for flow in container.findall("bpmn:sequenceFlow", NS):
             for end in ("sourceRef", "targetRef"):
                 if flow.get(end) not in ids:
@@ -581,7 +557,7 @@ class _Linter:
                 self.problem(flow, f"condition refused: {exc.message}")
 
     def _check_reachable(self, container: etree._Element) -> None:
-        nodes = {e.get("id", ""): e for e in container if _local(e) in FLOW_NODE_TAGS}
+        nodes = {e.get("id", ""): e for e in container if _local(e) in FLOW_NODES}
         outgoing: dict[str, list[str]] = {node_id: [] for node_id in nodes}
         for flow in container.findall("bpmn:sequenceFlow", NS):
             source = flow.get("sourceRef", "")
@@ -622,7 +598,7 @@ class _Linter:
         names = {
             e.get("id", ""): e.get("name") or e.get("id") or ""
             for e in self.process.iter()
-            if isinstance(e.tag, str) and _local(e) in FLOW_NODE_TAGS
+            if isinstance(e.tag, str) and _local(e) in FLOW_NODES
         }
         return ProcessDefinition(
             process_id=self.process.get("id", ""),

@@ -33,6 +33,18 @@ class FormField:
     def option_ids(self) -> list[str]:
         return [option_id for option_id, _ in self.options]
 
+    def example(self) -> object:
+        """A valid value for this field (API documentation, simulations, tests)."""
+        low = self.min if self.min is not None else 1
+        return {
+            "string": "x" * (self.minlength or 2),
+            "long": int(low),
+            "double": float(low),
+            "boolean": True,
+            "date": "2026-01-05",
+            "enum": self.option_ids()[0] if self.options else "",
+        }[self.type]
+
     def coerce(self, raw: object) -> object:
         """The typed value of one submitted value; raises ValueError with a clerk-readable text."""
         if self.type == "boolean":
@@ -106,6 +118,14 @@ class Form:
 
     def field(self, field_id: str) -> FormField | None:
         return next((f for f in self.fields if f.id == field_id), None)
+
+    def complete_with_examples(self, given: Mapping[str, object]) -> dict[str, object]:
+        """The given values plus an example value for every required field not given."""
+        values = dict(given)
+        for form_field in self.fields:
+            if form_field.required and form_field.id not in values:
+                values[form_field.id] = form_field.example()
+        return values
 
     def validate(self, submitted: Mapping[str, object]) -> dict[str, object]:
         """Typed task data for the submitted values, or FormError naming every bad field.

@@ -248,7 +248,10 @@ def save_run(
             item.state = "cancelled"
             item.ended_at = now
             record(session, item, "cancelled", now, actor)
-    session.execute(delete(Wait).where(Wait.instance_id == instance.id))
+    session.execute(
+        delete(Wait).where(Wait.instance_id == instance.id),
+        execution_options={"synchronize_session": False},
+    )
     for wait in run.waits():
         session.add(
             Wait(

@@ -31,10 +31,16 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
-DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+from gridflow.bpmn import (
+    BPMN_NS,
+    BPMNDI_NS,
+    CONTAINERS,
+    DC_NS,
+    DI_NS,
+    EVENTS,
+    FLOW_NODES,
+    GATEWAYS,
+)
 
 TASK_SIZE = (100, 80)
 EVENT_SIZE = (36, 36)
@@ -57,34 +63,6 @@ LABEL_MAX_W = 90
 LABEL_LINE_H = 14
 LABEL_GAP = 7  # between a shape's bottom and its label
 
-_EVENTS = frozenset(
-    {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
-)
-_GATEWAYS = frozenset(
-    {
-        "exclusiveGateway",
-        "parallelGateway",
-        "inclusiveGateway",
-        "eventBasedGateway",
-        "complexGateway",
-    }
-)
-_CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
-_ACTIVITIES = frozenset(
-    {
-        "task",
-        "userTask",
-        "scriptTask",
-        "serviceTask",
-        "manualTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-    }
-    | _CONTAINERS
-)
-_FLOW_NODES = _EVENTS | _GATEWAYS | _ACTIVITIES
 
 Point = tuple[int, int]
 
@@ -283,9 +261,9 @@ class _Node:
 
     @property
     def size(self) -> tuple[int, int]:
-        if self.kind in _EVENTS:
+        if self.kind in EVENTS:
             return EVENT_SIZE
-        if self.kind in _GATEWAYS:
+        if self.kind in GATEWAYS:
             return GATEWAY_SIZE
         return TASK_SIZE
 
@@ -378,7 +356,7 @@ class _Container:
         for child in self.element:
             kind = _local(child)
             node_id = child.get("id")
-            if kind in _FLOW_NODES and node_id and node_id not in self.nodes:
+            if kind in FLOW_NODES and node_id and node_id not in self.nodes:
                 self.nodes[node_id] = _Node(
                     node_id, kind, (child.get("name") or "").strip(), index, child
                 )
@@ -616,10 +594,10 @@ class _Container:
             attrs: list[tuple[str, str]] = []
             if node.kind == "exclusiveGateway":
                 attrs.append(("isMarkerVisible", "true"))
-            elif node.kind in _CONTAINERS:
+            elif node.kind in CONTAINERS:
                 attrs.append(("isExpanded", "false"))
             label = None
-            if node.name and (node.kind in _EVENTS or node.kind in _GATEWAYS):
+            if node.name and (node.kind in EVENTS or node.kind in GATEWAYS):
                 label = _label_below(node.rect, node.name)
             shapes.append(_Shape(node.id, node.rect, attrs, label))
         return shapes
@@ -688,7 +666,7 @@ class _Container:
         """Sub-processes with content: each gets its own drill-down diagram."""
         out = []
         for node in self.nodes.values():
-            if node.kind in _CONTAINERS and any(_local(c) in _FLOW_NODES for c in node.element):
+            if node.kind in CONTAINERS and any(_local(c) in FLOW_NODES for c in node.element):
                 out.append((node.id, _Container(node.element, with_lanes=False)))
         return out
 
