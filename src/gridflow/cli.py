@@ -88,22 +88,37 @@ def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
     default=None,
     help="Folder of BPMN files to deploy first (default: processes/).",
 )
+@click.option(
+    "--leave-open",
+    is_flag=True,
+    help="Arrivals over the weeks before now; stop at now with work in flight.",
+)
+@click.option("--accounts", is_flag=True, help="Create the demo staff accounts.")
 def demo(
-    database: str | None, count: int, seed: int, weeks: int, processes_path: Path | None
+    database: str | None,
+    count: int,
+    seed: int,
+    weeks: int,
+    processes_path: Path | None,
+    leave_open: bool,
+    accounts: bool,
 ) -> None:
     """Simulate demands arriving over weeks, run through the real engine on a simulated clock."""
-    from gridflow.demo import run_demo
+    from gridflow.demo import demo_accounts_text, run_demo
 
-    rt_url = database
     result = run_demo(
-        rt_url,
+        database,
         instances=count,
         seed=seed,
         weeks=weeks,
         processes=processes_path or processes_dir(),
         progress=True,
+        leave_open=leave_open,
+        accounts=accounts,
     )
     click.echo(result.describe())
+    if accounts:
+        click.echo(demo_accounts_text())
 
 
 @main.command()
@@ -164,6 +179,63 @@ def layout(files: tuple[Path, ...], replace: bool) -> None:
         click.echo(f"{path}: {'laid out' if changed else 'unchanged (has a diagram)'}")
 
 
+@main.command()
+@database_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--debug", is_flag=True, help="Reload on code changes (development only).")
+def serve(database: str | None, host: str, port: int, debug: bool) -> None:
+    """Run the web application (development server; see the README for gunicorn)."""
+    from gridflow.app import create_app
+
+    app = create_app({"DATABASE_URL": database} if database else None)
+    click.echo(f"gridflow is serving on http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug, threaded=True)
+
+
+@main.command()
+def roles() -> None:
+    """List role ids (from the roles file) with their department and side."""
+    book = load_roles()
+    for role in book.roles.values():
+        click.echo(f"{role.id:<18} {role.side:<11} {role.department.id:<20} {role.name}")
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", "role_ids", multiple=True, required=True, help="Role id (repeatable).")
+@click.option("--display-name", default="", help="Name shown on pages.")
+@database_option
+def user_add(
+    name: str, password: str, role_ids: tuple[str, ...], display_name: str, database: str | None
+) -> None:
+    """Create a user: gridflow user add NAME --password P --role ROLE [--role ROLE…]."""
+    from gridflow.users import UserError, create_user
+
+    try:
+        staff = create_user(_runtime(database), name, password, role_ids, display_name=display_name)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"created {staff.username} with roles {', '.join(sorted(staff.roles))}")
+
+
+@user.command("list")
+@database_option
+def user_list(database: str | None) -> None:
+    """List users and their roles."""
+    from gridflow.users import list_users
+
+    for staff in list_users(_runtime(database)):
+        click.echo(f"{staff.username:<20} {', '.join(sorted(staff.roles))}")
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password, for printing."""
     from sqlalchemy.engine import make_url
@@ -172,10 +244,21 @@ def _safe_url(url: str) -> str:
 
 
 def run() -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     try:
         main()
     except GridflowError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        hint = (
+            " (run `gridflow init-db` first)"
+            if "no such table" in reason or ("does not exist" in reason and "relation" in reason)
+            else ""
+        )
+        click.echo(f"error: database: {reason}{hint}", err=True)
         sys.exit(2)
 
 

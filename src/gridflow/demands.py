@@ -20,6 +20,7 @@ CATEGORIES = ("connection", "repair", "ev_charger", "pv", "energy_efficiency")
 VOLTAGES = ("low", "high")
 SUPPLIES = ("single", "dual")
 AREAS = ("urban", "rural", "remote")
+PRIORITIES = (0, 1, 2, 3)
 
 
 class DemandError(GridflowError):
@@ -37,6 +38,8 @@ class DemandInput:
     channel: str
     category: str
     address: str = ""
+    phone: str = ""
+    priority: int = 1
     voltage: str = "low"
     capacity_kw: float = 0.0
     supply: str = "single"
@@ -58,8 +61,16 @@ class DemandInput:
         ):
             if value not in allowed:
                 errors[name] = f"{value!r} is not one of: {', '.join(allowed)}"
-        if not isinstance(self.capacity_kw, int | float) or self.capacity_kw < 0:
+        if not isinstance(self.capacity_kw, int | float) or not 0 <= self.capacity_kw <= 1e7:
             errors["capacity_kw"] = "must be a number of kW, zero or more"
+        if self.priority not in PRIORITIES:
+            errors["priority"] = "must be 0 (low), 1 (normal), 2 (high) or 3 (urgent)"
+        if len(self.customer_name) > 200:
+            errors["customer_name"] = "must be at most 200 characters"
+        if len(self.address) > 500:
+            errors["address"] = "must be at most 500 characters"
+        if len(self.phone) > 40:
+            errors["phone"] = "must be at most 40 characters"
         if errors:
             raise DemandError(errors)
 
@@ -122,6 +133,8 @@ def create_demand(
             channel=demand.channel,
             category=demand.category,
             address=demand.address,
+            phone=demand.phone,
+            priority=demand.priority,
             details={k: v for k, v in demand.variables().items() if k not in ("customer_name",)},
             created_at=now,
             created_by=actor.username,

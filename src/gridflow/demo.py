@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -64,6 +64,22 @@ CHOICES: dict[str, list[tuple[object, float]]] = {
     "accepted": [(True, 0.8), (False, 0.2)],
     "inspection_passed": [(True, 0.85), (False, 0.15)],
 }
+# Short sign-in names for the demo staff of each role: planner1, planner2, …
+DEMO_NAMES = {
+    "account_manager": "manager",
+    "service_desk": "desk",
+    "planning_design": "planner",
+    "construction": "builder",
+    "metering": "meter",
+    "dispatch_repair": "repair",
+    "finance": "finance",
+    "materials": "stores",
+    "supervisor": "supervisor",
+    "designer": "designer",
+    "auditor": "auditor",
+    "admin": "admin",
+}
+DEMO_PASSWORD = "gridflow-demo"
 SURNAMES = "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Luo Gao"
 
 
@@ -110,7 +126,8 @@ class Simulation:
         self.finished = 0
         self.staff = {
             role_id: [
-                Actor(f"{role_id}_{n}", frozenset({role_id})) for n in range(1, STAFF_PER_ROLE + 1)
+                Actor(f"{DEMO_NAMES[role_id]}{n}", frozenset({role_id}))
+                for n in range(1, STAFF_PER_ROLE + 1)
             ]
             for role_id, role in rt.roles.roles.items()
             if role.owns_lanes
@@ -119,8 +136,15 @@ class Simulation:
     def at(self, moment: datetime, action: Callable[[], None]) -> None:
         heapq.heappush(self.queue, _Event(moment, next(self.seq), action))
 
-    def run(self, on_progress: Callable[[], None] = lambda: None) -> None:
+    def run(
+        self, on_progress: Callable[[], None] = lambda: None, until: datetime | None = None
+    ) -> None:
+        """Process events in time order; with `until`, stop there and leave the rest open."""
         while self.queue:
+            if until is not None and self.queue[0].at > until:
+                self._fire_timers_until(until)
+                self.clock.set(max(self.clock.now(), until))
+                return
             event = heapq.heappop(self.queue)
             self._fire_timers_until(event.at)
             if event.at > self.clock.now():
@@ -332,20 +356,33 @@ def run_demo(
     processes: Path,
     progress: bool = False,
     start: datetime = DEMO_START,
+    leave_open: bool = False,
+    accounts: bool = False,
 ) -> DemoResult:
-    """Create the schema, deploy the processes and simulate `instances` demands to their end."""
+    """Create the schema, deploy the processes and simulate `instances` demands to their end.
+
+    With `leave_open`, demands arrive over the weeks before now and the simulation stops at
+    now, leaving the work in flight open in the queues; with `accounts`, demo staff accounts
+    (see DEMO_NAMES, password DEMO_PASSWORD) are created to sign in with.
+    """
     began = time.perf_counter()
+    until = None
+    if leave_open:
+        until = datetime.now(UTC)
+        start = _monday_morning(until - timedelta(weeks=weeks))
     clock = SimulatedClock(start)
     rt = Runtime.create(url, clock=clock, roles=load_roles(processes / "roles.yaml"))
     rt.db.migrate()
     catalog.deploy_paths(rt, [processes], "demo")
     simulation = Simulation(rt, clock, seed)
     simulation.arrivals(instances, weeks)
+    if accounts:
+        _create_accounts(rt)
     if progress:
         with click.progressbar(length=instances, label="demands finished") as bar:
-            simulation.run(lambda: bar.update(simulation.finished - bar.pos))
+            simulation.run(lambda: bar.update(simulation.finished - bar.pos), until)
     else:
-        simulation.run()
+        simulation.run(until=until)
     with rt.db.read() as session:
         by_status = dict(
             session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
@@ -363,3 +400,33 @@ def run_demo(
         wall_seconds=time.perf_counter() - began,
         conflicts=simulation.conflicts,
     )
+
+
+def _monday_morning(moment: datetime) -> datetime:
+    """09:00 Beijing time on the Monday of the week of `moment`."""
+    beijing = timezone(timedelta(hours=8))
+    local = moment.astimezone(beijing)
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime(monday.year, monday.month, monday.day, 9, tzinfo=beijing).astimezone(UTC)
+
+
+def _create_accounts(rt: Runtime) -> None:
+    from gridflow.users import create_user, list_users
+
+    existing = {staff.username for staff in list_users(rt)}
+    for role_id, short in DEMO_NAMES.items():
+        count = STAFF_PER_ROLE if rt.roles[role_id].owns_lanes else 1
+        for n in range(1, count + 1):
+            if f"{short}{n}" not in existing:
+                create_user(
+                    rt,
+                    f"{short}{n}",
+                    DEMO_PASSWORD,
+                    [role_id],
+                    display_name=f"{rt.roles[role_id].name} {n}",
+                )
+
+
+def demo_accounts_text() -> str:
+    names = ", ".join(f"{short}1" for short in DEMO_NAMES.values())
+    return f"demo accounts: {names} (and …2, …3 per lane role); password: {DEMO_PASSWORD}"

@@ -93,6 +93,10 @@ class Demand(Base):
     channel: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(40))
     address: Mapped[str] = mapped_column(String(500), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    priority: Mapped[int] = mapped_column(
+        Integer, default=1, server_default="1"
+    )  # 0 low, 1 normal, 2 high, 3 urgent
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
@@ -130,6 +134,8 @@ class WorkItem(Base):
     __table_args__ = (
         Index("ix_work_items_queue", "state", "role"),
         Index("ix_work_items_link", "definition_id", "element_id"),
+        Index("ix_work_items_assignee", "assignee", "state"),
+        Index("ix_work_items_due", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -209,6 +215,68 @@ class TaskEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     work_item: Mapped[WorkItem] = relationship()
+
+
+class User(Base):
+    """A member of staff who signs in; roles are role ids from processes/roles.yaml."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locale: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()
+
+
+class Comment(Base):
+    """A note on a link, visible on the demand's timeline to every department."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Consultation(Base):
+    """Forward support: a front-end link asks a back-end role for advice; the link stays put."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (Index("ix_consultations_open", "state", "role"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    role: Mapped[str] = mapped_column(String(100))
+    question: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[str] = mapped_column(String(100))
+    asked_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | answered
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[datetime | None]
 
 
 LIFECYCLES = (

@@ -1,0 +1,63 @@
+"""The Flask application factory: one blueprint per audience (staff pages, JSON API, sign-in)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from gridflow.runtime import Runtime
+
+WEB = Path(os.environ.get("GRIDFLOW_WEB", Path(__file__).resolve().parents[3] / "web"))
+csrf = CSRFProtect()
+
+
+def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:
+    """An application on the configured database (GRIDFLOW_DATABASE_URL) or on `runtime`."""
+    app = Flask(
+        __name__,
+        template_folder=str(WEB / "templates"),
+        static_folder=str(WEB / "static"),
+        instance_relative_config=True,
+    )
+    app.config.update(
+        SECRET_KEY=os.environ.get("GRIDFLOW_SECRET_KEY") or _instance_secret(app),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        GRIDFLOW_DEMO=os.environ.get("GRIDFLOW_DEMO") == "1",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent.parent / "translations"),
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    app.extensions["gridflow"] = runtime or Runtime.create(app.config.get("DATABASE_URL"))
+
+    from gridflow.app import api, auth, i18n, pages, vendor
+
+    csrf.init_app(app)
+    i18n.init_app(app)
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(vendor.blueprint)
+    csrf.exempt(api.blueprint)
+    pages.register_filters(app)
+    return app
+
+
+def _instance_secret(app: Flask) -> str:
+    """A secret kept in the instance folder, so sessions survive a restart."""
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

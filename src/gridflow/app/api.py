@@ -1,0 +1,372 @@
+"""The JSON API for integrations and scripts: the same rules as the pages, bearer tokens
+instead of a session, and status codes that say what happened (201, 200, 401, 403, 404, 409,
+422). The OpenAPI 3 document is at /api/openapi.json."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from gridflow import queues, timeline, users, work_items
+from gridflow.app.auth import runtime
+from gridflow.app.openapi import document
+from gridflow.demands import DemandError, DemandInput, classify, create_demand
+from gridflow.errors import (
+    ConflictError,
+    ForbiddenError,
+    FormError,
+    GridflowError,
+    InvalidStateError,
+    NotFoundError,
+)
+from gridflow.models import WorkItem
+from gridflow.users import Staff
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+F = TypeVar("F", bound=Callable[..., Any])
+INTAKE_ROLES = ("account_manager", "service_desk")
+EXTRA_PROCESSES = {
+    "pv": "pv_connection",
+    "ev_charger": "ev_charger_installation",
+    "energy_efficiency": "energy_efficiency",
+}
+
+
+def error(status: int, code: str, message: str, **extra: object) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gridflow"'
+    return response
+
+
+def token_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "unauthorized", "send Authorization: Bearer <token>")
+        staff = users.staff_for_token(runtime(), token.strip())
+        if staff is None:
+            return error(401, "unauthorized", "the token is unknown or revoked")
+        g.staff = staff
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def current() -> Staff:
+    staff = g.staff
+    assert isinstance(staff, Staff)
+    return staff
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise _BadBody("the request body must be a JSON object")
+    return data
+
+
+class _BadBody(GridflowError):
+    pass
+
+
+@blueprint.errorhandler(GridflowError)
+def gridflow_error(exc: GridflowError) -> Response:
+    if isinstance(exc, FormError):
+        return error(422, "invalid", "the form data is invalid", fields=exc.field_errors)
+    if isinstance(exc, DemandError):
+        return error(422, "invalid", "the demand is invalid", fields=exc.field_errors)
+    if isinstance(exc, queues.QueueError | _BadBody):
+        return error(422, "invalid", str(exc))
+    if isinstance(exc, ForbiddenError):
+        return error(403, "forbidden", str(exc))
+    if isinstance(exc, NotFoundError):
+        return error(404, "not_found", str(exc))
+    if isinstance(exc, ConflictError | InvalidStateError):
+        return error(409, "conflict", str(exc))
+    return error(400, "bad_request", str(exc))
+
+
+@blueprint.errorhandler(queues.QueueError)
+def queue_error(exc: queues.QueueError) -> Response:
+    return error(422, "invalid", str(exc))
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    return error(
+        exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or ""
+    )
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
+
+
+@blueprint.post("/tokens")
+def create_token() -> Response:
+    data = body()
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return error(422, "invalid", "give username and password as strings")
+    staff = users.authenticate(runtime(), username, password)
+    if staff is None:
+        return error(401, "unauthorized", "wrong user name or password")
+    response = jsonify({"token": users.issue_token(runtime(), staff)})
+    response.status_code = 201
+    return response
+
+
+@blueprint.post("/demands")
+@token_required
+def post_demand() -> Response:
+    if not current().has(*INTAKE_ROLES):
+        return error(403, "forbidden", "only the front desk and account managers take demands")
+    data = body()
+    fields = (
+        "customer_name",
+        "customer_category",
+        "channel",
+        "category",
+        "address",
+        "phone",
+        "voltage",
+        "supply",
+        "area",
+        "feeder",
+    )
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in fields:
+        value = data.get(name, "" if name in ("address", "phone", "feeder") else None)
+        if name in ("voltage", "supply", "area") and value is None:
+            value = {"voltage": "low", "supply": "single", "area": "urban"}[name]
+        if not isinstance(value, str):
+            problems[name] = "is required (text)"
+        values[name] = value
+    capacity = data.get("capacity_kw", 0)
+    if isinstance(capacity, bool) or not isinstance(capacity, int | float):
+        problems["capacity_kw"] = "must be a number of kW"
+    priority = data.get("priority", 1)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        problems["priority"] = "must be 0 (low) to 3 (urgent)"
+    also = data.get("also", [])
+    if not isinstance(also, list) or any(a not in EXTRA_PROCESSES for a in also):
+        problems["also"] = "a list of: " + ", ".join(EXTRA_PROCESSES)
+    if problems:
+        raise DemandError(problems)
+    demand = DemandInput(capacity_kw=float(capacity), priority=priority, **values)
+    demand.validate()
+    processes = [classify(demand)] + [EXTRA_PROCESSES[a] for a in also]
+    accepted = create_demand(runtime(), demand, current().actor, processes=processes)
+    response = jsonify(
+        {
+            "id": accepted.demand_id,
+            "reference": accepted.reference,
+            "instances": [
+                {"instance_id": s.instance_id, "process_id": s.process_id, "version": s.version}
+                for s in accepted.instances
+            ],
+        }
+    )
+    response.status_code = 201
+    response.headers["Location"] = f"/api/demands/{accepted.demand_id}"
+    return response
+
+
+@blueprint.get("/work-items")
+@token_required
+def list_work_items() -> Response:
+    args = request.args
+    try:
+        page_number = int(args.get("page", "1"))
+        per_page = int(args.get("per_page", "50"))
+    except ValueError:
+        return error(422, "invalid", "page and per_page must be whole numbers")
+    page = queues.work_queue(
+        runtime(),
+        current().actor,
+        args.get("scope", "team"),
+        queues.QueueFilter(
+            process=args.get("process") or None,
+            link=args.get("link") or None,
+            department=args.get("department") or None,
+            overdue=args.get("overdue") in ("1", "true"),
+            due_today=args.get("due_today") in ("1", "true"),
+        ),
+        sort=args.get("sort", "due"),
+        page=page_number,
+        per_page=per_page,
+    )
+    return jsonify(
+        {
+            "scope": page.scope,
+            "items": [row.as_json() for row in page.rows],
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+            "counts": page.counts,
+        }
+    )
+
+
+def _visible_item(item_id: int) -> WorkItem:
+    with runtime().db.read() as session:
+        item = session.get(WorkItem, item_id)
+    if item is None:
+        raise NotFoundError(f"work item {item_id} does not exist")
+    actor = current().actor
+    if not (actor.may_work_as(item.role) or actor.username in (item.assignee, item.completed_by)):
+        raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+    return item
+
+
+def item_json(item: WorkItem) -> dict[str, object]:
+    link = runtime().definition(item.definition_id).links.get(item.element_id)
+    return {
+        "id": item.id,
+        "version": item.lock_version,
+        "state": item.state,
+        "instance_id": item.instance_id,
+        "link_id": item.element_id,
+        "link_name": item.link_name,
+        "lane": item.lane,
+        "role": item.role,
+        "department": item.department,
+        "assignee": item.assignee,
+        "ready_at": item.ready_at.isoformat(),
+        "claimed_at": item.claimed_at.isoformat() if item.claimed_at else None,
+        "ended_at": item.ended_at.isoformat() if item.ended_at else None,
+        "completed_by": item.completed_by,
+        "due_at": item.due_at.isoformat(),
+        "standard": {"target": item.standard_target, "basis": item.standard_basis},
+        "within_standard": item.within_standard,
+        "form_data": item.form_data,
+        "form": {
+            "fields": [
+                {
+                    "id": f.id,
+                    "label": f.label,
+                    "type": f.type,
+                    "required": f.required,
+                    "options": [{"id": i, "name": n} for i, n in f.options],
+                    "min": f.min,
+                    "max": f.max,
+                    "minlength": f.minlength,
+                    "maxlength": f.maxlength,
+                    "readonly": f.readonly,
+                }
+                for f in (link.form.fields if link else ())
+            ]
+        },
+    }
+
+
+def _version(data: dict[str, Any], required: bool) -> int | None:
+    version = data.get("version")
+    if version is None and not required:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise _BadBody("give the work item's version as read (an integer)")
+    return version
+
+
+@blueprint.get("/work-items/<int:item_id>")
+@token_required
+def get_work_item(item_id: int) -> Response:
+    return jsonify(item_json(_visible_item(item_id)))
+
+
+@blueprint.post("/work-items/<int:item_id>/claim")
+@token_required
+def claim_work_item(item_id: int) -> Response:
+    _visible_item(item_id)
+    data = request.get_json(silent=True) or {}
+    item = work_items.claim(
+        runtime(), item_id, current().actor, expected_version=_version(data, False)
+    )
+    return jsonify(item_json(item))
+
+
+@blueprint.post("/work-items/<int:item_id>/release")
+@token_required
+def release_work_item(item_id: int) -> Response:
+    _visible_item(item_id)
+    data = request.get_json(silent=True) or {}
+    item = work_items.release(
+        runtime(), item_id, current().actor, expected_version=_version(data, False)
+    )
+    return jsonify(item_json(item))
+
+
+@blueprint.post("/work-items/<int:item_id>/complete")
+@token_required
+def complete_work_item(item_id: int) -> Response:
+    _visible_item(item_id)
+    data = body()
+    form = data.get("data", {})
+    if not isinstance(form, dict):
+        raise _BadBody("'data' must be an object of form field values")
+    version = _version(data, True)
+    rt = runtime()
+    try:
+        item = work_items.complete(rt, item_id, current().actor, form, expected_version=version)
+    except ConflictError:
+        # A retried request whose first attempt went through: answer as the first time did.
+        done = _visible_item(item_id)
+        link = rt.definition(done.definition_id).links[done.element_id]
+        if (
+            done.state == "completed"
+            and done.completed_by == current().username
+            and done.form_data == _valid_or_none(link.form, form)
+        ):
+            return _completed(done)
+        raise
+    return _completed(item)
+
+
+def _valid_or_none(form: Any, values: dict[str, Any]) -> dict[str, object] | None:
+    try:
+        return dict(form.validate(values))
+    except FormError:
+        return None
+
+
+def _completed(item: WorkItem) -> Response:
+    view = timeline.instance_timeline(runtime(), item.instance_id)
+    return jsonify(
+        {
+            "work_item": item_json(item),
+            "instance_status": view.status,
+            "next": [
+                {
+                    "id": link.work_item_id,
+                    "link_name": link.link_name,
+                    "lane": link.lane,
+                    "role": link.role,
+                }
+                for link in view.open_links
+            ],
+        }
+    )
+
+
+@blueprint.get("/instances/<int:instance_id>")
+@token_required
+def get_instance(instance_id: int) -> Response:
+    return jsonify(timeline.instance_timeline(runtime(), instance_id).as_json())
+
+
+@blueprint.get("/demands/<int:demand_id>")
+@token_required
+def get_demand(demand_id: int) -> Response:
+    return jsonify(timeline.demand_timeline(runtime(), demand_id).as_json())

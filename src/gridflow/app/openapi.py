@@ -1,0 +1,346 @@
+"""The OpenAPI 3 description of the JSON API (served at /api/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridflow import __version__
+from gridflow.demands import (
+    AREAS,
+    CATEGORIES,
+    CHANNELS,
+    CUSTOMER_CATEGORIES,
+    PRIORITIES,
+    SUPPLIES,
+    VOLTAGES,
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "401": _json(_ref("Error"), "No or unknown bearer token"),
+    "403": _json(_ref("Error"), "The token's user may not do this"),
+    "404": _json(_ref("Error"), "No such object"),
+}
+ITEM_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+VERSION_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"version": {"type": "integer"}}}
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "gridflow API",
+            "version": __version__,
+            "description": "Demands, work queues and links of the grid company's customer "
+            "processes. Every call but POST /api/tokens needs `Authorization: Bearer <token>`.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+        },
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "field id → what is wrong with it (422 only)",
+                        },
+                    },
+                }
+            },
+        },
+        "DemandInput": {
+            "type": "object",
+            "required": ["customer_name", "customer_category", "channel", "category"],
+            "properties": {
+                "customer_name": {"type": "string", "maxLength": 200},
+                "customer_category": {"type": "string", "enum": list(CUSTOMER_CATEGORIES)},
+                "channel": {"type": "string", "enum": list(CHANNELS)},
+                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "address": {"type": "string", "maxLength": 500},
+                "phone": {"type": "string", "maxLength": 40},
+                "priority": {"type": "integer", "enum": list(PRIORITIES), "default": 1},
+                "voltage": {"type": "string", "enum": list(VOLTAGES), "default": "low"},
+                "capacity_kw": {"type": "number", "minimum": 0, "default": 0},
+                "supply": {"type": "string", "enum": list(SUPPLIES), "default": "single"},
+                "area": {"type": "string", "enum": list(AREAS), "default": "urban"},
+                "feeder": {"type": "string"},
+                "also": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": ["pv", "ev_charger", "energy_efficiency"]},
+                    "description": "further processes the same demand starts",
+                },
+            },
+        },
+        "Accepted": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "reference": {"type": "string"},
+                "instances": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "instance_id": {"type": "integer"},
+                            "process_id": {"type": "string"},
+                            "version": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "QueueRow": {
+            "type": "object",
+            "required": ["id", "version", "state"],
+            "properties": {
+                "id": {"type": "integer"},
+                "version": {"type": "integer"},
+                "state": {"type": "string", "enum": ["ready", "claimed"]},
+                "customer": {"type": "string"},
+                "process_id": {"type": "string"},
+                "link_id": {"type": "string"},
+                "link_name": {"type": "string"},
+                "role": {"type": "string"},
+                "department": {"type": "string"},
+                "due_at": {"type": "string", "format": "date-time"},
+                "overdue": {"type": "boolean"},
+                "waited_s": {"type": "number"},
+                "time_left_s": {"type": "number"},
+            },
+        },
+        "WorkItem": {
+            "type": "object",
+            "required": ["id", "version", "state", "form"],
+            "properties": {
+                "id": {"type": "integer"},
+                "version": {"type": "integer", "description": "send it back when acting"},
+                "state": {
+                    "type": "string",
+                    "enum": ["ready", "claimed", "completed", "cancelled"],
+                },
+                "link_id": {"type": "string"},
+                "link_name": {"type": "string"},
+                "role": {"type": "string"},
+                "assignee": {"type": "string", "nullable": True},
+                "due_at": {"type": "string", "format": "date-time"},
+                "form": {
+                    "type": "object",
+                    "properties": {
+                        "fields": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "label": {"type": "string"},
+                                    "type": {
+                                        "type": "string",
+                                        "enum": [
+                                            "string",
+                                            "long",
+                                            "double",
+                                            "boolean",
+                                            "date",
+                                            "enum",
+                                        ],
+                                    },
+                                    "required": {"type": "boolean"},
+                                    "options": {"type": "array", "items": {"type": "object"}},
+                                },
+                            },
+                        }
+                    },
+                },
+            },
+        },
+        "Timeline": {"type": "object", "description": "instances with every link and its times"},
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/api/tokens": {
+            "post": {
+                "summary": "Exchange a user name and password for a bearer token",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {"type": "object", "properties": {"token": {"type": "string"}}},
+                        "A new token",
+                    ),
+                    "401": _json(_ref("Error"), "Wrong user name or password"),
+                    "422": _json(_ref("Error"), "Missing fields"),
+                },
+            }
+        },
+        "/api/demands": {
+            "post": {
+                "summary": "Take in a demand; it is classified and starts its process(es)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("DemandInput")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Accepted"), "Accepted"),
+                    "422": _json(_ref("Error"), "Invalid fields"),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/demands/{id}": {
+            "get": {
+                "summary": "A demand with the timeline of every instance it started",
+                "parameters": [ITEM_ID],
+                "responses": {"200": _json(_ref("Timeline"), "The demand"), **ERRORS},
+            }
+        },
+        "/api/instances/{id}": {
+            "get": {
+                "summary": "An instance with its timeline",
+                "parameters": [ITEM_ID],
+                "responses": {"200": _json(_ref("Timeline"), "The instance"), **ERRORS},
+            }
+        },
+        "/api/work-items": {
+            "get": {
+                "summary": "A work queue: mine (held by me) or team (ready, in my roles)",
+                "parameters": [
+                    {
+                        "name": "scope",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["mine", "team"], "default": "team"},
+                    },
+                    {"name": "process", "in": "query", "schema": {"type": "string"}},
+                    {"name": "link", "in": "query", "schema": {"type": "string"}},
+                    {"name": "department", "in": "query", "schema": {"type": "string"}},
+                    {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "due_today", "in": "query", "schema": {"type": "boolean"}},
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["due", "priority", "waiting"]},
+                    },
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "per_page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": _ref("QueueRow")},
+                                "total": {"type": "integer"},
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "counts": {"type": "object"},
+                            },
+                        },
+                        "One page of the queue",
+                    ),
+                    "422": _json(_ref("Error"), "Unknown scope or sort"),
+                    "401": ERRORS["401"],
+                },
+            }
+        },
+        "/api/work-items/{id}": {
+            "get": {
+                "summary": "One work item with its form definition and version",
+                "parameters": [ITEM_ID],
+                "responses": {"200": _json(_ref("WorkItem"), "The work item"), **ERRORS},
+            }
+        },
+        "/api/work-items/{id}/claim": _action("Take the link into my queue"),
+        "/api/work-items/{id}/release": _action("Hand the link back to the team queue"),
+        "/api/work-items/{id}/complete": {
+            "post": {
+                "summary": "Complete the link with its form data and the version read",
+                "parameters": [ITEM_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["version", "data"],
+                                "properties": {
+                                    "version": {"type": "integer"},
+                                    "data": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object"}, "Completed; the next links"),
+                    "409": _json(_ref("Error"), "Someone else completed or holds it"),
+                    "422": _json(_ref("Error"), "Invalid form data, per field"),
+                    **ERRORS,
+                },
+            }
+        },
+    }
+
+
+def _action(summary: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [ITEM_ID],
+            "requestBody": VERSION_BODY,
+            "responses": {
+                "200": _json(_ref("WorkItem"), "Done"),
+                "409": _json(_ref("Error"), "Changed or held by someone else"),
+                **ERRORS,
+            },
+        }
+    }

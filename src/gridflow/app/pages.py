@@ -1,0 +1,477 @@
+"""Staff pages: the two queues, a link's page (claim, form, complete, release, comment,
+consult), front-desk intake, the demand timeline and the consultations list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from gridflow import comments, consultations, queues, timeline, work_items
+from gridflow.app.auth import load_staff, login_required, runtime
+from gridflow.demands import (
+    AREAS,
+    CATEGORIES,
+    CHANNELS,
+    CUSTOMER_CATEGORIES,
+    SUPPLIES,
+    VOLTAGES,
+    DemandError,
+    DemandInput,
+    classify,
+    create_demand,
+)
+from gridflow.errors import (
+    ConflictError,
+    ForbiddenError,
+    FormError,
+    GridflowError,
+    InvalidStateError,
+    NotFoundError,
+)
+from gridflow.forms import Form
+from gridflow.models import Definition, Demand, Instance, WorkItem
+from gridflow.users import Staff
+
+blueprint = Blueprint("pages", __name__)
+PER_PAGE = 25
+INTAKE_ROLES = ("account_manager", "service_desk")
+EXTRA_PROCESSES = {
+    "pv": "pv_connection",
+    "ev_charger": "ev_charger_installation",
+    "energy_efficiency": "energy_efficiency",
+}
+
+
+def staff() -> Staff:
+    current = load_staff()
+    assert current is not None
+    return current
+
+
+@blueprint.get("/")
+@login_required
+def index() -> Response:
+    with runtime().db.read() as session:
+        mine = queues.counts(session, staff().actor)["mine"]
+    return redirect(url_for("pages.queue", scope="mine" if mine else "team"))
+
+
+@blueprint.get("/queue")
+@login_required
+def queue() -> str:
+    args = request.args
+    scope = args.get("scope", "team")
+    filters = queues.QueueFilter(
+        process=args.get("process") or None,
+        link=args.get("link") or None,
+        department=args.get("department") or None,
+        overdue=args.get("overdue") == "1",
+        due_today=args.get("due_today") == "1",
+    )
+    try:
+        page = queues.work_queue(
+            runtime(),
+            staff().actor,
+            scope,
+            filters,
+            sort=args.get("sort", "due"),
+            page=_int(args.get("page"), 1),
+            per_page=PER_PAGE,
+        )
+    except queues.QueueError as exc:
+        abort(400, str(exc))
+    return render_template(
+        "queue.html",
+        page=page,
+        filters=filters,
+        sort=args.get("sort", "due"),
+        choices=_filter_choices(),
+        consultations_open=consultations.open_count(runtime(), staff().actor),
+    )
+
+
+def _filter_choices() -> dict[str, list[tuple[str, str]]]:
+    rt = runtime()
+    with rt.db.read() as session:
+        processes = session.execute(
+            select(Definition.process_id, Definition.name).distinct().order_by(Definition.name)
+        ).all()
+        links = session.execute(
+            select(WorkItem.element_id, WorkItem.link_name)
+            .where(WorkItem.state.in_(("ready", "claimed")))
+            .distinct()
+            .order_by(WorkItem.link_name)
+        ).all()
+    departments = sorted(
+        {(r.department.id, r.department.name) for r in rt.roles.roles.values() if r.owns_lanes}
+    )
+    return {
+        "process": [(p, n) for p, n in processes],
+        "link": sorted({(e, n) for e, n in links}, key=lambda x: x[1]),
+        "department": departments,
+    }
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default
+
+
+# --- a link's page -----------------------------------------------------------------------------
+
+
+def _item_or_404(item_id: int) -> WorkItem:
+    with runtime().db.read() as session:
+        item = session.get(WorkItem, item_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+def _may_see(item: WorkItem) -> bool:
+    actor = staff().actor
+    return (
+        actor.may_work_as(item.role)
+        or item.assignee == actor.username
+        or (item.completed_by == actor.username)
+    )
+
+
+def _render_item(
+    item: WorkItem,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    rt = runtime()
+    link = rt.definition(item.definition_id).links.get(item.element_id)
+    with rt.db.read() as session:
+        instance = session.get(Instance, item.instance_id)
+        demand_id = instance.demand_id if instance else None
+    demand_view = timeline.demand_timeline(rt, demand_id) if demand_id else None
+    instance_view = None if demand_view else timeline.instance_timeline(rt, item.instance_id)
+    page = render_template(
+        "work_item.html",
+        item=item,
+        link=link,
+        form=link.form if link else Form(),
+        values=values if values is not None else (item.form_data or {}),
+        errors=errors or {},
+        demand_view=demand_view,
+        instance_view=instance_view,
+        consult_roles=[r for r in rt.roles.roles.values() if r.side == "back"],
+        can_act=item.state in ("ready", "claimed")
+        and (item.state == "ready" or item.assignee == staff().username),
+    )
+    return make_response(page, status)
+
+
+@blueprint.get("/work-items/<int:item_id>")
+@login_required
+def work_item(item_id: int) -> Response:
+    item = _item_or_404(item_id)
+    if not _may_see(item):
+        abort(403, _("This link belongs to another role."))
+    return _render_item(item)
+
+
+def _act(item_id: int, action: str) -> Response:
+    rt = runtime()
+    item = _item_or_404(item_id)
+    if not _may_see(item):
+        abort(403, _("This link belongs to another role."))
+    version = _int(request.form.get("version"), -1)
+    actor = staff().actor
+    try:
+        if action == "claim":
+            work_items.claim(rt, item_id, actor, expected_version=version)
+            flash(_("You hold “%(link)s” now.", link=item.link_name), "success")
+        else:
+            work_items.release(rt, item_id, actor, expected_version=version)
+            flash(_("“%(link)s” is back in the team queue.", link=item.link_name), "info")
+            return redirect(url_for("pages.queue", scope="team"))
+    except ConflictError as exc:
+        flash(_conflict_text(exc), "warning")
+    except (InvalidStateError, ForbiddenError) as exc:
+        flash(str(exc), "danger")
+    return redirect(url_for("pages.work_item", item_id=item_id))
+
+
+@blueprint.post("/work-items/<int:item_id>/claim")
+@login_required
+def claim(item_id: int) -> Response:
+    return _act(item_id, "claim")
+
+
+@blueprint.post("/work-items/<int:item_id>/release")
+@login_required
+def release(item_id: int) -> Response:
+    return _act(item_id, "release")
+
+
+def _submitted(form: Form) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for field in form.fields:
+        raw = request.form.get(f"field_{field.id}")
+        if raw is not None and not (field.readonly):
+            values[field.id] = raw
+    return values
+
+
+def _conflict_text(exc: ConflictError) -> str:
+    return _(
+        "Someone else got there first: %(reason)s. Nothing you entered was saved "
+        "here; it is still in the form below.",
+        reason=str(exc),
+    )
+
+
+@blueprint.post("/work-items/<int:item_id>/complete")
+@login_required
+def complete(item_id: int) -> Response:
+    rt = runtime()
+    item = _item_or_404(item_id)
+    if not _may_see(item):
+        abort(403, _("This link belongs to another role."))
+    link = rt.definition(item.definition_id).links[item.element_id]
+    values = _submitted(link.form)
+    version = _int(request.form.get("version"), -1)
+    try:
+        done = work_items.complete(rt, item_id, staff().actor, values, expected_version=version)
+    except FormError as exc:
+        flash(_("Please correct the marked fields."), "danger")
+        return _render_item(item, values=values, errors=exc.field_errors, status=422)
+    except ConflictError as exc:
+        flash(_conflict_text(exc), "warning")
+        return _render_item(_item_or_404(item_id), values=values, status=409)
+    except ForbiddenError as exc:
+        abort(403, str(exc))
+    next_links = timeline.instance_timeline(rt, done.instance_id).open_links
+    if next_links:
+        names = ", ".join(f"{n.link_name} ({n.lane})" for n in next_links)
+        flash(
+            _("Completed “%(link)s”. Next: %(next)s.", link=done.link_name, next=names), "success"
+        )
+    else:
+        flash(_("Completed “%(link)s”.", link=done.link_name), "success")
+    return redirect(url_for("pages.queue", scope="mine"))
+
+
+@blueprint.post("/work-items/<int:item_id>/comment")
+@login_required
+def comment(item_id: int) -> Response:
+    try:
+        comments.add_comment(runtime(), item_id, staff().actor, request.form.get("body", ""))
+        flash(_("Comment added."), "success")
+    except (comments.CommentError, ForbiddenError, NotFoundError) as exc:
+        flash(str(exc), "danger")
+    return redirect(url_for("pages.work_item", item_id=item_id) + "#comments")
+
+
+@blueprint.post("/work-items/<int:item_id>/consult")
+@login_required
+def consult(item_id: int) -> Response:
+    try:
+        consultations.ask(
+            runtime(),
+            item_id,
+            staff().actor,
+            request.form.get("role", ""),
+            request.form.get("question", ""),
+        )
+        flash(_("Your question went to the specialists; the link stays with you."), "success")
+    except (consultations.ConsultationError, ConflictError, ForbiddenError) as exc:
+        flash(str(exc), "danger")
+    return redirect(url_for("pages.work_item", item_id=item_id))
+
+
+@blueprint.get("/consultations")
+@login_required
+def consultation_list() -> str:
+    return render_template(
+        "consultations.html", questions=consultations.open_for(runtime(), staff().actor)
+    )
+
+
+@blueprint.post("/consultations/<int:consultation_id>/answer")
+@login_required
+def answer(consultation_id: int) -> Response:
+    try:
+        consultations.answer(
+            runtime(), consultation_id, staff().actor, request.form.get("answer", "")
+        )
+        flash(_("Answer sent."), "success")
+    except (consultations.ConsultationError, ConflictError, ForbiddenError, NotFoundError) as exc:
+        flash(str(exc), "danger")
+    return redirect(url_for("pages.consultation_list"))
+
+
+# --- intake and the demand timeline ------------------------------------------------------------
+
+
+def intake_choices() -> dict[str, tuple[str, ...]]:
+    return {
+        "channel": CHANNELS,
+        "customer_category": CUSTOMER_CATEGORIES,
+        "category": CATEGORIES,
+        "voltage": VOLTAGES,
+        "supply": SUPPLIES,
+        "area": AREAS,
+    }
+
+
+@blueprint.route("/demands/new", methods=["GET", "POST"])
+@login_required
+def new_demand() -> Response:
+    if not staff().has(*INTAKE_ROLES):
+        abort(403, _("Only the front desk and account managers take in demands."))
+    values: dict[str, str] = dict(request.form.items()) if request.method == "POST" else {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            demand = demand_from_form(request.form)
+            extra = request.form.getlist("also")
+            processes = [classify(demand)] + [
+                EXTRA_PROCESSES[e] for e in extra if e in EXTRA_PROCESSES
+            ]
+            accepted = create_demand(runtime(), demand, staff().actor, processes=processes)
+            flash(
+                _(
+                    "Demand %(ref)s accepted; %(n)d process(es) started.",
+                    ref=accepted.reference,
+                    n=len(accepted.instances),
+                ),
+                "success",
+            )
+            return redirect(url_for("pages.demand", demand_id=accepted.demand_id))
+        except DemandError as exc:
+            errors = exc.field_errors
+            flash(_("Please correct the marked fields."), "danger")
+    page = render_template(
+        "demand_new.html", values=values, errors=errors, choices=intake_choices()
+    )
+    return Response(page, status=422 if errors else 200)
+
+
+def demand_from_form(form: Any) -> DemandInput:
+    """A demand from submitted text; numbers that are not numbers become field errors."""
+    errors: dict[str, str] = {}
+    raw_capacity = (form.get("capacity_kw") or "0").strip()
+    try:
+        capacity = float(raw_capacity)
+    except ValueError:
+        errors["capacity_kw"] = "must be a number of kW"
+        capacity = 0.0
+    raw_priority = form.get("priority") or "1"
+    priority = _int(raw_priority, -1)
+    if priority not in (0, 1, 2, 3):
+        errors["priority"] = "must be 0 (low) to 3 (urgent)"
+    if errors:
+        raise DemandError(errors)
+    return DemandInput(
+        customer_name=form.get("customer_name", ""),
+        customer_category=form.get("customer_category", ""),
+        channel=form.get("channel", ""),
+        category=form.get("category", ""),
+        address=form.get("address", ""),
+        phone=form.get("phone", ""),
+        priority=priority,
+        voltage=form.get("voltage") or "low",
+        capacity_kw=capacity,
+        supply=form.get("supply") or "single",
+        area=form.get("area") or "urban",
+        feeder=form.get("feeder", ""),
+    )
+
+
+@blueprint.get("/demands")
+@login_required
+def demands() -> str:
+    query_text = request.args.get("q", "").strip()
+    with runtime().db.read() as session:
+        query = select(Demand).order_by(Demand.id.desc()).limit(50)
+        if query_text:
+            like = f"%{query_text}%"
+            query = query.where(or_(Demand.reference.ilike(like), Demand.customer_name.ilike(like)))
+        found = list(session.scalars(query))
+    return render_template("demands.html", demands=found, q=query_text)
+
+
+@blueprint.get("/demands/<int:demand_id>")
+@login_required
+def demand(demand_id: int) -> str:
+    try:
+        view = timeline.demand_timeline(runtime(), demand_id)
+    except NotFoundError:
+        abort(404)
+    return render_template("demand.html", view=view)
+
+
+# --- filters and errors ------------------------------------------------------------------------
+
+
+def register_filters(app: Flask) -> None:
+    @app.context_processor
+    def nav() -> dict[str, object]:
+        current = load_staff()
+        if current is None:
+            return {"nav": {}}
+        with runtime().db.read() as session:
+            tabs = queues.counts(session, current.actor)
+        tabs["consultations"] = consultations.open_count(runtime(), current.actor)
+        return {"nav": tabs}
+
+    @app.template_filter("local")
+    def local(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return runtime().calendar.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+    @app.template_filter("duration")
+    def duration(delta: timedelta | float | None) -> str:
+        if delta is None:
+            return ""
+        seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
+        return human_duration(seconds)
+
+    @app.errorhandler(GridflowError)
+    def gridflow_error(exc: GridflowError) -> tuple[str, int]:
+        return render_template("error.html", message=str(exc), code=400), 400
+
+    for code in (400, 403, 404):
+
+        @app.errorhandler(code)
+        def http_error(exc: Any, code: int = code) -> tuple[str, int]:
+            message = getattr(exc, "description", "") or ""
+            return render_template("error.html", message=message, code=code), code
+
+
+def human_duration(seconds: float) -> str:
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return sign + _("%(m)d min", m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return sign + _("%(h)d h %(m)d min", h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return sign + _("%(d)d d %(h)d h", d=days, h=hours)

@@ -1,0 +1,99 @@
+"""Forward support: the holder of a front-end link asks a back-end role for advice.
+
+The link does not move: it stays with its holder, the consultation waits in the specialist
+role's list until someone answers, and the request is a `help_requested` task event.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from gridflow.errors import ConflictError, ForbiddenError, GridflowError, NotFoundError
+from gridflow.instances import OPEN, record
+from gridflow.models import Consultation, WorkItem, to_ms
+from gridflow.roles import Actor
+from gridflow.runtime import Runtime
+
+MAX_TEXT = 4000
+
+
+class ConsultationError(GridflowError):
+    """A consultation that cannot be asked or answered as given."""
+
+
+def ask(rt: Runtime, work_item_id: int, actor: Actor, role_id: str, question: str) -> Consultation:
+    text = question.strip()
+    if not text or len(text) > MAX_TEXT:
+        raise ConsultationError(f"the question needs 1 to {MAX_TEXT} characters")
+    role = rt.roles.roles.get(role_id)
+    if role is None or not role.owns_lanes:
+        raise ConsultationError(f"{role_id!r} is not a role that can be consulted")
+    with rt.db.write() as session:
+        item = session.get(WorkItem, work_item_id, with_for_update=True)
+        if item is None:
+            raise NotFoundError(f"work item {work_item_id} does not exist")
+        if item.state not in OPEN:
+            raise ConflictError(f"{item.link_name} is already {item.state}")
+        if not actor.may_work_as(item.role) and item.assignee != actor.username:
+            raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+        now = to_ms(rt.clock.now())
+        consultation = Consultation(
+            work_item_id=item.id,
+            instance_id=item.instance_id,
+            role=role_id,
+            question=text,
+            asked_by=actor.username,
+            asked_at=now,
+            state="open",
+        )
+        session.add(consultation)
+        record(session, item, "help_requested", now, actor, {"role": role_id})
+        session.flush()
+        return consultation
+
+
+def answer(rt: Runtime, consultation_id: int, actor: Actor, text: str) -> Consultation:
+    reply = text.strip()
+    if not reply or len(reply) > MAX_TEXT:
+        raise ConsultationError(f"the answer needs 1 to {MAX_TEXT} characters")
+    with rt.db.write() as session:
+        consultation = session.get(Consultation, consultation_id, with_for_update=True)
+        if consultation is None:
+            raise NotFoundError(f"consultation {consultation_id} does not exist")
+        if not actor.may_work_as(consultation.role):
+            raise ForbiddenError(f"this question is for role {consultation.role!r}")
+        if consultation.state != "open":
+            raise ConflictError(f"already answered by {consultation.answered_by}")
+        consultation.state = "answered"
+        consultation.answer = reply
+        consultation.answered_by = actor.username
+        consultation.answered_at = to_ms(rt.clock.now())
+        return consultation
+
+
+def open_for(rt: Runtime, actor: Actor) -> list[Consultation]:
+    """Questions waiting for one of the actor's roles, oldest first."""
+    with rt.db.read() as session:
+        query = select(Consultation).where(Consultation.state == "open")
+        if "admin" not in actor.roles:
+            query = query.where(Consultation.role.in_(sorted(actor.roles)))
+        return list(session.scalars(query.order_by(Consultation.asked_at)))
+
+
+def open_count(rt: Runtime, actor: Actor) -> int:
+    with rt.db.read() as session:
+        query = select(func.count(Consultation.id)).where(Consultation.state == "open")
+        if "admin" not in actor.roles:
+            query = query.where(Consultation.role.in_(sorted(actor.roles)))
+        return session.scalar(query) or 0
+
+
+def for_instances(rt: Runtime, instance_ids: list[int]) -> list[Consultation]:
+    with rt.db.read() as session:
+        return list(
+            session.scalars(
+                select(Consultation)
+                .where(Consultation.instance_id.in_(instance_ids))
+                .order_by(Consultation.id)
+            )
+        )

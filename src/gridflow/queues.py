@@ -1,0 +1,234 @@
+"""Work queues: "my work" (links I hold) and the team queue (ready links in my roles), with
+filters, sorting, pagination and counts, all computed in SQL."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from gridflow.models import Definition, Demand, Instance, WorkItem
+from gridflow.roles import Actor
+from gridflow.runtime import Runtime
+
+SCOPES = ("mine", "team")
+SORTS = ("due", "priority", "waiting")
+MAX_PER_PAGE = 200
+
+
+class QueueError(ValueError):
+    """A filter or sort the queue does not know; the message names it."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    process: str | None = None
+    link: str | None = None  # element id
+    department: str | None = None
+    overdue: bool = False
+    due_today: bool = False
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    version: int
+    state: str
+    instance_id: int
+    demand_id: int | None
+    demand_reference: str
+    customer: str
+    priority: int
+    process_id: str
+    process_name: str
+    element_id: str
+    link_name: str
+    lane: str
+    role: str
+    department: str
+    assignee: str | None
+    ready_at: datetime
+    claimed_at: datetime | None
+    due_at: datetime
+    standard_target: str
+    standard_basis: str
+    waited: timedelta
+    overdue: bool
+    time_left: timedelta  # on the standard's basis; negative when overdue
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "state": self.state,
+            "instance_id": self.instance_id,
+            "demand_id": self.demand_id,
+            "demand_reference": self.demand_reference,
+            "customer": self.customer,
+            "priority": self.priority,
+            "process_id": self.process_id,
+            "process_name": self.process_name,
+            "link_id": self.element_id,
+            "link_name": self.link_name,
+            "lane": self.lane,
+            "role": self.role,
+            "department": self.department,
+            "assignee": self.assignee,
+            "ready_at": self.ready_at.isoformat(),
+            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+            "due_at": self.due_at.isoformat(),
+            "standard": {"target": self.standard_target, "basis": self.standard_basis},
+            "waited_s": self.waited.total_seconds(),
+            "overdue": self.overdue,
+            "time_left_s": self.time_left.total_seconds(),
+        }
+
+
+@dataclass
+class QueuePage:
+    scope: str
+    rows: list[QueueRow]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _scoped(query: Select, actor: Actor, scope: str) -> Select:
+    if scope == "mine":
+        return query.where(WorkItem.state == "claimed", WorkItem.assignee == actor.username)
+    query = query.where(WorkItem.state == "ready")
+    if "admin" in actor.roles:
+        return query
+    return query.where(WorkItem.role.in_(sorted(actor.roles)))
+
+
+def counts(session: Session, actor: Actor) -> dict[str, int]:
+    """How many links are in each tab."""
+    return {
+        scope: session.scalar(_scoped(select(func.count(WorkItem.id)), actor, scope)) or 0
+        for scope in SCOPES
+    }
+
+
+def work_queue(
+    rt: Runtime,
+    actor: Actor,
+    scope: str = "team",
+    filters: QueueFilter = QueueFilter(),
+    *,
+    sort: str = "due",
+    page: int = 1,
+    per_page: int = 25,
+) -> QueuePage:
+    """One page of a queue with the counts of both tabs."""
+    if scope not in SCOPES:
+        raise QueueError(f"scope {scope!r}: expected one of {', '.join(SCOPES)}")
+    if sort not in SORTS:
+        raise QueueError(f"sort {sort!r}: expected one of {', '.join(SORTS)}")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise QueueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    page = max(1, page)
+    now = rt.clock.now()
+    query = (
+        select(WorkItem, Definition.process_id, Definition.name, Demand)
+        .join(Instance, Instance.id == WorkItem.instance_id)
+        .join(Definition, Definition.id == WorkItem.definition_id)
+        .outerjoin(Demand, Demand.id == Instance.demand_id)
+    )
+    query = _filtered(_scoped(query, actor, scope), filters, rt, now)
+    order = {
+        "due": (WorkItem.due_at, WorkItem.id),
+        "priority": (Demand.priority.desc(), WorkItem.due_at, WorkItem.id),
+        "waiting": (WorkItem.ready_at, WorkItem.id),
+    }[sort]
+    with rt.db.read() as session:
+        total_query = _filtered(
+            _scoped(
+                select(func.count(WorkItem.id))
+                .join(Instance, Instance.id == WorkItem.instance_id)
+                .join(Definition, Definition.id == WorkItem.definition_id),
+                actor,
+                scope,
+            ),
+            filters,
+            rt,
+            now,
+        )
+        total = session.scalar(total_query) or 0
+        rows = session.execute(
+            query.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        ).all()
+        tab_counts = counts(session, actor)
+    return QueuePage(
+        scope=scope,
+        rows=[_row(rt, now, item, pid, pname, demand) for item, pid, pname, demand in rows],
+        total=total,
+        page=page,
+        per_page=per_page,
+        counts=tab_counts,
+    )
+
+
+def _filtered(query: Select, filters: QueueFilter, rt: Runtime, now: datetime) -> Select:
+    if filters.process:
+        query = query.where(Definition.process_id == filters.process)
+    if filters.link:
+        query = query.where(WorkItem.element_id == filters.link)
+    if filters.department:
+        query = query.where(WorkItem.department == filters.department)
+    if filters.overdue:
+        query = query.where(WorkItem.due_at < now)
+    if filters.due_today:
+        local = rt.calendar.to_local(now)
+        end_of_day = datetime.combine(local.date() + timedelta(days=1), time(), local.tzinfo)
+        query = query.where(WorkItem.due_at < end_of_day)
+    return query
+
+
+def _row(
+    rt: Runtime,
+    now: datetime,
+    item: WorkItem,
+    process_id: str,
+    process_name: str,
+    demand: Demand | None,
+) -> QueueRow:
+    overdue = item.due_at < now
+    if overdue:
+        left = -rt.calendar.between(item.due_at, now, item.standard_basis)
+    else:
+        left = rt.calendar.between(now, item.due_at, item.standard_basis)
+    return QueueRow(
+        id=item.id,
+        version=item.lock_version,
+        state=item.state,
+        instance_id=item.instance_id,
+        demand_id=demand.id if demand else None,
+        demand_reference=demand.reference if demand else "",
+        customer=demand.customer_name if demand else "",
+        priority=demand.priority if demand else 1,
+        process_id=process_id,
+        process_name=process_name,
+        element_id=item.element_id,
+        link_name=item.link_name,
+        lane=item.lane,
+        role=item.role,
+        department=item.department,
+        assignee=item.assignee,
+        ready_at=item.ready_at,
+        claimed_at=item.claimed_at,
+        due_at=item.due_at,
+        standard_target=item.standard_target,
+        standard_basis=item.standard_basis,
+        waited=now - item.ready_at,
+        overdue=overdue,
+        time_left=left,
+    )

@@ -1,0 +1,254 @@
+"""A demand's timeline, the same for every department: each instance it started, every link
+done and open with who held it, waiting and handling time, its standard and whether it was met,
+comments and consultations, and what the instance waits for next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from gridflow import comments as comment_store
+from gridflow import consultations as consultation_store
+from gridflow.errors import NotFoundError
+from gridflow.models import Comment, Consultation, Definition, Demand, Instance, Wait, WorkItem
+from gridflow.runtime import Runtime
+
+
+@dataclass
+class LinkEntry:
+    work_item_id: int
+    element_id: str
+    link_name: str
+    lane: str
+    role: str
+    department: str
+    state: str
+    holder: str | None
+    ready_at: datetime
+    claimed_at: datetime | None
+    ended_at: datetime | None
+    due_at: datetime
+    standard_target: str
+    standard_basis: str
+    waiting: timedelta | None
+    handling: timedelta | None
+    met: bool | None  # None while open
+    overdue: bool
+    escalated: bool
+    version: int
+    comments: list[Comment] = field(default_factory=list)
+    consultations: list[Consultation] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "work_item_id": self.work_item_id,
+            "link_id": self.element_id,
+            "link_name": self.link_name,
+            "lane": self.lane,
+            "role": self.role,
+            "department": self.department,
+            "state": self.state,
+            "holder": self.holder,
+            "ready_at": _iso(self.ready_at),
+            "claimed_at": _iso(self.claimed_at),
+            "ended_at": _iso(self.ended_at),
+            "due_at": _iso(self.due_at),
+            "standard": {"target": self.standard_target, "basis": self.standard_basis},
+            "waiting_s": _seconds(self.waiting),
+            "handling_s": _seconds(self.handling),
+            "within_standard": self.met,
+            "overdue": self.overdue,
+            "escalated": self.escalated,
+            "version": self.version,
+            "comments": [
+                {"author": c.author, "at": _iso(c.at), "text": c.body} for c in self.comments
+            ],
+            "consultations": [
+                {
+                    "role": c.role,
+                    "question": c.question,
+                    "asked_by": c.asked_by,
+                    "asked_at": _iso(c.asked_at),
+                    "state": c.state,
+                    "answer": c.answer,
+                    "answered_by": c.answered_by,
+                }
+                for c in self.consultations
+            ],
+        }
+
+
+@dataclass
+class WaitEntry:
+    kind: str
+    name: str
+    due_at: datetime | None
+
+
+@dataclass
+class InstanceTimeline:
+    instance_id: int
+    process_id: str
+    process_name: str
+    version: int
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    links: list[LinkEntry]
+    waiting_for: list[WaitEntry]
+
+    @property
+    def open_links(self) -> list[LinkEntry]:
+        return [link for link in self.links if link.state in ("ready", "claimed")]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "instance_id": self.instance_id,
+            "process_id": self.process_id,
+            "process_name": self.process_name,
+            "version": self.version,
+            "status": self.status,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "links": [link.as_json() for link in self.links],
+            "next": {
+                "open_links": [link.work_item_id for link in self.open_links],
+                "waiting_for": [
+                    {"kind": w.kind, "name": w.name, "due_at": _iso(w.due_at)}
+                    for w in self.waiting_for
+                ],
+            },
+        }
+
+
+@dataclass
+class DemandTimeline:
+    demand: Demand
+    instances: list[InstanceTimeline]
+
+    def as_json(self) -> dict[str, object]:
+        d = self.demand
+        return {
+            "id": d.id,
+            "reference": d.reference,
+            "customer_name": d.customer_name,
+            "customer_category": d.customer_category,
+            "channel": d.channel,
+            "category": d.category,
+            "address": d.address,
+            "phone": d.phone,
+            "priority": d.priority,
+            "details": d.details,
+            "created_at": _iso(d.created_at),
+            "created_by": d.created_by,
+            "instances": [i.as_json() for i in self.instances],
+        }
+
+
+def demand_timeline(rt: Runtime, demand_id: int) -> DemandTimeline:
+    with rt.db.read() as session:
+        demand = session.get(Demand, demand_id)
+        if demand is None:
+            raise NotFoundError(f"demand {demand_id} does not exist")
+        ids = list(
+            session.scalars(
+                select(Instance.id).where(Instance.demand_id == demand_id).order_by(Instance.id)
+            )
+        )
+    return DemandTimeline(demand, _instances(rt, ids))
+
+
+def instance_timeline(rt: Runtime, instance_id: int) -> InstanceTimeline:
+    found = _instances(rt, [instance_id])
+    if not found:
+        raise NotFoundError(f"instance {instance_id} does not exist")
+    return found[0]
+
+
+def _instances(rt: Runtime, instance_ids: list[int]) -> list[InstanceTimeline]:
+    if not instance_ids:
+        return []
+    now = rt.clock.now()
+    with rt.db.read() as session:
+        instances = session.execute(
+            select(Instance, Definition.process_id, Definition.name, Definition.version)
+            .join(Definition, Definition.id == Instance.definition_id)
+            .where(Instance.id.in_(instance_ids))
+            .order_by(Instance.id)
+        ).all()
+        items = list(
+            session.scalars(
+                select(WorkItem).where(WorkItem.instance_id.in_(instance_ids)).order_by(WorkItem.id)
+            )
+        )
+        waits = list(
+            session.scalars(
+                select(Wait).where(Wait.instance_id.in_(instance_ids)).order_by(Wait.id)
+            )
+        )
+    notes = comment_store.comments_for(rt, instance_ids)
+    asks = consultation_store.for_instances(rt, instance_ids)
+    result = []
+    for instance, process_id, process_name, version in instances:
+        links = [
+            _entry(item, now, notes, asks) for item in items if item.instance_id == instance.id
+        ]
+        result.append(
+            InstanceTimeline(
+                instance_id=instance.id,
+                process_id=process_id,
+                process_name=process_name,
+                version=version,
+                status=instance.status,
+                started_at=instance.started_at,
+                ended_at=instance.ended_at,
+                links=links,
+                waiting_for=[
+                    WaitEntry(w.kind, w.name, w.due_at)
+                    for w in waits
+                    if w.instance_id == instance.id and w.attached_task_id is None
+                ],
+            )
+        )
+    return result
+
+
+def _entry(
+    item: WorkItem, now: datetime, notes: list[Comment], asks: list[Consultation]
+) -> LinkEntry:
+    waiting = (item.claimed_at or item.ended_at or now) - item.ready_at
+    handling = (item.ended_at or now) - item.claimed_at if item.claimed_at else None
+    return LinkEntry(
+        work_item_id=item.id,
+        element_id=item.element_id,
+        link_name=item.link_name,
+        lane=item.lane,
+        role=item.role,
+        department=item.department,
+        state=item.state,
+        holder=item.completed_by or item.assignee,
+        ready_at=item.ready_at,
+        claimed_at=item.claimed_at,
+        ended_at=item.ended_at,
+        due_at=item.due_at,
+        standard_target=item.standard_target,
+        standard_basis=item.standard_basis,
+        waiting=waiting,
+        handling=handling,
+        met=item.within_standard if item.state == "completed" else None,
+        overdue=item.state in ("ready", "claimed") and item.due_at < now,
+        escalated=item.escalated,
+        version=item.lock_version,
+        comments=[c for c in notes if c.work_item_id == item.id],
+        consultations=[c for c in asks if c.work_item_id == item.id],
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _seconds(delta: timedelta | None) -> float | None:
+    return delta.total_seconds() if delta is not None else None
