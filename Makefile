@@ -8,15 +8,19 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 DEMO_INSTANCES ?= 200
 DEMO_SEED ?= 1
 
-.PHONY: setup run test lint demo clean
+.PHONY: setup translations run test lint demo clean
 
-setup: $(STAMP)
+setup: $(STAMP) translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# The compiled catalogues (*.mo) are build output, rebuilt from the .po files on every setup.
+translations: $(STAMP)
+	$(BIN)/pybabel -q compile -d src/gridflow/translations
 
 # Start with demo data: a fresh SQLite database, the processes deployed, demands simulated
 # through the real engine, then the per-link summary (until the web UI lands).

@@ -134,3 +134,45 @@ def complete(
     link = rt.definition(item.definition_id).links[element_id]
     values = link.form.complete_with_examples(form or {})
     return work_items.complete(rt, item.id, actor, values)
+
+
+STAFF_PASSWORD = "correct-horse-9"
+STAFF = {
+    "desk1": ["service_desk"],
+    "manager1": ["account_manager"],
+    "planner1": ["planning_design"],
+    "planner2": ["planning_design"],
+    "meter1": ["metering"],
+    "auditor1": ["auditor"],
+}
+
+
+@pytest.fixture
+def app(rt: Runtime):  # type: ignore[no-untyped-def]
+    """The web application on the test runtime, with staff accounts."""
+    from gridflow import users
+    from gridflow.app import create_app
+
+    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # a fast hash: these are test accounts
+    for username, role_ids in STAFF.items():
+        users.create_user(rt, username, STAFF_PASSWORD, role_ids)
+    application = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False}, runtime=rt
+    )
+    return application
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def login(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/login", data={"username": username, "password": STAFF_PASSWORD})
+    assert response.status_code == 302, response.text
+
+
+def token(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    response = client.post("/api/tokens", json={"username": username, "password": STAFF_PASSWORD})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json['token']}"}

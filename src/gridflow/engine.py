@@ -11,13 +11,17 @@ import contextlib
 import contextvars
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
@@ -199,8 +203,17 @@ class Run:
             # there and runs only on the next call, so step until nothing automatic is ready.
             for _ in range(1000):
                 self.workflow.do_engine_steps()
-                if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
+                if not self._ready_automatic():
                     break
+
+    def _ready_automatic(self) -> bool:
+        """Whether a READY task that is not a human task is left (what
+        `get_tasks(state=READY, manual=False)` finds, without building the list)."""
+        for task, above in _walk(self.workflow):
+            if task._state == TaskState.READY and above >= TaskState.FUTURE:
+                if not task.task_spec.manual:
+                    return True
+        return False
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -223,32 +236,54 @@ class Run:
     @property
     def data(self) -> dict[str, object]:
         """The instance's variables: the end's data when finished, else the latest task's."""
-        if self.completed:
-            return dict(self.workflow.data)
-        tasks = sorted(
-            self.workflow.get_tasks(state=TaskState.COMPLETED),
-            key=lambda t: t.last_state_change,
-        )
-        return dict(tasks[-1].data) if tasks else {}
+        return self.snapshot().data
 
     def links(self) -> list[LinkTask]:
         """Every human task that is ready, completed or cancelled, in tree order."""
-        result = []
-        for task in self.workflow.get_tasks(manual=True):
-            state = _STATES.get(task.state)
-            if state is None:
-                continue
-            result.append(
-                LinkTask(
-                    task_id=str(task.id),
-                    element_id=task.task_spec.bpmn_id,
-                    name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                    lane=task.task_spec.lane,
-                    state=state,
-                    data=task.data,
-                )
-            )
-        return result
+        return self.snapshot().links
+
+    def snapshot(self) -> Snapshot:
+        """Links, waits and variables of the run as it stands, from one walk of the task tree.
+
+        Each part equals what SpiffWorkflow's `get_tasks` filters would give (same tasks, same
+        tree order): links are human tasks in any state, waits are WAITING catching events
+        under unfinished-or-finished parents, the variables are the end's data when finished,
+        else those of the completed task that changed state last.
+        """
+        links: list[LinkTask] = []
+        waiting: list[Any] = []
+        latest: Any = None
+        latest_at = 0.0
+        for task, above in _walk(self.workflow):
+            state = task._state
+            spec = task.task_spec
+            if spec.manual:
+                name = _STATES.get(state)
+                if name is not None:
+                    links.append(
+                        LinkTask(
+                            task_id=str(task.id),
+                            element_id=spec.bpmn_id,
+                            name=spec.bpmn_name or spec.bpmn_id,
+                            lane=spec.lane,
+                            state=name,
+                            data=task.data,
+                        )
+                    )
+            if state == TaskState.WAITING:
+                if above >= TaskState.FUTURE:
+                    waiting.append(task)
+            elif state == TaskState.COMPLETED and above >= TaskState.COMPLETED:
+                # sorted(..., key=last_state_change)[-1]: the latest, the last one on a tie
+                if latest is None or task.last_state_change >= latest_at:
+                    latest = task
+                    latest_at = task.last_state_change
+        completed = self.completed
+        if completed:
+            data = dict(self.workflow.data)
+        else:
+            data = dict(latest.data) if latest is not None else {}
+        return Snapshot(links, _waits(waiting), data, completed)
 
     def ready_links(self) -> list[LinkTask]:
         return [link for link in self.links() if link.state == "ready"]
@@ -292,40 +327,86 @@ class Run:
 
     def waits(self) -> list[Wait]:
         """Timers, messages and signals this run waits for, with each timer's due time."""
-        result = []
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            spec = task.task_spec
-            if not isinstance(spec, CatchingEvent):
-                continue
-            definition = spec.event_definition
-            attached = _attached_link_task(task)
-            attached_id = str(attached.id) if attached is not None else None
-            if isinstance(definition, TimerEventDefinition):
-                value = task.internal_data.get("event_value")
-                due = None
-                if isinstance(value, str):
-                    due = TimerEventDefinition.get_datetime(value)
-                elif isinstance(value, dict) and "next" in value:
-                    due = TimerEventDefinition.get_datetime(value["next"])
-                result.append(
-                    Wait(
-                        "timer",
-                        definition.name or spec.bpmn_id,
-                        str(task.id),
-                        spec.bpmn_id,
-                        _plain(due),
-                        attached_id,
-                    )
+        return _waits(
+            task
+            for task, above in _walk(self.workflow)
+            if task._state == TaskState.WAITING and above >= TaskState.FUTURE
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a save needs from a run, computed in one walk: see `Run.snapshot`."""
+
+    links: list[LinkTask]
+    waits: list[Wait]
+    data: dict[str, object]
+    completed: bool
+
+
+_NO_STATE = 1 << 30
+_MAX_DEPTH = 1000  # SpiffWorkflow's TaskIterator default
+
+
+def _walk(workflow: BpmnWorkflow) -> Iterator[tuple[Any, int]]:
+    """Every task of the workflow's tree, depth first in child order (SpiffWorkflow's
+    TaskIterator order), each with the lowest state among its ancestors.
+
+    TaskIterator descends into a task's children only when the task's state is at least the
+    lowest state its filter could match, so a task is part of `get_tasks(state=S)` exactly when
+    it has state S and the lowest state above it is at least that bound (FUTURE for the
+    definite states, COMPLETED for the finished ones, MAYBE for any state).
+    """
+    tasks = workflow.tasks
+    stack: list[tuple[Any, int, int]] = [(workflow.task_tree, _NO_STATE, 0)]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        task, above, depth = pop()
+        yield task, above
+        children = task._children
+        if children and depth < _MAX_DEPTH:
+            state = task._state
+            below = state if state < above else above
+            for child in reversed(children):
+                push((tasks.get(child), below, depth + 1))
+
+
+def _waits(tasks: Iterable[Any]) -> list[Wait]:
+    result = []
+    for task in tasks:
+        spec = task.task_spec
+        if not isinstance(spec, CatchingEvent):
+            continue
+        definition = spec.event_definition
+        attached = _attached_link_task(task)
+        attached_id = str(attached.id) if attached is not None else None
+        if isinstance(definition, TimerEventDefinition):
+            value = task.internal_data.get("event_value")
+            due = None
+            if isinstance(value, str):
+                due = TimerEventDefinition.get_datetime(value)
+            elif isinstance(value, dict) and "next" in value:
+                due = TimerEventDefinition.get_datetime(value["next"])
+            result.append(
+                Wait(
+                    "timer",
+                    definition.name or spec.bpmn_id,
+                    str(task.id),
+                    spec.bpmn_id,
+                    _plain(due),
+                    attached_id,
                 )
-            elif isinstance(definition, MessageEventDefinition):
-                result.append(
-                    Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
-                )
-            elif isinstance(definition, SignalEventDefinition):
-                result.append(
-                    Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
-                )
-        return result
+            )
+        elif isinstance(definition, MessageEventDefinition):
+            result.append(
+                Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+            )
+        elif isinstance(definition, SignalEventDefinition):
+            result.append(
+                Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+            )
+    return result
 
 
 def _plain(moment: datetime | None) -> datetime | None:
@@ -341,7 +422,12 @@ class Engine:
         self.clock = clock
         self.calendar = calendar
         self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
-        self._workflow_converter = self._serializer.registry.convert_from_dict["BpmnWorkflow"]
+        registry = self._serializer.registry
+        self._converter = _workflow_converter(registry)
+        self._encoder = self._serializer._encoder_cls(separators=(",", ":"))
+        # dump() writes what BpmnWorkflowConverter.to_dict writes, minus the specs it would
+        # convert only for us to drop; with any other converter it takes the long way.
+        self._short_dump = type(self._converter).to_dict is BpmnWorkflowConverter.to_dict
 
     def _new_workflow(self, definition: ProcessDefinition) -> BpmnWorkflow:
         spec, subprocess_specs = definition.spiff_specs
@@ -373,13 +459,23 @@ class Engine:
     def dump(self, run: Run) -> str:
         """The run as JSON, without its process definition (stored once per version)."""
         registry = self._serializer.registry
+        workflow = run.workflow
         registry._encoder_mode = True
         try:
-            document = self._serializer.to_dict(run.workflow)
-            document.pop("spec", None)
-            document.pop("subprocess_specs", None)
+            if self._short_dump:
+                conv = self._converter
+                # BpmnWorkflowConverter.to_dict without "spec" and "subprocess_specs", in the
+                # same key order, then the typename the registry adds.
+                document = WorkflowConverter.to_dict(conv, workflow)
+                document["subprocesses"] = conv.mapping_to_dict(workflow.subprocesses)
+                document["bpmn_events"] = registry.convert(workflow.bpmn_events)
+                document["typename"] = conv.typename
+            else:
+                document = self._serializer.to_dict(workflow)
+                document.pop("spec", None)
+                document.pop("subprocess_specs", None)
             document[BpmnWorkflowSerializer.VERSION_KEY] = VERSION
-            return json.dumps(document, cls=self._serializer._encoder_cls, separators=(",", ":"))
+            return str(self._encoder.encode(document))
         finally:
             registry._encoder_mode = False
 

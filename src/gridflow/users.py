@@ -17,6 +17,8 @@ from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
 MIN_PASSWORD = 8
+# werkzeug's default (scrypt) costs ~0.17 s a hash here, on purpose; tests may lower it.
+PASSWORD_METHOD = "scrypt"
 
 
 class UserError(GridflowError):
@@ -83,7 +85,7 @@ def create_user(
         user = User(
             username=username,
             display_name=display_name or username,
-            password_hash=generate_password_hash(password),
+            password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
             roles=role_ids,
             locale=locale,
             active=True,

@@ -378,12 +378,12 @@ def demand_from_form(form: Any) -> DemandInput:
     try:
         capacity = float(raw_capacity)
     except ValueError:
-        errors["capacity_kw"] = "must be a number of kW"
+        errors["capacity_kw"] = _("must be a number of kW")
         capacity = 0.0
     raw_priority = form.get("priority") or "1"
     priority = _int(raw_priority, -1)
     if priority not in (0, 1, 2, 3):
-        errors["priority"] = "must be 0 (low) to 3 (urgent)"
+        errors["priority"] = _("must be 0 (low) to 3 (urgent)")
     if errors:
         raise DemandError(errors)
     return DemandInput(
