@@ -7,8 +7,10 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
@@ -147,6 +149,14 @@ STAFF = {
 }
 
 
+class EnglishClient(FlaskClient):
+    """A browser that asks for English pages (tests assert English texts)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 @pytest.fixture
 def app(rt: Runtime):  # type: ignore[no-untyped-def]
     """The web application on the test runtime, with staff accounts."""
@@ -159,6 +169,7 @@ def app(rt: Runtime):  # type: ignore[no-untyped-def]
     application = create_app(
         {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False}, runtime=rt
     )
+    application.test_client_class = EnglishClient
     return application
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,9 +37,8 @@ class Database:
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.is_sqlite:
             _sqlite_setup(self.engine)
-        self._writer = sessionmaker(
-            self.engine.execution_options(gridflow_write=True), expire_on_commit=False
-        )
+        self._write_engine = self.engine.execution_options(gridflow_write=True)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -54,6 +53,14 @@ class Database:
         except StaleDataError as exc:
             # A row's version moved under us: someone else saved first; we saved nothing.
             raise ConflictError("someone else changed this first; nothing was saved") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction on a bare connection, for SQLAlchemy Core statements: begun as
+        `write` begins (IMMEDIATE on SQLite), committed when the block ends, rolled back on any
+        error. The engine's verbs use it; they check row versions themselves."""
+        with self._write_engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -91,7 +98,9 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # Straight to the driver: SQLAlchemy does not track BEGIN (the driver's own transaction
+        # handling is off, see above), and its statement machinery costs more than SQLite does.
         if connection.get_execution_options().get("gridflow_write"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
         else:
-            connection.exec_driver_sql("BEGIN")
+            connection.connection.driver_connection.execute("BEGIN")

@@ -20,6 +20,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
+    TaskConverter,
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
@@ -33,6 +34,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from gridflow.clock import Clock
@@ -210,9 +212,12 @@ class Run:
         """Whether a READY task that is not a human task is left (what
         `get_tasks(state=READY, manual=False)` finds, without building the list)."""
         for task, above in _walk(self.workflow):
-            if task._state == TaskState.READY and above >= TaskState.FUTURE:
-                if not task.task_spec.manual:
-                    return True
+            if (
+                task._state == TaskState.READY
+                and above >= TaskState.FUTURE
+                and not task.task_spec.manual
+            ):
+                return True
         return False
 
     @contextlib.contextmanager
@@ -273,11 +278,14 @@ class Run:
             if state == TaskState.WAITING:
                 if above >= TaskState.FUTURE:
                     waiting.append(task)
-            elif state == TaskState.COMPLETED and above >= TaskState.COMPLETED:
+            elif (
+                state == TaskState.COMPLETED
+                and above >= TaskState.COMPLETED
                 # sorted(..., key=last_state_change)[-1]: the latest, the last one on a tie
-                if latest is None or task.last_state_change >= latest_at:
-                    latest = task
-                    latest_at = task.last_state_change
+                and (latest is None or task.last_state_change >= latest_at)
+            ):
+                latest = task
+                latest_at = task.last_state_change
         completed = self.completed
         if completed:
             data = dict(self.workflow.data)
@@ -426,8 +434,17 @@ class Engine:
         self._converter = _workflow_converter(registry)
         self._encoder = self._serializer._encoder_cls(separators=(",", ":"))
         # dump() writes what BpmnWorkflowConverter.to_dict writes, minus the specs it would
-        # convert only for us to drop; with any other converter it takes the long way.
+        # convert only for us to drop, and converts tasks as TaskConverter does, with less
+        # machinery around it; restore() reads tasks as TaskConverter.from_dict does. Both
+        # take the long way when the registry holds converters other than those.
+        self._task_converter = _converter_of(registry, "Task")
         self._short_dump = type(self._converter).to_dict is BpmnWorkflowConverter.to_dict
+        self._short_tasks = (
+            self._short_dump
+            and type(self._task_converter).to_dict is TaskConverter.to_dict
+            and type(self._task_converter).from_dict is TaskConverter.from_dict
+            and registry.typenames.get(self._task_converter.target_class) == "Task"
+        )
 
     def _new_workflow(self, definition: ProcessDefinition) -> BpmnWorkflow:
         spec, subprocess_specs = definition.spiff_specs
@@ -466,7 +483,20 @@ class Engine:
                 conv = self._converter
                 # BpmnWorkflowConverter.to_dict without "spec" and "subprocess_specs", in the
                 # same key order, then the typename the registry adds.
-                document = WorkflowConverter.to_dict(conv, workflow)
+                if self._short_tasks:
+                    document = {
+                        "data": registry.convert(registry.clean(workflow.data)),
+                        "correlations": workflow.correlations,
+                        "last_task": (
+                            str(workflow.last_task.id) if workflow.last_task is not None else None
+                        ),
+                        "success": workflow.success,
+                        "completed": workflow.completed,
+                        "tasks": self._tasks_to_dict(workflow),
+                        "root": str(workflow.task_tree.id),
+                    }
+                else:
+                    document = WorkflowConverter.to_dict(conv, workflow)
                 document["subprocesses"] = conv.mapping_to_dict(workflow.subprocesses)
                 document["bpmn_events"] = registry.convert(workflow.bpmn_events)
                 document["typename"] = conv.typename
@@ -485,18 +515,117 @@ class Engine:
         self._serializer.migrate(data)
         spec, subprocess_specs = definition.spiff_specs
         converter = self._serializer.registry
-        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
-        conv = _workflow_converter(converter)
-        workflow.tasks = conv.mapping_from_dict(data["tasks"], UUID, workflow=workflow)
+        # Nothing runs while a workflow is built for deserializing, so it can get its script
+        # engine at once instead of a default one first.
+        workflow = BpmnWorkflow(
+            spec,
+            subprocess_specs,
+            script_engine=SafeScriptEngine(definition, self.clock, self.calendar),
+            deserializing=True,
+        )
+        conv = self._converter
+        if self._short_tasks:
+            workflow.tasks = self._tasks_from_dict(data["tasks"], workflow)
+        else:
+            workflow.tasks = conv.mapping_from_dict(data["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(data["root"]))
         conv.set_default_attributes(workflow, data)
         conv.subprocesses_from_dict(data["subprocesses"], workflow)
         workflow.bpmn_events = converter.restore(data.pop("bpmn_events", []))
-        workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
         return Run(definition, workflow, self.clock)
+
+    def _tasks_to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """`mapping_to_dict(workflow.tasks)` in encoder mode: TaskConverter.to_dict of each task
+        plus its typename, the same dictionaries in the same order."""
+        convert = self._serializer.registry.convert
+        task_class = self._task_converter.target_class
+        tasks = workflow.tasks
+        result: dict[str, Any] = {}
+        for key, task in tasks.items():
+            if task.__class__ is not task_class:
+                result[str(key)] = convert(task)
+                continue
+            parent = task.workflow.tasks.get(task._parent)
+            if parent is None:
+                data = task.data
+                delta: dict[str, Any] = {}
+            else:
+                data = {}
+                before = parent.data
+                after = task.data
+                delta = {
+                    # DeepMerge.get_updated_keys and get_deleted_keys
+                    "updates": {
+                        k: after[k] for k in after if k not in before or after[k] != before[k]
+                    },
+                    "deletions": [k for k in before if k not in after],
+                }
+            result[str(key)] = {
+                "id": str(task.id),
+                "parent": str(task._parent) if parent is not None else None,
+                "children": [str(child) for child in task._children],
+                "last_state_change": task.last_state_change,
+                "state": task.state,
+                "task_spec": task.task_spec.name,
+                "triggered": task.triggered,
+                "internal_data": convert(task.internal_data),
+                "data": data,
+                "delta": delta,
+                "typename": "Task",
+            }
+        return result
+
+    def _tasks_from_dict(self, dcts: Mapping[str, Any], workflow: BpmnWorkflow) -> dict[UUID, Any]:
+        """`mapping_from_dict(tasks, UUID, workflow=workflow)`: TaskConverter.from_dict of each
+        task, in order, each id parsed once."""
+        registry = self._serializer.registry
+        restore = registry.restore
+        task_class = self._task_converter.target_class
+        specs = workflow.spec.task_specs
+        tasks = workflow.tasks
+        uuids: dict[str, UUID] = {}
+
+        def uuid(text: str) -> UUID:
+            value = uuids.get(text)
+            if value is None:
+                value = uuids[text] = UUID(text)
+            return value
+
+        result: dict[UUID, Any] = {}
+        for key, dct in dcts.items():
+            if dct.get("typename") != "Task":
+                result[UUID(key)] = restore(dct, workflow=workflow)
+                continue
+            task_spec = specs.get(dct["task_spec"])
+            task = task_class(workflow, task_spec, state=dct["state"], id=uuid(dct["id"]))
+            task._parent = uuid(dct["parent"]) if dct["parent"] is not None else None
+            task._children = [uuid(child) for child in dct["children"]]
+            task.last_state_change = dct["last_state_change"]
+            task.triggered = dct["triggered"]
+            internal = dct["internal_data"]
+            task.internal_data = {} if internal == {} else restore(internal)
+            if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+                task.workflow.top_workflow.event_manager.add_task(task)
+            delta = dct.get("delta")
+            parent = tasks.get(task._parent)
+            if delta and parent is not None:
+                data = DeepMerge.merge({}, parent.data)
+                data.update(restore(delta.get("updates", {})))
+                for name in delta.get("deletions", {}):
+                    if name in data:
+                        del data[name]
+            else:
+                data = restore(dct["data"])
+            task.data = data
+            result[uuid(key)] = task
+        return result
 
 
 def _workflow_converter(registry: Any) -> Any:  # noqa: ANN401
-    from_dict = registry.convert_from_dict["BpmnWorkflow"]
+    return _converter_of(registry, "BpmnWorkflow")
+
+
+def _converter_of(registry: Any, typename: str) -> Any:  # noqa: ANN401
+    from_dict = registry.convert_from_dict[typename]
     # DictionaryConverter wraps each converter's from_dict in functools.partial(_obj_from_dict, f)
     return from_dict.args[0].__self__

@@ -2,59 +2,95 @@
 
 One verb, one transaction. Every verb checks the version the clerk read, so two clerks acting
 on the same link get one success and one ConflictError, never a double completion.
+
+The verbs read and write with SQLAlchemy Core (see `instances`) and hand back a detached
+WorkItem with the row as committed, as the ORM left it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
-from gridflow.instances import OPEN, record, save_run
-from gridflow.models import Instance, WorkItem, to_ms
+from gridflow.instances import (
+    HELD_COLUMNS,
+    INSTANCES,
+    OPEN,
+    WORK_ITEMS,
+    Held,
+    event_row,
+    held,
+    insert_events,
+    update_item,
+    write_run,
+)
+from gridflow.models import WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
+
+_ITEM_COLUMNS = tuple(WORK_ITEMS.c)
+_ITEM_KEYS = tuple(column.key for column in _ITEM_COLUMNS)
+# Lock the row: a second clerk waits here until the first commits, then sees the outcome.
+_ITEM = select(*_ITEM_COLUMNS).where(WORK_ITEMS.c.id == bindparam("id")).with_for_update()
+# The item and its instance in one statement (both rows locked on PostgreSQL).
+_ITEM_AND_INSTANCE = (
+    select(*_ITEM_COLUMNS, *HELD_COLUMNS)
+    .join_from(WORK_ITEMS, INSTANCES, INSTANCES.c.id == WORK_ITEMS.c.instance_id)
+    .where(WORK_ITEMS.c.id == bindparam("id"))
+    .with_for_update()
+)
+
+
+class _Item:
+    """A work item row being changed in this transaction."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - only for type checkers
+        raise AttributeError(name)
+
+    def values(self) -> dict[str, Any]:
+        return {key: self.__dict__[key] for key in _ITEM_KEYS}
 
 
 def claim(
     rt: Runtime, work_item_id: int, actor: Actor, *, expected_version: int | None = None
 ) -> WorkItem:
     """Take a ready link into one's own queue."""
-    with rt.db.write() as session:
-        item = _open_item(session, work_item_id, actor, expected_version)
+    with rt.db.transaction() as connection:
+        item, _ = _open_item(connection, work_item_id, actor, expected_version)
         if item.state == "claimed":
             if item.assignee == actor.username:
-                return item  # claiming twice (a retried request) changes nothing
+                return _detached(item)  # claiming twice (a retried request) changes nothing
             raise ConflictError(f"{item.link_name} is already held by {item.assignee}")
         now = to_ms(rt.clock.now())
-        item.state = "claimed"
-        item.assignee = actor.username
-        item.claimed_at = now
-        record(session, item, "claimed", now, actor)
-        _flush(session, item)
-        return item
+        _change(
+            connection, item, {"state": "claimed", "assignee": actor.username, "claimed_at": now}
+        )
+        insert_events(connection, [event_row(item, "claimed", now, actor)])
+        return _detached(item)
 
 
 def release(
     rt: Runtime, work_item_id: int, actor: Actor, *, expected_version: int | None = None
 ) -> WorkItem:
     """Hand a claimed link back to the team queue; waiting time goes on from its first ready."""
-    with rt.db.write() as session:
-        item = _open_item(session, work_item_id, actor, expected_version)
+    with rt.db.transaction() as connection:
+        item, _ = _open_item(connection, work_item_id, actor, expected_version)
         if item.state != "claimed":
             raise InvalidStateError(f"{item.link_name} is not held by anyone")
         if item.assignee != actor.username and "supervisor" not in actor.roles:
             raise ForbiddenError(f"{item.link_name} is held by {item.assignee}, not by you")
         now = to_ms(rt.clock.now())
-        item.state = "ready"
-        item.assignee = None
-        item.claimed_at = None
-        record(session, item, "released", now, actor)
-        _flush(session, item)
-        return item
+        _change(connection, item, {"state": "ready", "assignee": None, "claimed_at": None})
+        insert_events(connection, [event_row(item, "released", now, actor)])
+        return _detached(item)
 
 
 def complete(
@@ -70,47 +106,62 @@ def complete(
     Invalid data raises FormError naming each field; a link someone else completed or holds
     raises ConflictError; in both cases nothing changes.
     """
-    with rt.db.write() as session:
-        item = _open_item(session, work_item_id, actor, expected_version)
+    with rt.db.transaction() as connection:
+        item, instance = _open_item(
+            connection, work_item_id, actor, expected_version, with_instance=True
+        )
+        assert instance is not None
         if item.state == "claimed" and item.assignee != actor.username:
             raise ConflictError(f"{item.link_name} is held by {item.assignee}")
         definition = rt.definition(item.definition_id)
         link = definition.links[item.element_id]
         values = link.form.validate(form)
-        instance = session.get(Instance, item.instance_id, with_for_update=True)
-        assert instance is not None
         run = rt.engine.restore(definition, instance.document)
         run.complete(item.task_id, values)
         now = to_ms(rt.clock.now())
+        changes: dict[str, Any] = {}
+        events = []
+        claimed_at = item.claimed_at
         if item.state == "ready":
             # Completed straight from the team queue: claimed and completed at once.
-            item.assignee = actor.username
-            item.claimed_at = now
-            record(session, item, "claimed", now, actor)
-        item.state = "completed"
-        item.ended_at = now
-        item.completed_by = actor.username
-        item.form_data = values
-        set_durations(rt, item)
-        record(session, item, "completed", now, actor)
-        save_run(rt, session, instance, run, now, actor)
-        _flush(session, item)
-        return item
+            claimed_at = now
+            changes["assignee"] = actor.username
+            changes["claimed_at"] = now
+            events.append(event_row(item, "claimed", now, actor))
+        changes["state"] = "completed"
+        changes["ended_at"] = now
+        changes["completed_by"] = actor.username
+        changes["form_data"] = values
+        assert claimed_at is not None
+        changes.update(durations(rt, item.ready_at, claimed_at, now, item.due_at))
+        events.append(event_row(item, "completed", now, actor))
+        # The item's UPDATE goes first, as the ORM flushed it before the save read the items.
+        _change(connection, item, changes)
+        write_run(rt, connection, instance, run, now, actor, events=events)
+        return _detached(item)
 
 
 def set_durations(rt: Runtime, item: WorkItem) -> None:
     """Waiting (ready → claimed) and handling (claimed → end), calendar and working, kept on
     the row so reports aggregate one row per link execution."""
     assert item.claimed_at is not None and item.ended_at is not None
-    item.waiting_s = _seconds(item.ready_at, item.claimed_at)
-    item.handling_s = _seconds(item.claimed_at, item.ended_at)
-    item.waiting_working_s = rt.calendar.between(
-        item.ready_at, item.claimed_at, "working"
-    ).total_seconds()
-    item.handling_working_s = rt.calendar.between(
-        item.claimed_at, item.ended_at, "working"
-    ).total_seconds()
-    item.within_standard = item.ended_at <= item.due_at
+    for key, value in durations(
+        rt, item.ready_at, item.claimed_at, item.ended_at, item.due_at
+    ).items():
+        setattr(item, key, value)
+
+
+def durations(
+    rt: Runtime, ready_at: datetime, claimed_at: datetime, ended_at: datetime, due_at: datetime
+) -> dict[str, Any]:
+    """The columns `set_durations` fills, for these moments."""
+    return {
+        "waiting_s": _seconds(ready_at, claimed_at),
+        "handling_s": _seconds(claimed_at, ended_at),
+        "waiting_working_s": rt.calendar.between(ready_at, claimed_at, "working").total_seconds(),
+        "handling_working_s": rt.calendar.between(claimed_at, ended_at, "working").total_seconds(),
+        "within_standard": ended_at <= due_at,
+    }
 
 
 def _seconds(start: datetime, end: datetime) -> float:
@@ -118,12 +169,18 @@ def _seconds(start: datetime, end: datetime) -> float:
 
 
 def _open_item(
-    session: Session, work_item_id: int, actor: Actor, expected_version: int | None
-) -> WorkItem:
-    # Lock the row: a second clerk waits here until the first commits, then sees the outcome.
-    item = session.get(WorkItem, work_item_id, with_for_update=True)
-    if item is None:
+    connection: Connection,
+    work_item_id: int,
+    actor: Actor,
+    expected_version: int | None,
+    *,
+    with_instance: bool = False,
+) -> tuple[_Item, Held | None]:
+    query = _ITEM_AND_INSTANCE if with_instance else _ITEM
+    row = connection.execute(query, {"id": work_item_id}).first()
+    if row is None:
         raise NotFoundError(f"work item {work_item_id} does not exist")
+    item = _Item(dict(zip(_ITEM_KEYS, row, strict=False)))
     if not actor.may_work_as(item.role) and item.assignee != actor.username:
         raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
     if item.state not in OPEN:
@@ -134,11 +191,23 @@ def _open_item(
             f"{item.link_name} changed since you opened it (version {expected_version}, "
             f"now {item.lock_version}); reload it"
         )
-    return item
+    return item, held(row, len(_ITEM_KEYS)) if with_instance else None
 
 
-def _flush(session: Session, item: WorkItem) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConflictError(f"{item.link_name} was changed by someone else; reload it") from exc
+def _change(connection: Connection, item: _Item, changes: dict[str, Any]) -> None:
+    """UPDATE the item under its version (+1) and keep `item` in step."""
+    item.__dict__["lock_version"] = update_item(
+        connection,
+        item.id,
+        item.lock_version,
+        changes,
+        f"{item.link_name} was changed by someone else; reload it",
+    )
+    item.__dict__.update(changes)
+
+
+def _detached(item: _Item) -> WorkItem:
+    """A WorkItem for the row as committed, detached as a closed session leaves its objects."""
+    result = WorkItem(**item.values())
+    make_transient_to_detached(result)
+    return result

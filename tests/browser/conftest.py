@@ -46,8 +46,10 @@ BROWSER_STAFF = {
     "planner2": ["planning_design"],
     "meter1": ["metering"],
 }
-# Auto-waiting assertions give up after this long (Playwright's default is 30 s).
-TIMEOUT_MS = 10_000
+# Auto-waiting locators and assertions give up after this long (Playwright's default is 30 s;
+# the server is on this machine and answers in milliseconds); page loads get longer.
+TIMEOUT_MS = 5_000
+NAVIGATION_TIMEOUT_MS = 15_000
 
 
 @dataclass
@@ -126,12 +128,14 @@ def browser_session(
         )
         contexts.append(context)
         context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         page = context.pages[0] if context.pages else context.new_page()
         page.goto("/login")
         page.locator("#username").fill(username)
         page.locator("#password").fill(password)
         page.locator("form:has(#password) button[type=submit]").click()
         expect(page.locator("#whoami")).to_have_text(username)
+        expect(page.locator("html")).to_have_attribute("lang", "en")  # English pages
         expect(page).not_to_have_url(re.compile(r"/login"))
         return page
 

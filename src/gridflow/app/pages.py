@@ -111,12 +111,13 @@ def _filter_choices() -> dict[str, list[tuple[str, str]]]:
         processes = session.execute(
             select(Definition.process_id, Definition.name).distinct().order_by(Definition.name)
         ).all()
-        links = session.execute(
-            select(WorkItem.element_id, WorkItem.link_name)
-            .where(WorkItem.state.in_(("ready", "claimed")))
-            .distinct()
-            .order_by(WorkItem.link_name)
-        ).all()
+        # Only links of the clerk's own roles: the filter must not reveal other lanes' work.
+        link_query = select(WorkItem.element_id, WorkItem.link_name).where(
+            WorkItem.state.in_(("ready", "claimed"))
+        )
+        if "admin" not in staff().roles:
+            link_query = link_query.where(WorkItem.role.in_(sorted(staff().roles)))
+        links = session.execute(link_query.distinct().order_by(WorkItem.link_name)).all()
     departments = sorted(
         {(r.department.id, r.department.name) for r in rt.roles.roles.values() if r.owns_lanes}
     )
@@ -160,6 +161,7 @@ def _render_item(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    keep_form: bool = False,
 ) -> Response:
     rt = runtime()
     link = rt.definition(item.definition_id).links.get(item.element_id)
@@ -178,6 +180,7 @@ def _render_item(
         demand_view=demand_view,
         instance_view=instance_view,
         consult_roles=[r for r in rt.roles.roles.values() if r.side == "back"],
+        keep_form=keep_form,
         can_act=item.state in ("ready", "claimed")
         and (item.state == "ready" or item.assignee == staff().username),
     )
@@ -261,7 +264,8 @@ def complete(item_id: int) -> Response:
         return _render_item(item, values=values, errors=exc.field_errors, status=422)
     except ConflictError as exc:
         flash(_conflict_text(exc), "warning")
-        return _render_item(_item_or_404(item_id), values=values, status=409)
+        # Show the form again with what the clerk typed: nothing they entered is lost.
+        return _render_item(_item_or_404(item_id), values=values, status=409, keep_form=True)
     except ForbiddenError as exc:
         abort(403, str(exc))
     next_links = timeline.instance_timeline(rt, done.instance_id).open_links
@@ -368,7 +372,7 @@ def new_demand() -> Response:
     page = render_template(
         "demand_new.html", values=values, errors=errors, choices=intake_choices()
     )
-    return Response(page, status=422 if errors else 200)
+    return make_response(page, 422 if errors else 200)
 
 
 def demand_from_form(form: Any) -> DemandInput:
