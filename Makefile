@@ -5,12 +5,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= sqlite:///gridflow.db
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-DEMO_INSTANCES ?= 200
+DEMO_INSTANCES ?= 150
 DEMO_SEED ?= 1
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WEB_STAMP := web/node_modules/.installed
 
 .PHONY: setup translations run test lint demo clean
 
-setup: $(STAMP) translations
+setup: $(STAMP) translations $(WEB_STAMP)
+
+# Browser libraries come from the npm registry at setup, never from the repository.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +30,17 @@ $(STAMP): pyproject.toml
 translations: $(STAMP)
 	$(BIN)/pybabel -q compile -d src/gridflow/translations
 
-# Start with demo data: a fresh SQLite database, the processes deployed, demands simulated
-# through the real engine, then the per-link summary (until the web UI lands).
+# Start with demo data: a fresh SQLite database, the processes deployed, demands of the last
+# three weeks simulated through the real engine up to now (work in flight stays open), demo
+# accounts, the per-link summary, then the web application.
 run: setup
 	rm -f gridflow.db gridflow.db-wal gridflow.db-shm
 	$(BIN)/gridflow init-db --database $(DB)
 	$(BIN)/gridflow lint processes/
-	$(BIN)/gridflow demo --database $(DB) --instances $(DEMO_INSTANCES) --seed $(DEMO_SEED)
-	$(BIN)/gridflow stats --database $(DB)
+	$(BIN)/gridflow demo --database $(DB) --instances $(DEMO_INSTANCES) --seed $(DEMO_SEED) \
+	  --weeks 3 --leave-open --accounts
 	$(BIN)/gridflow summary --database $(DB)
+	$(BIN)/gridflow serve --database $(DB) --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -47,4 +57,5 @@ test: lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) gridflow.db gridflow.db-wal gridflow.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) web/node_modules gridflow.db gridflow.db-wal gridflow.db-shm .pytest_cache \
+	  .mypy_cache .ruff_cache

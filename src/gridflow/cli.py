@@ -184,12 +184,41 @@ def layout(files: tuple[Path, ...], replace: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--debug", is_flag=True, help="Reload on code changes (development only).")
-def serve(database: str | None, host: str, port: int, debug: bool) -> None:
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also fire due timers every 30 s in this process.",
+)
+def serve(database: str | None, host: str, port: int, debug: bool, worker: bool) -> None:
     """Run the web application (development server; see the README for gunicorn)."""
+    import threading
+    import time
+
     from gridflow.app import create_app
+    from gridflow.instances import fire_due_timers
 
     app = create_app({"DATABASE_URL": database} if database else None)
-    click.echo(f"gridflow is serving on http://{host}:{port}/")
+    click.echo(f"gridflow is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    from gridflow.demo import DEMO_PASSWORD
+    from gridflow.users import authenticate
+
+    rt = app.extensions["gridflow"]
+    if authenticate(rt, "desk1", DEMO_PASSWORD) is not None:
+        from gridflow.demo import demo_accounts_text
+
+        click.echo(demo_accounts_text())
+    if worker:
+
+        def fire_timers() -> None:
+            while True:
+                try:
+                    fire_due_timers(rt)
+                except GridflowError as exc:
+                    click.echo(f"timer worker: {exc}", err=True)
+                time.sleep(30)
+
+        threading.Thread(target=fire_timers, name="timers", daemon=True).start()
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
