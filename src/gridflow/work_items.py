@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
 from gridflow.instances import (
@@ -206,8 +207,13 @@ def _change(connection: Connection, item: _Item, changes: dict[str, Any]) -> Non
     item.__dict__.update(changes)
 
 
+_WORK_ITEM_CLASS = manager_of_class(WorkItem)
+
+
 def _detached(item: _Item) -> WorkItem:
-    """A WorkItem for the row as committed, detached as a closed session leaves its objects."""
-    result = WorkItem(**item.values())
+    """A WorkItem for the row as committed, detached as a closed session leaves its objects
+    (values put in place as a query loads them, not set one by one through the ORM's events)."""
+    result: WorkItem = _WORK_ITEM_CLASS.new_instance()
+    result.__dict__.update(item.values())
     make_transient_to_detached(result)
     return result

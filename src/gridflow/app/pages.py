@@ -456,6 +456,20 @@ def register_filters(app: Flask) -> None:
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
         return human_duration(seconds)
 
+    @app.template_filter("on_basis")
+    def on_basis(delta: timedelta, basis: str, magnitude: bool = False) -> str:
+        """Time left on a standard's basis: working days of the calendar's working day, or
+        plain hours and days."""
+        seconds = abs(delta.total_seconds()) if magnitude else delta.total_seconds()
+        if basis != "working":
+            return human_duration(seconds)
+        day = runtime().calendar.day_length.total_seconds()
+        sign = "-" if seconds < 0 else ""
+        days, rest = divmod(abs(seconds), day)
+        if days < 1:
+            return sign + _("%(h)d working h %(m)d min", h=rest // 3600, m=rest % 3600 // 60)
+        return sign + _("%(d)d working days %(h)d h", d=days, h=rest // 3600)
+
     @app.errorhandler(GridflowError)
     def gridflow_error(exc: GridflowError) -> tuple[str, int]:
         return render_template("error.html", message=str(exc), code=400), 400
