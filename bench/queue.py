@@ -172,7 +172,7 @@ def bulk_load(rt: Runtime, open_items: int, events: int, seed: int) -> None:
     """Open work items over every lane role and task events, written straight to the tables."""
     rnd = random.Random(seed)
     engine = create_engine(rt.db.url)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC)
     lane_roles = [r for r in rt.roles.roles.values() if r.owns_lanes]
     with rt.db.read() as session:
         definition_id = session.scalar(select(Definition.id).limit(1))
@@ -300,8 +300,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def time_queues(port: int, requests: int) -> None:
     client = Client(port)
     secrets = tokens(client)
+    _, page, _ = client.request("GET", "/login")
+    csrf = page.decode().split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     status, _, _ = client.request(
-        "POST", "/login", form={"username": "planner", "password": PASSWORD}
+        "POST", "/login", form={"username": "planner", "password": PASSWORD, "csrf_token": csrf}
     )
     assert status == 302, status
     for label, path, headers in (

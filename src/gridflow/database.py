@@ -35,11 +35,10 @@ class Database:
         if self.is_sqlite:
             engine_options.setdefault("connect_args", {"timeout": 30})
         self.engine: Engine = create_engine(self.url, **engine_options)
-        if self.is_sqlite:
-            _sqlite_setup(self.engine)
-        self._write_engine = self.engine.execution_options(gridflow_write=True)
-        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        if self.is_sqlite:
+            _sqlite_setup(self.engine, self._writer, self._reader)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -59,7 +58,9 @@ class Database:
         """A write transaction on a bare connection, for SQLAlchemy Core statements: begun as
         `write` begins (IMMEDIATE on SQLite), committed when the block ends, rolled back on any
         error. The engine's verbs use it; they check row versions themselves."""
-        with self._write_engine.begin() as connection:
+        with self.engine.connect() as connection, connection.begin():
+            if self.is_sqlite:
+                _sqlite_begin(connection, "BEGIN IMMEDIATE")
             yield connection
 
     @contextmanager
@@ -70,6 +71,8 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest migration (creating it on an empty database)."""
         with self.engine.begin() as connection:
+            if self.is_sqlite:
+                _sqlite_begin(connection, "BEGIN")
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
@@ -85,10 +88,12 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(
+    engine: Engine, writer: sessionmaker[Session], reader: sessionmaker[Session]
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event decide how transactions start.
+        # The driver starts no transaction of its own: gridflow begins each one (below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -96,11 +101,23 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Straight to the driver: SQLAlchemy does not track BEGIN (the driver's own transaction
-        # handling is off, see above), and its statement machinery costs more than SQLite does.
-        if connection.get_execution_options().get("gridflow_write"):
-            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        else:
-            connection.connection.driver_connection.execute("BEGIN")
+    # Sessions begin as they start a transaction on a connection, not through an engine event:
+    # an engine with a listener of its own runs SQLAlchemy's event dispatch around every
+    # statement of every connection.
+    @event.listens_for(writer, "after_begin")
+    def _on_write_begin(_session: Session, _transaction: Any, connection: Connection) -> None:
+        _sqlite_begin(connection, "BEGIN IMMEDIATE")
+
+    @event.listens_for(reader, "after_begin")
+    def _on_read_begin(_session: Session, _transaction: Any, connection: Connection) -> None:
+        _sqlite_begin(connection, "BEGIN")
+
+
+def _sqlite_begin(connection: Connection, statement: str) -> None:
+    """BEGIN (IMMEDIATE for writers, so two writers queue instead of failing mid-way), sent
+    straight to the driver: SQLAlchemy does not track it, and its statement machinery costs
+    more than SQLite does here."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if not driver.in_transaction:
+        driver.execute(statement)

@@ -7,10 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from gridflow import comments as comment_store
-from gridflow import consultations as consultation_store
 from gridflow.errors import NotFoundError
 from gridflow.models import Comment, Consultation, Definition, Demand, Instance, Wait, WorkItem
 from gridflow.runtime import Runtime
@@ -171,9 +169,19 @@ def _instances(rt: Runtime, instance_ids: list[int]) -> list[InstanceTimeline]:
     if not instance_ids:
         return []
     now = rt.clock.now()
+    # One read, and only the columns shown: an instance row also holds its whole saved
+    # workflow, which a timeline never needs.
     with rt.db.read() as session:
         instances = session.execute(
-            select(Instance, Definition.process_id, Definition.name, Definition.version)
+            select(
+                Instance.id,
+                Instance.status,
+                Instance.started_at,
+                Instance.ended_at,
+                Definition.process_id,
+                Definition.name,
+                Definition.version,
+            )
             .join(Definition, Definition.id == Instance.definition_id)
             .where(Instance.id.in_(instance_ids))
             .order_by(Instance.id)
@@ -183,36 +191,68 @@ def _instances(rt: Runtime, instance_ids: list[int]) -> list[InstanceTimeline]:
                 select(WorkItem).where(WorkItem.instance_id.in_(instance_ids)).order_by(WorkItem.id)
             )
         )
-        waits = list(
+        waits = session.execute(
+            select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
+            .where(Wait.instance_id.in_(instance_ids), Wait.attached_task_id.is_(None))
+            .order_by(Wait.id)
+        ).all()
+        notes = list(
             session.scalars(
-                select(Wait).where(Wait.instance_id.in_(instance_ids)).order_by(Wait.id)
+                select(Comment).where(Comment.instance_id.in_(instance_ids)).order_by(Comment.id)
             )
         )
-    notes = comment_store.comments_for(rt, instance_ids)
-    asks = consultation_store.for_instances(rt, instance_ids)
-    result = []
-    for instance, process_id, process_name, version in instances:
-        links = [
-            _entry(item, now, notes, asks) for item in items if item.instance_id == instance.id
-        ]
-        result.append(
-            InstanceTimeline(
-                instance_id=instance.id,
-                process_id=process_id,
-                process_name=process_name,
-                version=version,
-                status=instance.status,
-                started_at=instance.started_at,
-                ended_at=instance.ended_at,
-                links=links,
-                waiting_for=[
-                    WaitEntry(w.kind, w.name, w.due_at)
-                    for w in waits
-                    if w.instance_id == instance.id and w.attached_task_id is None
-                ],
+        asks = list(
+            session.scalars(
+                select(Consultation)
+                .where(Consultation.instance_id.in_(instance_ids))
+                .order_by(Consultation.id)
             )
         )
-    return result
+    return [
+        InstanceTimeline(
+            instance_id=row.id,
+            process_id=row.process_id,
+            process_name=row.name,
+            version=row.version,
+            status=row.status,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            links=[_entry(item, now, notes, asks) for item in items if item.instance_id == row.id],
+            waiting_for=[
+                WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
+            ],
+        )
+        for row in instances
+    ]
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    id: int
+    link_name: str
+    lane: str
+    role: str
+
+
+def open_links(rt: Runtime, instance_id: int) -> tuple[str, list[OpenLink]]:
+    """An instance's status and its open links: what a clerk is told after completing one."""
+    with rt.db.read() as session:
+        rows = session.execute(
+            select(Instance.status, WorkItem.id, WorkItem.link_name, WorkItem.lane, WorkItem.role)
+            .outerjoin(
+                WorkItem,
+                and_(
+                    WorkItem.instance_id == Instance.id,
+                    WorkItem.state.in_(("ready", "claimed")),
+                ),
+            )
+            .where(Instance.id == instance_id)
+            .order_by(WorkItem.id)
+        ).all()
+    if not rows:
+        raise NotFoundError(f"instance {instance_id} does not exist")
+    links = [OpenLink(r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
+    return rows[0][0], links
 
 
 def _entry(

@@ -5,10 +5,11 @@ instead of a session, and status codes that say what happened (201, 200, 401, 40
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -52,13 +53,34 @@ def token_required(view: F) -> F:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return error(401, "unauthorized", "send Authorization: Bearer <token>")
-        staff = users.staff_for_token(runtime(), token.strip())
+        staff = _cached_staff(token.strip())
         if staff is None:
             return error(401, "unauthorized", "the token is unknown or revoked")
         g.staff = staff
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+TOKEN_CACHE_SECONDS = 30.0
+
+
+def _cached_staff(token: str) -> Staff | None:
+    """The token's user, remembered for a few seconds: integrations call many times a second,
+    and a revoked token or changed role takes effect within TOKEN_CACHE_SECONDS."""
+    cache: dict[str, tuple[Staff, float]] = current_app.extensions.setdefault("gridflow_tokens", {})
+    now = time.monotonic()
+    hit = cache.get(token)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    staff = users.staff_for_token(runtime(), token)
+    if staff is None:
+        cache.pop(token, None)
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[token] = (staff, now + TOKEN_CACHE_SECONDS)
+    return staff
 
 
 def current() -> Staff:
@@ -342,19 +364,14 @@ def _valid_or_none(form: Any, values: dict[str, Any]) -> dict[str, object] | Non
 
 
 def _completed(item: WorkItem) -> Response:
-    view = timeline.instance_timeline(runtime(), item.instance_id)
+    status, next_links = timeline.open_links(runtime(), item.instance_id)
     return jsonify(
         {
             "work_item": item_json(item),
-            "instance_status": view.status,
+            "instance_status": status,
             "next": [
-                {
-                    "id": link.work_item_id,
-                    "link_name": link.link_name,
-                    "lane": link.lane,
-                    "role": link.role,
-                }
-                for link in view.open_links
+                {"id": n.id, "link_name": n.link_name, "lane": n.lane, "role": n.role}
+                for n in next_links
             ],
         }
     )

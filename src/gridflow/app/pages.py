@@ -268,7 +268,7 @@ def complete(item_id: int) -> Response:
         return _render_item(_item_or_404(item_id), values=values, status=409, keep_form=True)
     except ForbiddenError as exc:
         abort(403, str(exc))
-    next_links = timeline.instance_timeline(rt, done.instance_id).open_links
+    next_links = timeline.open_links(rt, done.instance_id)[1]
     if next_links:
         names = ", ".join(f"{n.link_name} ({n.lane})" for n in next_links)
         flash(
