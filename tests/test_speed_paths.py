@@ -14,15 +14,20 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from conftest import _CALENDAR, _ROLES, MONDAY_9AM, PROCESSES
+from conftest import _CALENDAR, _ROLES, MONDAY_9AM, PROCESSES, item_for
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import inspect
 
-from gridflow import definitions
+from gridflow import definitions, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.definitions import ProcessDefinition
+from gridflow.demands import DemandInput, create_demand
 from gridflow.engine import _STATES, Engine, LinkTask, Run, SafeScriptEngine, _waits
+from gridflow.models import Instance, WorkItem
+from gridflow.roles import Actor
+from gridflow.runtime import Runtime
 
 START = {
     "customer_name": "Short Path Works Co.",
@@ -189,3 +194,33 @@ def test_short_paths_match_spiffworkflow_on_every_step(path: str) -> None:
     steps = list(drive(path, clock))
     assert steps[-1] == "end"
     assert len(steps) > 2
+
+
+def _columns(item: WorkItem) -> dict[str, object]:
+    return {column.key: getattr(item, column.key) for column in WorkItem.__table__.columns}
+
+
+def test_verbs_hand_back_the_work_item_as_stored_and_detached(rt: Runtime) -> None:
+    clerk = Actor("zhang", frozenset({"account_manager"}))
+    accepted = create_demand(
+        rt, DemandInput("Wang household", "residential", "counter", "connection")
+    )
+    iid = accepted.instances[0].instance_id
+    item = item_for(rt, iid, "Activity_accept")
+    claimed = work_items.claim(rt, item.id, clerk, expected_version=item.lock_version)
+    assert _columns(claimed) == _columns(item_for(rt, iid, "Activity_accept"))
+    assert claimed.lock_version == item.lock_version + 1
+    released = work_items.release(rt, item.id, clerk)
+    assert _columns(released) == _columns(item_for(rt, iid, "Activity_accept"))
+    done = work_items.complete(
+        rt, item.id, clerk, {"id_checked": True, "supply_scheme": "existing_line"}
+    )
+    with rt.db.read() as session:
+        stored = session.get(WorkItem, item.id)
+        assert stored is not None
+        assert _columns(done) == _columns(stored)
+        instance = session.get(Instance, iid)
+        assert instance is not None and instance.lock_version == 3
+    state = inspect(done)
+    assert state.detached and state.key == (WorkItem, (item.id,), None)
+    assert not state.modified

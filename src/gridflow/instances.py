@@ -17,7 +17,6 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from gridflow.engine import Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
@@ -380,26 +379,6 @@ def update_item(
     if result.rowcount != 1:
         raise ConflictError(conflict)
     return version + 1
-
-
-def save_run(
-    rt: Runtime, session: Session, instance: Instance, run: Run, now: datetime, actor: Actor
-) -> None:
-    """Write a run's new state through an ORM session (see `write_run`); the Instance object
-    is kept in step with its row."""
-    session.flush()
-    state = Held(
-        instance.id,
-        instance.definition_id,
-        instance.status,
-        instance.document,
-        instance.variables,
-        instance.ended_at,
-        instance.lock_version,
-    )
-    write_run(rt, session.connection(), state, run, now, actor)
-    for key in ("status", "document", "variables", "ended_at", "lock_version"):
-        set_committed_value(instance, key, getattr(state, key))
 
 
 def write_run(

@@ -3,14 +3,16 @@ filters, sorting, pagination and counts, all computed in SQL."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from gridflow.models import Definition, Demand, Instance, WorkItem
+from gridflow.models import Definition, Demand, Instance, UTCDateTime, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -101,26 +103,86 @@ class QueuePage:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def _scoped(query: Select, actor: Actor, scope: str) -> Select:
+# Statements are built once per shape (scope, admin or not, which filters, sort) and run with
+# bound parameters: building a SQLAlchemy select costs more than running it on SQLite.
+_OPEN_ROLES: Any = bindparam("roles", expanding=True)
+
+
+def _scope_clause(scope: str, admin: bool) -> ColumnElement[bool]:
     if scope == "mine":
-        return query.where(WorkItem.state == "claimed", WorkItem.assignee == actor.username)
-    query = query.where(WorkItem.state == "ready")
-    if "admin" in actor.roles:
-        return query
-    return query.where(WorkItem.role.in_(sorted(actor.roles)))
+        return and_(WorkItem.state == "claimed", WorkItem.assignee == bindparam("username"))
+    if admin:
+        return WorkItem.state == "ready"
+    return and_(WorkItem.state == "ready", WorkItem.role.in_(_OPEN_ROLES))
+
+
+def _filter_clauses(shape: tuple[bool, ...]) -> list[ColumnElement[bool]]:
+    process, link, department, overdue, due_today = shape
+    clauses: list[ColumnElement[bool]] = []
+    if process:
+        clauses.append(Definition.process_id == bindparam("process"))
+    if link:
+        clauses.append(WorkItem.element_id == bindparam("link"))
+    if department:
+        clauses.append(WorkItem.department == bindparam("department"))
+    if overdue:
+        clauses.append(WorkItem.due_at < bindparam("now", type_=UTCDateTime()))
+    if due_today:
+        clauses.append(WorkItem.due_at < bindparam("end_of_day", type_=UTCDateTime()))
+    return clauses
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(scope: str, admin: bool, shape: tuple[bool, ...], sort: str) -> Select:
+    order = {
+        "due": (WorkItem.due_at, WorkItem.id),
+        "priority": (Demand.priority.desc(), WorkItem.due_at, WorkItem.id),
+        "waiting": (WorkItem.ready_at, WorkItem.id),
+    }[sort]
+    return (
+        select(WorkItem, Definition.process_id, Definition.name, Demand)
+        .join(Instance, Instance.id == WorkItem.instance_id)
+        .join(Definition, Definition.id == WorkItem.definition_id)
+        .outerjoin(Demand, Demand.id == Instance.demand_id)
+        .where(_scope_clause(scope, admin), *_filter_clauses(shape))
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _total_statement(scope: str, admin: bool, shape: tuple[bool, ...]) -> Select:
+    query = select(func.count(WorkItem.id)).where(_scope_clause(scope, admin))
+    if shape[0]:
+        query = query.join(Definition, Definition.id == WorkItem.definition_id)
+    return query.where(*_filter_clauses(shape))
+
+
+@functools.lru_cache(maxsize=4)
+def _counts_statement(admin: bool) -> Select:
+    mine, team = _scope_clause("mine", admin), _scope_clause("team", admin)
+    return select(func.count(case((mine, 1))), func.count(case((team, 1)))).where(or_(mine, team))
+
+
+def _parameters(actor: Actor, filters: QueueFilter, rt: Runtime, now: datetime) -> dict[str, Any]:
+    local = rt.calendar.to_local(now)
+    return {
+        "username": actor.username,
+        "roles": sorted(actor.roles),
+        "process": filters.process,
+        "link": filters.link,
+        "department": filters.department,
+        "now": now,
+        "end_of_day": datetime.combine(local.date() + timedelta(days=1), time(), local.tzinfo),
+    }
 
 
 def counts(session: Session, actor: Actor) -> dict[str, int]:
     """How many links are in each tab, in one query."""
-    mine = and_(WorkItem.state == "claimed", WorkItem.assignee == actor.username)
-    team = WorkItem.state == "ready"
-    if "admin" not in actor.roles:
-        team = and_(team, WorkItem.role.in_(sorted(actor.roles)))
     row = session.execute(
-        select(
-            func.count(case((mine, 1))),
-            func.count(case((team, 1))),
-        ).where(or_(mine, team))
+        _counts_statement("admin" in actor.roles),
+        {"username": actor.username, "roles": sorted(actor.roles)},
     ).one()
     return {"mine": int(row[0] or 0), "team": int(row[1] or 0)}
 
@@ -144,36 +206,26 @@ def work_queue(
         raise QueueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
     page = max(1, page)
     now = rt.clock.now()
-    query = (
-        select(WorkItem, Definition.process_id, Definition.name, Demand)
-        .join(Instance, Instance.id == WorkItem.instance_id)
-        .join(Definition, Definition.id == WorkItem.definition_id)
-        .outerjoin(Demand, Demand.id == Instance.demand_id)
+    admin = "admin" in actor.roles
+    shape = (
+        bool(filters.process),
+        bool(filters.link),
+        bool(filters.department),
+        filters.overdue,
+        filters.due_today,
     )
-    query = _filtered(_scoped(query, actor, scope), filters, rt, now)
-    order = {
-        "due": (WorkItem.due_at, WorkItem.id),
-        "priority": (Demand.priority.desc(), WorkItem.due_at, WorkItem.id),
-        "waiting": (WorkItem.ready_at, WorkItem.id),
-    }[sort]
+    params = _parameters(actor, filters, rt, now)
     with rt.db.read() as session:
-        total_query = _filtered(
-            _scoped(
-                select(func.count(WorkItem.id))
-                .join(Instance, Instance.id == WorkItem.instance_id)
-                .join(Definition, Definition.id == WorkItem.definition_id),
-                actor,
-                scope,
-            ),
-            filters,
-            rt,
-            now,
-        )
         tab_counts = counts(session, actor)
         # Without filters the tab's count is the total; only filtered pages count again.
-        total = tab_counts[scope] if filters == QueueFilter() else session.scalar(total_query) or 0
+        total = (
+            session.scalar(_total_statement(scope, admin, shape), params) or 0
+            if any(shape)
+            else tab_counts[scope]
+        )
         rows = session.execute(
-            query.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+            _page_statement(scope, admin, shape, sort),
+            {**params, "limit": per_page, "offset": (page - 1) * per_page},
         ).all()
     return QueuePage(
         scope=scope,
@@ -183,22 +235,6 @@ def work_queue(
         per_page=per_page,
         counts=tab_counts,
     )
-
-
-def _filtered(query: Select, filters: QueueFilter, rt: Runtime, now: datetime) -> Select:
-    if filters.process:
-        query = query.where(Definition.process_id == filters.process)
-    if filters.link:
-        query = query.where(WorkItem.element_id == filters.link)
-    if filters.department:
-        query = query.where(WorkItem.department == filters.department)
-    if filters.overdue:
-        query = query.where(WorkItem.due_at < now)
-    if filters.due_today:
-        local = rt.calendar.to_local(now)
-        end_of_day = datetime.combine(local.date() + timedelta(days=1), time(), local.tzinfo)
-        query = query.where(WorkItem.due_at < end_of_day)
-    return query
 
 
 def _row(
