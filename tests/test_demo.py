@@ -88,3 +88,30 @@ def test_stats_json_counts_what_the_demo_made(tmp_path: Path) -> None:
         "in",
         "std",
     ]
+
+
+def test_demo_left_open_at_now_has_work_in_flight_and_accounts(tmp_path: Path) -> None:
+    from gridflow import users
+    from gridflow.demo import DEMO_PASSWORD
+    from gridflow.runtime import Runtime
+
+    url = f"sqlite:///{tmp_path / 'open.db'}"
+    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    result = run_demo(
+        url, instances=30, seed=4, weeks=1, processes=PROCESSES, leave_open=True, accounts=True
+    )
+    assert result.instances_by_status.get("running", 0) > 0
+    rt = Runtime.create(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        open_items = connection.execute(
+            text("SELECT count(*) FROM work_items WHERE state IN ('ready', 'claimed')")
+        ).scalar()
+        latest = connection.execute(text("SELECT max(at) FROM task_events")).scalar()
+    engine.dispose()
+    assert open_items and open_items > 0
+    assert users.authenticate(rt, "planner1", DEMO_PASSWORD) is not None
+    assert users.authenticate(rt, "desk3", DEMO_PASSWORD) is not None
+    assert users.authenticate(rt, "auditor2", DEMO_PASSWORD) is None  # one per staff role
+    assert latest is not None and str(latest) <= str(result.simulated_to.replace(tzinfo=None))
+    rt.db.dispose()
