@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from gridflow import comments, consultations, queues, timeline, work_items
 from gridflow.app.auth import load_staff, login_required, runtime
+from gridflow.app.i18n import select_locale
 from gridflow.demands import (
     AREAS,
     CATEGORIES,
@@ -455,6 +456,14 @@ def register_filters(app: Flask) -> None:
             return ""
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
         return human_duration(seconds)
+
+    @app.template_filter("role_name")
+    def role_name(role_id: str) -> str:
+        """A role's name in the page's language (lanes are named after roles)."""
+        role = runtime().roles.roles.get(role_id)
+        if role is None:
+            return role_id
+        return role.name_zh if select_locale() == "zh_Hans" else role.name
 
     @app.template_filter("on_basis")
     def on_basis(delta: timedelta, basis: str, magnitude: bool = False) -> str:
