@@ -10,24 +10,141 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from conftest import _CALENDAR, _ROLES, MONDAY_9AM, PROCESSES, item_for
+from bpmn_samples import FORM, HEADER, STANDARD
+from conftest import _CALENDAR, _ROLES, MONDAY_9AM, PROCESSES, complete, item_for, open_items
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
-from gridflow import definitions, work_items
+from gridflow import catalog, definitions, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.definitions import ProcessDefinition
 from gridflow.demands import DemandInput, create_demand
 from gridflow.engine import _STATES, Engine, LinkTask, Run, SafeScriptEngine, _waits
-from gridflow.models import Instance, WorkItem
+from gridflow.models import Instance, Wait, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
+
+
+def _task(id_: str, name: str) -> str:
+    return (
+        f'<bpmn:userTask id="{id_}" name="{name}"><bpmn:extensionElements>{FORM}'
+        f"{STANDARD.format(target='PT2H')}</bpmn:extensionElements></bpmn:userTask>"
+    )
+
+
+# An embedded subprocess (two parallel links inside) with a breach timer on it.
+SUB = (
+    HEADER
+    + f"""  <bpmn:collaboration id="Collaboration_1">
+    <bpmn:participant id="Participant_1" processRef="with_sub" />
+  </bpmn:collaboration>
+  <bpmn:process id="with_sub" name="With a subprocess" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_front" name="Account manager">
+        <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_before</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Sub_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_inner_a</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_inner_b</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_after</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>End_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Event_late</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_chase</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>End_2</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Activity_before" />
+    {_task("Activity_before", "Before")}
+    <bpmn:sequenceFlow id="F2" sourceRef="Activity_before" targetRef="Sub_1" />
+    <bpmn:subProcess id="Sub_1" name="Inside">
+      <bpmn:startEvent id="Sub_start" />
+      <bpmn:sequenceFlow id="S1" sourceRef="Sub_start" targetRef="Sub_split" />
+      <bpmn:parallelGateway id="Sub_split" />
+      <bpmn:sequenceFlow id="S2" sourceRef="Sub_split" targetRef="Activity_inner_a" />
+      <bpmn:sequenceFlow id="S3" sourceRef="Sub_split" targetRef="Activity_inner_b" />
+      {_task("Activity_inner_a", "Inner A")}
+      {_task("Activity_inner_b", "Inner B")}
+      <bpmn:sequenceFlow id="S4" sourceRef="Activity_inner_a" targetRef="Sub_join" />
+      <bpmn:sequenceFlow id="S5" sourceRef="Activity_inner_b" targetRef="Sub_join" />
+      <bpmn:parallelGateway id="Sub_join" />
+      <bpmn:sequenceFlow id="S6" sourceRef="Sub_join" targetRef="Sub_end" />
+      <bpmn:endEvent id="Sub_end" />
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="Event_late" name="Late" cancelActivity="false" attachedToRef="Sub_1">
+      <bpmn:timerEventDefinition id="Timer_late">
+        <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT1H</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="F5" sourceRef="Event_late" targetRef="Activity_chase" />
+    {_task("Activity_chase", "Chase")}
+    <bpmn:sequenceFlow id="F6" sourceRef="Activity_chase" targetRef="End_2" />
+    <bpmn:endEvent id="End_2" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Sub_1" targetRef="Activity_after" />
+    {_task("Activity_after", "After")}
+    <bpmn:sequenceFlow id="F4" sourceRef="Activity_after" targetRef="End_1" />
+    <bpmn:endEvent id="End_1" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+)
+
+# A link with a non-interrupting and an interrupting breach timer.
+TIMERS = (
+    HEADER
+    + f"""  <bpmn:collaboration id="Collaboration_1">
+    <bpmn:participant id="Participant_1" processRef="timers" />
+  </bpmn:collaboration>
+  <bpmn:process id="timers" name="Timers" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_front" name="Account manager">
+        <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_work</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_remind</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Activity_followup</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Event_remind</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Event_expire</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>End_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>End_2</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>End_3</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Activity_work" />
+{_task("Activity_work", "Work")}
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_work" targetRef="End_1" />
+    <bpmn:endEvent id="End_1" />
+    <bpmn:boundaryEvent id="Event_remind" name="Remind" cancelActivity="false" attachedToRef="Activity_work">
+      <bpmn:timerEventDefinition id="Timer_remind">
+        <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT30M</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Event_remind" targetRef="Activity_remind" />
+{_task("Activity_remind", "Remind")}
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Activity_remind" targetRef="End_2" />
+    <bpmn:endEvent id="End_2" />
+    <bpmn:boundaryEvent id="Event_expire" name="Expire" attachedToRef="Activity_work">
+      <bpmn:timerEventDefinition id="Timer_expire">
+        <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT1H</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="Flow_5" sourceRef="Event_expire" targetRef="Activity_followup" />
+{_task("Activity_followup", "Follow up")}
+    <bpmn:sequenceFlow id="Flow_6" sourceRef="Activity_followup" targetRef="End_3" />
+    <bpmn:endEvent id="End_3" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+)
+
+SAMPLES = {"with_sub.bpmn": SUB, "timers.bpmn": TIMERS}
 
 START = {
     "customer_name": "Short Path Works Co.",
@@ -145,9 +262,9 @@ def check(engine: Engine, definition: ProcessDefinition, run: Run) -> Run:
     return restored
 
 
-def drive(path: str, clock: SimulatedClock) -> Iterator[str]:
+def drive(path: str, clock: SimulatedClock, folder: Path = PROCESSES) -> Iterator[str]:
     """Walk one process in memory, checking at every step; yields what each step did."""
-    definition = definitions.load(PROCESSES / path, _ROLES)
+    definition = definitions.load(folder / path, _ROLES)
     engine = Engine(clock, _CALENDAR)
     run = engine.start(definition, START)
     timers_fired = 0
@@ -194,6 +311,32 @@ def test_short_paths_match_spiffworkflow_on_every_step(path: str) -> None:
     steps = list(drive(path, clock))
     assert steps[-1] == "end"
     assert len(steps) > 2
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES))
+def test_short_paths_match_spiffworkflow_in_subprocesses_and_on_timers(
+    path: str, tmp_path: Path
+) -> None:
+    (tmp_path / path).write_text(SAMPLES[path])
+    steps = list(drive(path, SimulatedClock(MONDAY_9AM), tmp_path))
+    assert steps[-1] == "end"
+    assert "timer" in steps
+
+
+def test_links_inside_a_subprocess_get_work_items(rt: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "with_sub.bpmn"
+    path.write_text(SUB)
+    catalog.deploy_paths(rt, [path], "test")
+    iid = instances.start_instance(rt, "with_sub", {}, business_key="S1").instance_id
+    assert [i.element_id for i in open_items(rt, iid)] == ["Activity_before"]
+    complete(rt, iid, "Activity_before")
+    assert [i.element_id for i in open_items(rt, iid)] == ["Activity_inner_a", "Activity_inner_b"]
+    with rt.db.read() as session:
+        waits = session.scalars(select(Wait.element_id).where(Wait.instance_id == iid)).all()
+    assert waits == ["Event_late"]
+    complete(rt, iid, "Activity_inner_b")
+    complete(rt, iid, "Activity_inner_a")
+    assert [i.element_id for i in open_items(rt, iid)] == ["Activity_after"]
 
 
 def _columns(item: WorkItem) -> dict[str, object]:

@@ -114,10 +114,9 @@ def _sqlite_setup(
 
 
 def _sqlite_begin(connection: Connection, statement: str) -> None:
-    """BEGIN (IMMEDIATE for writers, so two writers queue instead of failing mid-way), sent
-    straight to the driver: SQLAlchemy does not track it, and its statement machinery costs
-    more than SQLite does here."""
+    """BEGIN (IMMEDIATE for writers, so two writers queue instead of failing mid-way), unless
+    the connection is in a transaction already (a savepoint's begin)."""
     driver = connection.connection.driver_connection
     assert driver is not None
     if not driver.in_transaction:
-        driver.execute(statement)
+        connection.exec_driver_sql(statement)

@@ -357,15 +357,18 @@ _MAX_DEPTH = 1000  # SpiffWorkflow's TaskIterator default
 
 
 def _walk(workflow: BpmnWorkflow) -> Iterator[tuple[Any, int]]:
-    """Every task of the workflow's tree, depth first in child order (SpiffWorkflow's
-    TaskIterator order), each with the lowest state among its ancestors.
+    """Every task `workflow.get_tasks()` can reach, in its order, each with the lowest state
+    that stops the walk above it.
 
-    TaskIterator descends into a task's children only when the task's state is at least the
-    lowest state its filter could match, so a task is part of `get_tasks(state=S)` exactly when
-    it has state S and the lowest state above it is at least that bound (FUTURE for the
-    definite states, COMPLETED for the finished ones, MAYBE for any state).
+    `get_tasks` walks with SpiffWorkflow's BpmnTaskIterator: depth first, a task's subprocess
+    (an embedded subprocess's own tree) before its children. It descends below a task only when
+    the task's state is at least the lowest state its filter could match, or when the task has
+    a subprocess. So a task is part of `get_tasks(state=S)` exactly when it has state S and the
+    state returned with it (the lowest state of the ancestors that have no subprocess) is at
+    least that bound: FUTURE for the definite states, COMPLETED for the finished ones, MAYBE
+    (any) otherwise.
     """
-    tasks = workflow.tasks
+    subprocesses = workflow.subprocesses
     stack: list[tuple[Any, int, int]] = [(workflow.task_tree, _NO_STATE, 0)]
     pop = stack.pop
     push = stack.append
@@ -373,11 +376,18 @@ def _walk(workflow: BpmnWorkflow) -> Iterator[tuple[Any, int]]:
         task, above, depth = pop()
         yield task, above
         children = task._children
-        if children and depth < _MAX_DEPTH:
-            state = task._state
-            below = state if state < above else above
+        subprocess = subprocesses.get(task.id) if subprocesses else None
+        if (children or subprocess is not None) and depth < _MAX_DEPTH:
+            below = above
+            if subprocess is None:
+                state = task._state
+                if state < above:
+                    below = state
+            tasks = task.workflow.tasks
             for child in reversed(children):
                 push((tasks.get(child), below, depth + 1))
+            if subprocess is not None:
+                push((subprocess.task_tree, below, depth + 1))
 
 
 def _waits(tasks: Iterable[Any]) -> list[Wait]:
