@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from gridflow.errors import ForbiddenError, GridflowError, NotFoundError
 from gridflow.models import Comment, WorkItem, to_ms
 from gridflow.roles import Actor
@@ -39,12 +37,3 @@ def add_comment(rt: Runtime, work_item_id: int, actor: Actor, body: str) -> Comm
         session.add(comment)
         session.flush()
         return comment
-
-
-def comments_for(rt: Runtime, instance_ids: list[int]) -> list[Comment]:
-    with rt.db.read() as session:
-        return list(
-            session.scalars(
-                select(Comment).where(Comment.instance_id.in_(instance_ids)).order_by(Comment.id)
-            )
-        )

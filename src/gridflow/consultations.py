@@ -86,14 +86,3 @@ def open_count(rt: Runtime, actor: Actor) -> int:
         if "admin" not in actor.roles:
             query = query.where(Consultation.role.in_(sorted(actor.roles)))
         return session.scalar(query) or 0
-
-
-def for_instances(rt: Runtime, instance_ids: list[int]) -> list[Consultation]:
-    with rt.db.read() as session:
-        return list(
-            session.scalars(
-                select(Consultation)
-                .where(Consultation.instance_id.in_(instance_ids))
-                .order_by(Consultation.id)
-            )
-        )

@@ -64,6 +64,14 @@ class Database:
             yield connection
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction on a bare connection, for Core SELECTs on hot paths."""
+        with self.engine.connect() as connection, connection.begin():
+            if self.is_sqlite:
+                _sqlite_begin(connection, "BEGIN")
+            yield connection
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
             yield session

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from gridflow.errors import NotFoundError
 from gridflow.models import Comment, Consultation, Definition, Demand, Instance, Wait, WorkItem
@@ -145,69 +146,79 @@ class DemandTimeline:
         }
 
 
+_DEMAND = select(Demand.__table__).where(Demand.id == bindparam("demand_id"))
+_DEMAND_INSTANCES = (
+    select(Instance.id).where(Instance.demand_id == bindparam("demand_id")).order_by(Instance.id)
+)
+
+
 def demand_timeline(rt: Runtime, demand_id: int) -> DemandTimeline:
-    with rt.db.read() as session:
-        demand = session.get(Demand, demand_id)
+    with rt.db.snapshot() as connection:
+        demand = connection.execute(_DEMAND, {"demand_id": demand_id}).first()
         if demand is None:
             raise NotFoundError(f"demand {demand_id} does not exist")
-        ids = list(
-            session.scalars(
-                select(Instance.id).where(Instance.demand_id == demand_id).order_by(Instance.id)
-            )
-        )
-    return DemandTimeline(demand, _instances(rt, ids))
+        ids = list(connection.scalars(_DEMAND_INSTANCES, {"demand_id": demand_id}))
+        return DemandTimeline(demand, _instances(rt, ids, connection))  # type: ignore[arg-type]
 
 
 def instance_timeline(rt: Runtime, instance_id: int) -> InstanceTimeline:
-    found = _instances(rt, [instance_id])
+    with rt.db.snapshot() as connection:
+        found = _instances(rt, [instance_id], connection)
     if not found:
         raise NotFoundError(f"instance {instance_id} does not exist")
     return found[0]
 
 
-def _instances(rt: Runtime, instance_ids: list[int]) -> list[InstanceTimeline]:
+# Rows, not ORM objects: a timeline reads many rows and changes none. Only the columns shown
+# are read from instances, whose rows also hold the whole saved workflow.
+_TIMELINE_INSTANCES = (
+    select(
+        Instance.id,
+        Instance.status,
+        Instance.started_at,
+        Instance.ended_at,
+        Definition.process_id,
+        Definition.name,
+        Definition.version,
+    )
+    .join(Definition, Definition.id == Instance.definition_id)
+    .where(Instance.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Instance.id)
+)
+_TIMELINE_ITEMS = (
+    select(WorkItem.__table__)
+    .where(WorkItem.instance_id.in_(bindparam("ids", expanding=True)))
+    .order_by(WorkItem.id)
+)
+_TIMELINE_WAITS = (
+    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
+    .where(Wait.instance_id.in_(bindparam("ids", expanding=True)), Wait.attached_task_id.is_(None))
+    .order_by(Wait.id)
+)
+_TIMELINE_COMMENTS = (
+    select(Comment.__table__)
+    .where(Comment.instance_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Comment.id)
+)
+_TIMELINE_CONSULTATIONS = (
+    select(Consultation.__table__)
+    .where(Consultation.instance_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Consultation.id)
+)
+
+
+def _instances(
+    rt: Runtime, instance_ids: list[int], connection: Connection
+) -> list[InstanceTimeline]:
     if not instance_ids:
         return []
     now = rt.clock.now()
-    # One read, and only the columns shown: an instance row also holds its whole saved
-    # workflow, which a timeline never needs.
-    with rt.db.read() as session:
-        instances = session.execute(
-            select(
-                Instance.id,
-                Instance.status,
-                Instance.started_at,
-                Instance.ended_at,
-                Definition.process_id,
-                Definition.name,
-                Definition.version,
-            )
-            .join(Definition, Definition.id == Instance.definition_id)
-            .where(Instance.id.in_(instance_ids))
-            .order_by(Instance.id)
-        ).all()
-        items = list(
-            session.scalars(
-                select(WorkItem).where(WorkItem.instance_id.in_(instance_ids)).order_by(WorkItem.id)
-            )
-        )
-        waits = session.execute(
-            select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
-            .where(Wait.instance_id.in_(instance_ids), Wait.attached_task_id.is_(None))
-            .order_by(Wait.id)
-        ).all()
-        notes = list(
-            session.scalars(
-                select(Comment).where(Comment.instance_id.in_(instance_ids)).order_by(Comment.id)
-            )
-        )
-        asks = list(
-            session.scalars(
-                select(Consultation)
-                .where(Consultation.instance_id.in_(instance_ids))
-                .order_by(Consultation.id)
-            )
-        )
+    ids = {"ids": instance_ids}
+    instances = connection.execute(_TIMELINE_INSTANCES, ids).all()
+    items: list[Any] = list(connection.execute(_TIMELINE_ITEMS, ids))
+    waits = connection.execute(_TIMELINE_WAITS, ids).all()
+    notes: list[Any] = list(connection.execute(_TIMELINE_COMMENTS, ids))
+    asks: list[Any] = list(connection.execute(_TIMELINE_CONSULTATIONS, ids))
     return [
         InstanceTimeline(
             instance_id=row.id,
@@ -234,21 +245,21 @@ class OpenLink:
     role: str
 
 
+_OPEN_LINKS = (
+    select(Instance.status, WorkItem.id, WorkItem.link_name, WorkItem.lane, WorkItem.role)
+    .outerjoin(
+        WorkItem,
+        and_(WorkItem.instance_id == Instance.id, WorkItem.state.in_(("ready", "claimed"))),
+    )
+    .where(Instance.id == bindparam("instance_id"))
+    .order_by(WorkItem.id)
+)
+
+
 def open_links(rt: Runtime, instance_id: int) -> tuple[str, list[OpenLink]]:
     """An instance's status and its open links: what a clerk is told after completing one."""
-    with rt.db.read() as session:
-        rows = session.execute(
-            select(Instance.status, WorkItem.id, WorkItem.link_name, WorkItem.lane, WorkItem.role)
-            .outerjoin(
-                WorkItem,
-                and_(
-                    WorkItem.instance_id == Instance.id,
-                    WorkItem.state.in_(("ready", "claimed")),
-                ),
-            )
-            .where(Instance.id == instance_id)
-            .order_by(WorkItem.id)
-        ).all()
+    with rt.db.snapshot() as connection:
+        rows = connection.execute(_OPEN_LINKS, {"instance_id": instance_id}).all()
     if not rows:
         raise NotFoundError(f"instance {instance_id} does not exist")
     links = [OpenLink(r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
