@@ -74,8 +74,10 @@ class Server:
             "gunicorn",
             "--workers",
             str(workers),
+            "--worker-class",
+            "gthread",  # keeps connections alive between requests, unlike sync workers
             "--threads",
-            "1",
+            "2",
             "--bind",
             f"127.0.0.1:{self.port}",
             "--log-level",
