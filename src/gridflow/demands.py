@@ -21,6 +21,14 @@ VOLTAGES = ("low", "high")
 SUPPLIES = ("single", "dual")
 AREAS = ("urban", "rural", "remote")
 PRIORITIES = (0, 1, 2, 3)
+# Who takes demands in: the front end.
+INTAKE_ROLES = ("account_manager", "service_desk")
+# Further services the same demand can start beside its classified process.
+EXTRA_PROCESSES = {
+    "pv": "pv_connection",
+    "ev_charger": "ev_charger_installation",
+    "energy_efficiency": "energy_efficiency",
+}
 
 
 class DemandError(GridflowError):

@@ -16,7 +16,14 @@ from werkzeug.wrappers import Response
 from gridflow import queues, timeline, users, work_items
 from gridflow.app.auth import runtime
 from gridflow.app.openapi import document
-from gridflow.demands import DemandError, DemandInput, classify, create_demand
+from gridflow.demands import (
+    EXTRA_PROCESSES,
+    INTAKE_ROLES,
+    DemandError,
+    DemandInput,
+    classify,
+    create_demand,
+)
 from gridflow.errors import (
     ConflictError,
     ForbiddenError,
@@ -30,12 +37,6 @@ from gridflow.users import Staff
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 F = TypeVar("F", bound=Callable[..., Any])
-INTAKE_ROLES = ("account_manager", "service_desk")
-EXTRA_PROCESSES = {
-    "pv": "pv_connection",
-    "ev_charger": "ev_charger_installation",
-    "energy_efficiency": "energy_efficiency",
-}
 
 
 def error(status: int, code: str, message: str, **extra: object) -> Response:

@@ -10,6 +10,7 @@ from gridflow.demands import (
     CATEGORIES,
     CHANNELS,
     CUSTOMER_CATEGORIES,
+    EXTRA_PROCESSES,
     PRIORITIES,
     SUPPLIES,
     VOLTAGES,
@@ -97,7 +98,7 @@ def _schemas() -> dict[str, Any]:
                 "feeder": {"type": "string"},
                 "also": {
                     "type": "array",
-                    "items": {"type": "string", "enum": ["pv", "ev_charger", "energy_efficiency"]},
+                    "items": {"type": "string", "enum": list(EXTRA_PROCESSES)},
                     "description": "further processes the same demand starts",
                 },
             },

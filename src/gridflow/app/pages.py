@@ -29,6 +29,8 @@ from gridflow.demands import (
     CATEGORIES,
     CHANNELS,
     CUSTOMER_CATEGORIES,
+    EXTRA_PROCESSES,
+    INTAKE_ROLES,
     SUPPLIES,
     VOLTAGES,
     DemandError,
@@ -50,12 +52,6 @@ from gridflow.users import Staff
 
 blueprint = Blueprint("pages", __name__)
 PER_PAGE = 25
-INTAKE_ROLES = ("account_manager", "service_desk")
-EXTRA_PROCESSES = {
-    "pv": "pv_connection",
-    "ev_charger": "ev_charger_installation",
-    "energy_efficiency": "energy_efficiency",
-}
 
 
 def staff() -> Staff:
