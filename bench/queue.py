@@ -16,6 +16,13 @@ and server do not share one interpreter. A script, not a test: figures are noisy
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/ holds a script named queue.py: keep this folder off the import path, or it would
+# shadow the standard library's `queue` for every library imported below.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import http.client
 import json
