@@ -277,3 +277,22 @@ def test_queue_filters_and_bad_parameters(client: Any) -> None:
     bad = client.get("/api/work-items", query_string={"scope": "everyone"}, headers=manager)
     assert bad.status_code == 422
     assert "scope 'everyone'" in bad.json["error"]["message"]
+
+
+def test_a_retried_demand_with_the_same_idempotency_key_is_taken_in_once(client: Any) -> None:
+    desk = token(client, "desk1")
+    first = client.post(
+        "/api/demands", json=HV_DEMAND, headers={**desk, "Idempotency-Key": "call-7781"}
+    )
+    again = client.post(
+        "/api/demands", json=HV_DEMAND, headers={**desk, "Idempotency-Key": "call-7781"}
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json == first.json
+    other = client.post(
+        "/api/demands", json=HV_DEMAND, headers={**desk, "Idempotency-Key": "call-7782"}
+    )
+    assert other.status_code == 201
+    assert other.json["id"] != first.json["id"]
+    manager = token(client, "manager1")
+    assert len(team(client, manager)) == 2

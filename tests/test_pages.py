@@ -234,3 +234,14 @@ def test_forms_without_a_csrf_token_are_refused(rt: Runtime) -> None:
     client = app.test_client()
     response = client.post("/login", data={"username": "desk1", "password": STAFF_PASSWORD})
     assert response.status_code == 400
+
+
+def test_the_same_intake_form_sent_twice_takes_the_demand_in_once(app: Any, rt: Runtime) -> None:
+    desk = app.test_client()
+    login(desk, "desk1")
+    form = desk.get("/demands/new").text
+    key = re.search(r'name="request_key" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    first = desk.post("/demands/new", data={**HV_FORM, "request_key": key})
+    second = desk.post("/demands/new", data={**HV_FORM, "request_key": key})
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(items(rt, "Activity_accept")) == 1

@@ -177,3 +177,17 @@ def test_calendar_standard_ignores_weekends(rt: Runtime, clock: SimulatedClock) 
     arrive = item_for(rt, iid, "Activity_arrive")
     assert arrive.due_at - arrive.ready_at == timedelta(minutes=90)
     assert arrive.ready_at == beijing(2026, 10, 4, 23, 30)
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from gridflow.models import Base
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from gridflow.errors import GridflowError
 from gridflow.instances import Started, start_instance
-from gridflow.models import Demand, to_ms
+from gridflow.models import Definition, Demand, Instance, to_ms
 from gridflow.roles import SYSTEM, Actor
 from gridflow.runtime import Runtime
 
@@ -120,6 +122,7 @@ class Accepted:
     demand_id: int
     reference: str
     instances: tuple[Started, ...]
+    replayed: bool = False
 
 
 def create_demand(
@@ -128,13 +131,66 @@ def create_demand(
     actor: Actor = SYSTEM,
     *,
     processes: Sequence[str] | None = None,
+    request_key: str | None = None,
 ) -> Accepted:
-    """Record a demand and start its process(es), all in one transaction."""
+    """Record a demand and start its process(es), all in one transaction.
+
+    With a `request_key`, a retried request (same actor, same key) returns the demand the
+    first one created, with `replayed=True`, and starts nothing.
+    """
     demand.validate()
+    if request_key is not None and not 1 <= len(request_key) <= 100:
+        raise DemandError({"request_key": "must be 1 to 100 characters"})
     process_ids = list(processes) if processes else [classify(demand)]
     now = to_ms(rt.clock.now())
+    if request_key is not None:
+        earlier = _replay(rt, actor, request_key)
+        if earlier is not None:
+            return earlier
+    try:
+        return _create(rt, demand, actor, process_ids, request_key, now)
+    except IntegrityError:
+        # The same key raced in from a second request and won: answer with its demand.
+        earlier = _replay(rt, actor, request_key) if request_key is not None else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _replay(rt: Runtime, actor: Actor, request_key: str) -> Accepted | None:
+    with rt.db.read() as session:
+        row = session.scalar(
+            select(Demand).where(
+                Demand.created_by == actor.username, Demand.request_key == request_key
+            )
+        )
+        if row is None:
+            return None
+        started = session.execute(
+            select(Instance.id, Definition.process_id, Definition.version)
+            .join(Definition, Definition.id == Instance.definition_id)
+            .where(Instance.demand_id == row.id)
+            .order_by(Instance.id)
+        ).all()
+        return Accepted(
+            row.id,
+            row.reference,
+            tuple(Started(i, p, v) for i, p, v in started),
+            replayed=True,
+        )
+
+
+def _create(
+    rt: Runtime,
+    demand: DemandInput,
+    actor: Actor,
+    process_ids: list[str],
+    request_key: str | None,
+    now: datetime,
+) -> Accepted:
     with rt.db.write() as session:
         row = Demand(
+            request_key=request_key,
             reference="",
             customer_name=demand.customer_name.strip(),
             customer_category=demand.customer_category,

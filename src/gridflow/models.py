@@ -100,8 +100,12 @@ class Demand(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
+    # The client's key for this request: the same key again returns this demand, not a copy.
+    request_key: Mapped[str | None] = mapped_column(String(100))
 
     instances: Mapped[list[Instance]] = relationship(back_populates="demand")
+
+    __table_args__ = (UniqueConstraint("created_by", "request_key", name="uq_demand_request_key"),)
 
 
 class Instance(Base):

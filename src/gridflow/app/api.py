@@ -190,7 +190,10 @@ def post_demand() -> Response:
     demand = DemandInput(capacity_kw=float(capacity), priority=priority, **values)
     demand.validate()
     processes = [classify(demand)] + [EXTRA_PROCESSES[a] for a in also]
-    accepted = create_demand(runtime(), demand, current().actor, processes=processes)
+    key = request.headers.get("Idempotency-Key") or None
+    accepted = create_demand(
+        runtime(), demand, current().actor, processes=processes, request_key=key
+    )
     response = jsonify(
         {
             "id": accepted.demand_id,
@@ -201,7 +204,8 @@ def post_demand() -> Response:
             ],
         }
     )
-    response.status_code = 201
+    # A replayed key answers as the first request did, but says nothing new was created.
+    response.status_code = 200 if accepted.replayed else 201
     response.headers["Location"] = f"/api/demands/{accepted.demand_id}"
     return response
 

@@ -223,12 +223,23 @@ def _paths() -> dict[str, Any]:
         "/api/demands": {
             "post": {
                 "summary": "Take in a demand; it is classified and starts its process(es)",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 100},
+                        "description": "the same key again (same user) returns the first "
+                        "demand with 200 instead of creating another",
+                    }
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("DemandInput")}},
                 },
                 "responses": {
                     "201": _json(_ref("Accepted"), "Accepted"),
+                    "200": _json(_ref("Accepted"), "Already accepted under this key"),
                     "422": _json(_ref("Error"), "Invalid fields"),
                     **ERRORS,
                 },

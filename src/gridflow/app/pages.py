@@ -3,6 +3,7 @@ consult), front-desk intake, the demand timeline and the consultations list."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -353,7 +354,13 @@ def new_demand() -> Response:
             processes = [classify(demand)] + [
                 EXTRA_PROCESSES[e] for e in extra if e in EXTRA_PROCESSES
             ]
-            accepted = create_demand(runtime(), demand, staff().actor, processes=processes)
+            accepted = create_demand(
+                runtime(),
+                demand,
+                staff().actor,
+                processes=processes,
+                request_key=request.form.get("request_key") or None,
+            )
             flash(
                 _(
                     "Demand %(ref)s accepted; %(n)d process(es) started.",
@@ -366,6 +373,9 @@ def new_demand() -> Response:
         except DemandError as exc:
             errors = exc.field_errors
             flash(_("Please correct the marked fields."), "danger")
+    # A key per form: submitting the same form twice (a double click, a resent POST) takes
+    # the demand in once.
+    values.setdefault("request_key", secrets.token_urlsafe(16))
     page = render_template(
         "demand_new.html", values=values, errors=errors, choices=intake_choices()
     )
