@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridflow.errors import GridflowError
@@ -180,6 +180,14 @@ def _replay(rt: Runtime, actor: Actor, request_key: str) -> Accepted | None:
         )
 
 
+_INSERT_DEMAND = insert(Demand).returning(Demand.id)
+_SET_REFERENCE = (
+    update(Demand)
+    .where(Demand.id == bindparam("demand_id"))
+    .values(reference=bindparam("reference"))
+)
+
+
 def _create(
     rt: Runtime,
     demand: DemandInput,
@@ -188,39 +196,41 @@ def _create(
     request_key: str | None,
     now: datetime,
 ) -> Accepted:
-    with rt.db.write() as session:
-        row = Demand(
-            request_key=request_key,
-            reference="",
-            customer_name=demand.customer_name.strip(),
-            customer_category=demand.customer_category,
-            channel=demand.channel,
-            category=demand.category,
-            address=demand.address,
-            phone=demand.phone,
-            priority=demand.priority,
-            details={k: v for k, v in demand.variables().items() if k not in ("customer_name",)},
-            created_at=now,
-            created_by=actor.username,
-        )
-        session.add(row)
-        session.flush()
+    variables = demand.variables()
+    with rt.db.transaction() as connection:
+        demand_id = connection.execute(
+            _INSERT_DEMAND,
+            {
+                "reference": "",
+                "customer_name": demand.customer_name.strip(),
+                "customer_category": demand.customer_category,
+                "channel": demand.channel,
+                "category": demand.category,
+                "address": demand.address,
+                "phone": demand.phone,
+                "priority": demand.priority,
+                "details": {k: v for k, v in variables.items() if k != "customer_name"},
+                "created_at": now,
+                "created_by": actor.username,
+                "request_key": request_key,
+            },
+        ).scalar_one()
         # A reference a customer can quote: the local year and the row id, D-2026-000123.
-        year = rt.calendar.to_local(now).year
-        row.reference = f"D-{year}-{row.id:06d}"
+        reference = f"D-{rt.calendar.to_local(now).year}-{demand_id:06d}"
+        connection.execute(_SET_REFERENCE, {"demand_id": demand_id, "reference": reference})
         started = tuple(
             start_instance(
                 rt,
                 process_id,
-                demand.variables(),
-                business_key=row.reference,
-                demand_id=row.id,
+                variables,
+                business_key=reference,
+                demand_id=demand_id,
                 actor=actor,
-                session=session,
+                connection=connection,
             )
             for process_id in process_ids
         )
-        return Accepted(row.id, row.reference, started)
+        return Accepted(demand_id, reference, started)
 
 
 def demand_count(rt: Runtime) -> int:

@@ -109,11 +109,15 @@ def start_instance(
     demand_id: int | None = None,
     actor: Actor = SYSTEM,
     session: Session | None = None,
+    connection: Connection | None = None,
 ) -> Started:
-    """Start the newest version of a process and run it to its first links."""
+    """Start the newest version of a process and run it to its first links, in the caller's
+    transaction (a session or a connection) or in one of its own."""
+    if connection is not None:
+        return _start(rt, connection, process_id, variables, business_key, demand_id, actor)
     if session is None:
-        with rt.db.transaction() as connection:
-            return _start(rt, connection, process_id, variables, business_key, demand_id, actor)
+        with rt.db.transaction() as own:
+            return _start(rt, own, process_id, variables, business_key, demand_id, actor)
     return _start(rt, session.connection(), process_id, variables, business_key, demand_id, actor)
 
 
