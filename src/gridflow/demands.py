@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridflow.errors import GridflowError
@@ -231,8 +231,3 @@ def _create(
             for process_id in process_ids
         )
         return Accepted(demand_id, reference, started)
-
-
-def demand_count(rt: Runtime) -> int:
-    with rt.db.read() as session:
-        return session.scalar(select(func.count(Demand.id))) or 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gridflow.errors import GridflowError, NotFoundError
+from gridflow.errors import GridflowError
 from gridflow.models import ApiToken, User, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
@@ -148,14 +148,6 @@ def staff_for_token(rt: Runtime, token: str) -> Staff | None:
 def list_users(rt: Runtime) -> list[Staff]:
     with rt.db.read() as session:
         return [_staff(u) for u in session.scalars(select(User).order_by(User.username))]
-
-
-def require_user(rt: Runtime, username: str) -> Staff:
-    with rt.db.read() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise NotFoundError(f"user {username!r} does not exist")
-        return _staff(user)
 
 
 def _hash(token: str) -> str:
