@@ -34,7 +34,7 @@ def ask(rt: Runtime, work_item_id: int, actor: Actor, role_id: str, question: st
             raise NotFoundError(f"work item {work_item_id} does not exist")
         if item.state not in OPEN:
             raise ConflictError(f"{item.link_name} is already {item.state}")
-        if not actor.may_work_as(item.role) and item.assignee != actor.username:
+        if not actor.may_act_on(item.role, item.assignee):
             raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
         now = to_ms(rt.clock.now())
         consultation = Consultation(

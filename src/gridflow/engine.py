@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,12 +37,10 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from gridflow.clock import Clock
-from gridflow.definitions import TIMER_FUNCTIONS, ProcessDefinition
+from gridflow.definitions import ISO_LITERAL, TIMER_FUNCTIONS, ProcessDefinition
 from gridflow.errors import ExpressionError, GridflowError
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.working_time import WorkingCalendar
-
-ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
 
 
 class EngineError(GridflowError):

@@ -22,7 +22,7 @@ from gridflow.engine import Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
 from gridflow.models import Definition, Instance, TaskEvent, Wait, WorkItem, to_ms
 from gridflow.roles import SYSTEM, Actor
-from gridflow.runtime import Deployed, Runtime
+from gridflow.runtime import Runtime
 
 OPEN = ("ready", "claimed")
 
@@ -121,22 +121,6 @@ def start_instance(
     return _start(rt, session.connection(), process_id, variables, business_key, demand_id, actor)
 
 
-_LATEST = (
-    select(DEFINITIONS.c.id, DEFINITIONS.c.version)
-    .where(DEFINITIONS.c.process_id == bindparam("process_id"))
-    .order_by(DEFINITIONS.c.version.desc())
-    .limit(1)
-)
-
-
-def _latest(rt: Runtime, connection: Connection, process_id: str) -> Deployed:
-    """The newest deployed version of a process (Runtime.latest, on this connection)."""
-    row = connection.execute(_LATEST, {"process_id": process_id}).first()
-    if row is None:
-        raise NotFoundError(f"process {process_id!r} is not deployed")
-    return Deployed(row.id, row.version, rt.definition(row.id))
-
-
 def _start(
     rt: Runtime,
     connection: Connection,
@@ -146,7 +130,7 @@ def _start(
     demand_id: int | None,
     actor: Actor,
 ) -> Started:
-    deployed = _latest(rt, connection, process_id)
+    deployed = rt.latest(process_id, connection)
     now = to_ms(rt.clock.now())
     run = rt.engine.start(deployed.definition, dict(variables))
     # The ORM inserted the row (version 1) and updated it with the saved run (version 2);

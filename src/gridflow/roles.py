@@ -120,5 +120,13 @@ class Actor:
     def may_work_as(self, role_id: str) -> bool:
         return self.is_system or role_id in self.roles or "admin" in self.roles
 
+    def may_act_on(self, role_id: str, assignee: str | None) -> bool:
+        """A link of one's roles, or one handed to oneself."""
+        return self.may_work_as(role_id) or assignee == self.username
+
+    def may_see(self, role_id: str, assignee: str | None, completed_by: str | None) -> bool:
+        """What one may act on, and the links one completed."""
+        return self.may_act_on(role_id, assignee) or completed_by == self.username
+
 
 SYSTEM = Actor("system", is_system=True)

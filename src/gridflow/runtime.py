@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from gridflow import definitions
@@ -43,6 +43,14 @@ def configured_calendar() -> WorkingCalendar:
         )
     except ValueError as exc:
         raise ConfigurationError(f"working calendar settings: {exc}") from exc
+
+
+_LATEST = (
+    select(Definition.id, Definition.version)
+    .where(Definition.process_id == bindparam("process_id"))
+    .order_by(Definition.version.desc())
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -96,19 +104,14 @@ class Runtime:
             self._definitions[definition_id] = parsed
         return parsed
 
-    def latest(self, process_id: str, session: Session | None = None) -> Deployed:
-        """The newest deployed version of a process."""
-        query = (
-            select(Definition.id, Definition.version)
-            .where(Definition.process_id == process_id)
-            .order_by(Definition.version.desc())
-            .limit(1)
-        )
-        if session is None:
-            with self.db.read() as own:
-                row = own.execute(query).first()
+    def latest(self, process_id: str, connection: Connection | Session | None = None) -> Deployed:
+        """The newest deployed version of a process, read on the caller's connection or
+        session when given (so a start sees its own transaction)."""
+        if connection is None:
+            with self.db.snapshot() as own:
+                row = own.execute(_LATEST, {"process_id": process_id}).first()
         else:
-            row = session.execute(query).first()
+            row = connection.execute(_LATEST, {"process_id": process_id}).first()
         if row is None:
             raise NotFoundError(f"process {process_id!r} is not deployed")
         return Deployed(row.id, row.version, self.definition(row.id))

@@ -182,7 +182,7 @@ def _open_item(
     if row is None:
         raise NotFoundError(f"work item {work_item_id} does not exist")
     item = _Item(dict(zip(_ITEM_KEYS, row, strict=False)))
-    if not actor.may_work_as(item.role) and item.assignee != actor.username:
+    if not actor.may_act_on(item.role, item.assignee):
         raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
     if item.state not in OPEN:
         who = f" by {item.completed_by}" if item.completed_by else ""

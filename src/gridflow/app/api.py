@@ -252,7 +252,7 @@ def _visible_item(item_id: int) -> WorkItem:
     if item is None:
         raise NotFoundError(f"work item {item_id} does not exist")
     actor = current().actor
-    if not (actor.may_work_as(item.role) or actor.username in (item.assignee, item.completed_by)):
+    if not actor.may_see(item.role, item.assignee, item.completed_by):
         raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
     return item
 

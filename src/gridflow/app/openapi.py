@@ -31,14 +31,19 @@ ERRORS = {
     "404": _json(_ref("Error"), "No such object"),
 }
 ITEM_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-VERSION_BODY = {
-    "required": False,
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "properties": {"version": {"type": "integer"}}}
-        }
-    },
-}
+
+
+def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _object(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+VERSION_BODY = _body(
+    {"type": "object", "properties": {"version": {"type": "integer"}}}, required=False
+)
 
 
 def document() -> dict[str, Any]:
@@ -195,21 +200,13 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Exchange a user name and password for a bearer token",
                 "security": [],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["username", "password"],
-                                "properties": {
-                                    "username": {"type": "string"},
-                                    "password": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _body(
+                    _object(
+                        ["username", "password"],
+                        username={"type": "string"},
+                        password={"type": "string"},
+                    )
+                ),
                 "responses": {
                     "201": _json(
                         {"type": "object", "properties": {"token": {"type": "string"}}},
@@ -233,10 +230,7 @@ def _paths() -> dict[str, Any]:
                         "demand with 200 instead of creating another",
                     }
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("DemandInput")}},
-                },
+                "requestBody": _body(_ref("DemandInput")),
                 "responses": {
                     "201": _json(_ref("Accepted"), "Accepted"),
                     "200": _json(_ref("Accepted"), "Already accepted under this key"),
@@ -317,21 +311,13 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Complete the link with its form data and the version read",
                 "parameters": [ITEM_ID],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["version", "data"],
-                                "properties": {
-                                    "version": {"type": "integer"},
-                                    "data": {"type": "object"},
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _body(
+                    _object(
+                        ["version", "data"],
+                        version={"type": "integer"},
+                        data={"type": "object"},
+                    )
+                ),
                 "responses": {
                     "200": _json({"type": "object"}, "Completed; the next links"),
                     "409": _json(_ref("Error"), "Someone else completed or holds it"),

@@ -145,12 +145,7 @@ def _item_or_404(item_id: int) -> WorkItem:
 
 
 def _may_see(item: WorkItem) -> bool:
-    actor = staff().actor
-    return (
-        actor.may_work_as(item.role)
-        or item.assignee == actor.username
-        or (item.completed_by == actor.username)
-    )
+    return staff().actor.may_see(item.role, item.assignee, item.completed_by)
 
 
 def _render_item(
