@@ -283,6 +283,15 @@ class Consultation(Base):
     answered_at: Mapped[datetime | None]
 
 
+# --- designers: deploy records, instance migrations (issue 5) ----------------------------------
+
+
+# --- skill pool, dispatch and linkage rules (issue 6) --------------------------------------------
+
+
+# --- audit (issue 4) -----------------------------------------------------------------------------
+
+
 LIFECYCLES = (
     "ready",
     "claimed",
@@ -291,4 +300,7 @@ LIFECYCLES = (
     "cancelled",
     "escalated",
     "help_requested",
+    "assigned",  # given to a person by the desk-owner rule or a dispatch round (XES: assign)
+    "handed_over",  # passed from its holder to another person (XES: reassign)
+    "migrated",  # its instance moved to another version of the process
 )

@@ -11,6 +11,9 @@ from gridflow.app import WEB
 blueprint = Blueprint("vendor", __name__, url_prefix="/vendor")
 PACKAGES = {
     "bootstrap": "bootstrap/dist",
+    "bpmn-js": "bpmn-js/dist",
+    "camunda-bpmn-moddle": "camunda-bpmn-moddle/resources",
+    "chart.js": "chart.js/dist",
 }
 
 
