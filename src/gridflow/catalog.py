@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from gridflow import definitions
 from gridflow.definitions import ProcessDefinition
 from gridflow.errors import DefinitionError
-from gridflow.models import Definition
+from gridflow.models import Definition, DeployRecord
 from gridflow.runtime import Runtime
 
 
@@ -28,7 +29,9 @@ class Deployment:
         return f"{self.process_id} v{self.version} {verb}"
 
 
-def deploy_paths(rt: Runtime, paths: Iterable[Path], actor: str) -> list[Deployment]:
+def deploy_paths(
+    rt: Runtime, paths: Iterable[Path], actor: str, channel: str = "cli"
+) -> list[Deployment]:
     """Deploy every BPMN file under the paths, all or nothing: one bad file deploys none."""
     files = definitions.bpmn_files(paths)
     parsed: list[ProcessDefinition] = []
@@ -40,11 +43,16 @@ def deploy_paths(rt: Runtime, paths: Iterable[Path], actor: str) -> list[Deploym
             problems.extend(exc.problems)
     if problems:
         raise DefinitionError(problems)
-    return deploy(rt, parsed, actor)
+    return deploy(rt, parsed, actor, channel)
 
 
-def deploy(rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str) -> list[Deployment]:
+def deploy(
+    rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str, channel: str = "cli"
+) -> list[Deployment]:
+    """Deploy linted definitions in one transaction; each request is recorded with who, when
+    and how (cli, upload, modeler, api), whether it made a new version or found one."""
     result = []
+    now = rt.clock.now()
     with rt.db.write() as session:
         for definition in parsed:
             existing = session.scalar(
@@ -57,6 +65,7 @@ def deploy(rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str) -> list
                 result.append(
                     Deployment(definition.process_id, existing.version, existing.id, False)
                 )
+                session.add(_record(existing, False, channel, actor, now))
                 continue
             latest = session.scalar(
                 select(func.max(Definition.version)).where(
@@ -71,10 +80,23 @@ def deploy(rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str) -> list
                 content_hash=definition.content_hash,
                 file_name=Path(definition.file).name,
                 bpmn_xml=definition.xml,
-                deployed_at=rt.clock.now(),
+                deployed_at=now,
                 deployed_by=actor,
             )
             session.add(row)
             session.flush()
+            session.add(_record(row, True, channel, actor, now))
             result.append(Deployment(definition.process_id, row.version, row.id, True))
     return result
+
+
+def _record(row: Definition, created: bool, channel: str, actor: str, at: datetime) -> DeployRecord:
+    return DeployRecord(
+        definition_id=row.id,
+        process_id=row.process_id,
+        version=row.version,
+        created=created,
+        channel=channel,
+        actor=actor,
+        at=at,
+    )

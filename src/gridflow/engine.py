@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -41,6 +42,14 @@ from gridflow.definitions import ISO_LITERAL, TIMER_FUNCTIONS, ProcessDefinition
 from gridflow.errors import ExpressionError, GridflowError
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.working_time import WorkingCalendar
+
+
+class MigrationRefused(GridflowError):
+    """A run that cannot move to another version; each reason names the element."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
 
 
 class EngineError(GridflowError):
@@ -540,6 +549,66 @@ class Engine:
         conv.subprocesses_from_dict(data["subprocesses"], workflow)
         workflow.bpmn_events = converter.restore(data.pop("bpmn_events", []))
         return Run(definition, workflow, self.clock)
+
+    def migrate(self, run: Run, definition: ProcessDefinition) -> Run:
+        """The run moved onto another version's definition, or MigrationRefused saying why not.
+
+        Tasks are matched to the new version by element id (SpiffWorkflow's `diff_workflow`
+        and `migrate_workflow`); ready links and waiting events are re-predicted on the new
+        version and keep their task ids. Every link the run holds open must exist in the new
+        version under the same element id, and every task the run has (finished ones too)
+        must have its element there, or the saved document could not be restored.
+
+        Timers already waiting keep the due time they had: a link's promised time does not move
+        because its process was redesigned. `run` itself is changed; restore it again to retry.
+        """
+        workflow = run.workflow
+        spec, subprocess_specs = definition.spiff_specs
+        reasons: list[str] = []
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            element_id = task.task_spec.bpmn_id
+            if element_id not in definition.links:
+                reasons.append(f"open link {element_id!r} does not exist in the new version")
+        if reasons:
+            raise MigrationRefused(reasons)
+        timers = {
+            task.id: (task.task_spec.bpmn_id, task.internal_data.get("event_value"))
+            for task in workflow.get_tasks(state=TaskState.WAITING)
+            if "event_value" in task.internal_data
+        }
+        top_diff, subprocess_diffs = diff_workflow(
+            self._serializer.registry, workflow, spec, subprocess_specs
+        )
+        workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
+        with using_clock(self.clock), run._errors():
+            migrate_workflow(top_diff, workflow, spec)
+            for subprocess_id, subprocess_diff in subprocess_diffs.items():
+                subprocess = workflow.subprocesses.get(subprocess_id)
+                if subprocess is None:
+                    continue
+                if subprocess_diff is None:
+                    reasons.append(
+                        f"subprocess {subprocess.spec.name!r} does not exist in the new version"
+                    )
+                    continue
+                migrate_workflow(
+                    subprocess_diff, subprocess, subprocess_specs[subprocess.spec.name]
+                )
+        workflow.subprocess_specs = subprocess_specs
+        for task in workflow.get_tasks():
+            task_specs = task.workflow.spec.task_specs
+            if task_specs.get(task.task_spec.name) is not task.task_spec:
+                name = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+                reasons.append(f"step {name!r}, already reached, does not exist in the new version")
+        if reasons:
+            raise MigrationRefused(sorted(set(reasons)))
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            kept = timers.get(task.id)
+            if kept is not None and kept[0] == task.task_spec.bpmn_id:
+                task.internal_data["event_value"] = kept[1]
+        moved = Run(definition, workflow, self.clock)
+        moved.step()
+        return moved
 
     def _tasks_to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         """`mapping_to_dict(workflow.tasks)` in encoder mode: TaskConverter.to_dict of each task

@@ -286,6 +286,38 @@ class Consultation(Base):
 # --- designers: deploy records, instance migrations (issue 5) ----------------------------------
 
 
+class DeployRecord(Base):
+    """Who deployed what and when: one row per deploy request that named a version (a new
+    one, or an existing one for unchanged content)."""
+
+    __tablename__ = "deploy_records"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    created: Mapped[bool] = mapped_column(Boolean)  # False: the same content was deployed before
+    channel: Mapped[str] = mapped_column(String(20))  # cli | upload | modeler | api
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class InstanceMigration(Base):
+    """One running instance moved from one version of its process to another."""
+
+    __tablename__ = "instance_migrations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    from_version: Mapped[int] = mapped_column(Integer)
+    to_version: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
 # --- skill pool, dispatch and linkage rules (issue 6) --------------------------------------------
 
 

@@ -1,0 +1,280 @@
+"""What designers see of deployed processes: every process with its versions (who, when, content
+hash, running and finished instances), deploying a file from the browser or the API, and the
+difference between two versions element by element (standards and forms included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy import func, select
+
+from gridflow import catalog, definitions
+from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
+from gridflow.catalog import Deployment
+from gridflow.definitions import ProcessDefinition
+from gridflow.errors import NotFoundError
+from gridflow.models import Definition, DeployRecord, Instance, InstanceMigration
+from gridflow.runtime import Runtime
+
+CHANNELS = ("cli", "upload", "modeler", "api")
+_NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+
+
+@dataclass(frozen=True)
+class Version:
+    """One deployed version of a process, with how many of its instances run and finished."""
+
+    definition_id: int
+    process_id: str
+    version: int
+    name: str
+    content_hash: str
+    file_name: str
+    deployed_at: datetime
+    deployed_by: str
+    running: int = 0
+    finished: int = 0
+
+
+@dataclass(frozen=True)
+class Process:
+    process_id: str
+    name: str
+    category: str | None
+    versions: list[Version] = field(default_factory=list)  # newest first
+
+    @property
+    def latest(self) -> Version:
+        return self.versions[0]
+
+    def version(self, number: int) -> Version:
+        for version in self.versions:
+            if version.version == number:
+                return version
+        raise NotFoundError(f"process {self.process_id!r} has no version {number}")
+
+
+def processes(rt: Runtime) -> list[Process]:
+    """Every deployed process (by name) with its versions, newest first."""
+    with rt.db.read() as session:
+        rows = session.execute(
+            select(
+                Definition.id,
+                Definition.process_id,
+                Definition.version,
+                Definition.name,
+                Definition.category,
+                Definition.content_hash,
+                Definition.file_name,
+                Definition.deployed_at,
+                Definition.deployed_by,
+            ).order_by(Definition.process_id, Definition.version.desc())
+        ).all()
+        counts: dict[tuple[int, str], int] = {
+            (row.definition_id, row.status): row.n
+            for row in session.execute(
+                select(Instance.definition_id, Instance.status, func.count().label("n")).group_by(
+                    Instance.definition_id, Instance.status
+                )
+            )
+        }
+    result: dict[str, Process] = {}
+    for row in rows:
+        process = result.get(row.process_id)
+        if process is None:
+            # Rows come newest first: the process shows its newest name.
+            process = result[row.process_id] = Process(row.process_id, row.name, row.category)
+        process.versions.append(
+            Version(
+                definition_id=row.id,
+                process_id=row.process_id,
+                version=row.version,
+                name=row.name,
+                content_hash=row.content_hash,
+                file_name=row.file_name,
+                deployed_at=row.deployed_at,
+                deployed_by=row.deployed_by,
+                running=counts.get((row.id, "running"), 0),
+                finished=sum(n for (d, s), n in counts.items() if d == row.id and s != "running"),
+            )
+        )
+    return sorted(result.values(), key=lambda p: p.name.casefold())
+
+
+def process(rt: Runtime, process_id: str) -> Process:
+    for found in processes(rt):
+        if found.process_id == process_id:
+            return found
+    raise NotFoundError(f"process {process_id!r} is not deployed")
+
+
+def bpmn_of(rt: Runtime, definition_id: int) -> tuple[str, bytes]:
+    """The file name and the exact bytes of a deployed version."""
+    with rt.db.read() as session:
+        row = session.get(Definition, definition_id)
+        if row is None:
+            raise NotFoundError(f"definition {definition_id} does not exist")
+        return row.file_name, row.bpmn_xml
+
+
+def deploy_bpmn(rt: Runtime, xml: bytes, file_name: str, actor: str, channel: str) -> Deployment:
+    """Lint BPMN text as `gridflow lint` does and deploy it when clean: the next version, or
+    the existing one for unchanged content. DefinitionError (nothing deployed) otherwise."""
+    assert channel in CHANNELS
+    definition = definitions.parse(xml, file_name, rt.roles)
+    return catalog.deploy(rt, [definition], actor, channel)[0]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A deploy or a migration, for the process's history."""
+
+    at: datetime
+    actor: str
+    kind: str  # deploy | unchanged | migration
+    channel: str
+    version: int
+    from_version: int | None = None
+    instance_id: int | None = None
+
+
+def history(rt: Runtime, process_id: str, limit: int = 100) -> list[Record]:
+    """Every deploy and migration of a process with who and when, newest first."""
+    with rt.db.read() as session:
+        deploys = [
+            Record(r.at, r.actor, "deploy" if r.created else "unchanged", r.channel, r.version)
+            for r in session.scalars(
+                select(DeployRecord)
+                .where(DeployRecord.process_id == process_id)
+                .order_by(DeployRecord.id.desc())
+                .limit(limit)
+            )
+        ]
+        moves = [
+            Record(m.at, m.actor, "migration", "", m.to_version, m.from_version, m.instance_id)
+            for m in session.scalars(
+                select(InstanceMigration)
+                .where(InstanceMigration.process_id == process_id)
+                .order_by(InstanceMigration.id.desc())
+                .limit(limit)
+            )
+        ]
+    return sorted(deploys + moves, key=lambda r: r.at, reverse=True)[:limit]
+
+
+# --- differences between two versions ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ElementChange:
+    element_id: str
+    name: str
+    kind: str
+    aspects: tuple[str, ...] = ()  # for a changed element: name, lane, standard, form, flow, …
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    added: list[ElementChange]
+    removed: list[ElementChange]
+    changed: list[ElementChange]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def diff(old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff:
+    """Elements added, removed and changed from `old` to `new`, matched by element id; the
+    diagram layout does not count."""
+    before, after = _facets(old.xml), _facets(new.xml)
+    added = [_change(after[i]) for i in after if i not in before]
+    removed = [_change(before[i]) for i in before if i not in after]
+    changed = []
+    for element_id, facets in after.items():
+        previous = before.get(element_id)
+        if previous is None:
+            continue
+        aspects = tuple(k for k in facets.aspects if facets.aspects[k] != previous.aspects.get(k))
+        if aspects:
+            changed.append(_change(facets, aspects))
+    return VersionDiff(added, removed, changed)
+
+
+@dataclass
+class _Facets:
+    element_id: str
+    name: str
+    kind: str
+    aspects: dict[str, object]
+
+
+def _change(facets: _Facets, aspects: tuple[str, ...] = ()) -> ElementChange:
+    return ElementChange(facets.element_id, facets.name, facets.kind, aspects)
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element.tag).localname if isinstance(element.tag, str) else ""
+
+
+def _canonical(element: etree._Element | None) -> bytes:
+    if element is None:
+        return b""
+    # Exclusive: only the namespaces the element uses, whatever the file's root declares.
+    return etree.tostring(element, method="c14n", exclusive=True)
+
+
+def _facets(xml: bytes) -> dict[str, _Facets]:
+    """Each process element by id with what a designer would call its parts."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(xml, parser)  # deployed files were linted: no DTD, no entities
+    process = next(p for p in root.findall("bpmn:process", _NS) if p.get("isExecutable") == "true")
+    lane_of: dict[str, str] = {}
+    result: dict[str, _Facets] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.findall("bpmn:flowNodeRef", _NS):
+            lane_of[(ref.text or "").strip()] = lane.get("name") or ""
+        result[lane.get("id", "")] = _Facets(
+            lane.get("id", ""), lane.get("name") or "", "lane", {"name": lane.get("name") or ""}
+        )
+    for element in process.iter():
+        kind = _local(element)
+        element_id = element.get("id")
+        if not element_id or (kind not in FLOW_NODES and kind != "sequenceFlow"):
+            continue
+        extensions = element.find("bpmn:extensionElements", _NS)
+        properties = {
+            p.get("name"): p.get("value")
+            for p in element.findall(
+                "bpmn:extensionElements/camunda:properties/camunda:property", _NS
+            )
+        }
+        standard = {k: v for k, v in properties.items() if k and k.startswith("standard_")}
+        others = {k: v for k, v in properties.items() if k and not k.startswith("standard_")}
+        rest = etree.fromstring(etree.tostring(element))
+        rest.attrib.pop("name", "")
+        for child in list(rest):
+            if _local(child) in FLOW_NODES or _local(child) in (
+                "extensionElements",
+                "incoming",
+                "outgoing",
+                "sequenceFlow",
+                "laneSet",
+            ):
+                rest.remove(child)
+        aspects: dict[str, object] = {
+            "name": element.get("name") or "",
+            "lane": lane_of.get(element_id, ""),
+            "standard": standard,
+            "form": _canonical(
+                extensions.find("camunda:formData", _NS) if extensions is not None else None
+            ),
+            "properties": others,
+            "definition": _canonical(rest),
+        }
+        if kind == "sequenceFlow":
+            aspects.pop("lane")
+        result[element_id] = _Facets(element_id, element.get("name") or element_id, kind, aspects)
+    return result
