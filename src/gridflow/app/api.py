@@ -13,9 +13,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from gridflow import queues, timeline, users, work_items
+from gridflow import definitions, queues, timeline, users, versions, work_items
 from gridflow.app.auth import runtime
 from gridflow.app.openapi import document
+from gridflow.catalog import Deployment
 from gridflow.demands import (
     EXTRA_PROCESSES,
     INTAKE_ROLES,
@@ -26,11 +27,13 @@ from gridflow.demands import (
 )
 from gridflow.errors import (
     ConflictError,
+    DefinitionError,
     ForbiddenError,
     FormError,
     GridflowError,
     InvalidStateError,
     NotFoundError,
+    Problem,
 )
 from gridflow.models import WorkItem
 from gridflow.users import Staff
@@ -390,3 +393,104 @@ def get_instance(instance_id: int) -> Response:
 @token_required
 def get_demand(demand_id: int) -> Response:
     return jsonify(timeline.demand_timeline(runtime(), demand_id).as_json())
+
+
+# --- process definitions (designers and admins) -----------------------------------------------
+
+DESIGNER_ROLES = ("designer",)
+
+
+def version_json(version: versions.Version) -> dict[str, Any]:
+    return {
+        "definition_id": version.definition_id,
+        "version": version.version,
+        "content_hash": version.content_hash,
+        "file_name": version.file_name,
+        "deployed_at": version.deployed_at.isoformat(),
+        "deployed_by": version.deployed_by,
+        "running": version.running,
+        "finished": version.finished,
+    }
+
+
+@blueprint.get("/definitions")
+@token_required
+def list_definitions() -> Response:
+    if not current().has(*DESIGNER_ROLES):
+        return error(403, "forbidden", "only process designers and admins see definitions")
+    return jsonify(
+        {
+            "processes": [
+                {
+                    "process_id": p.process_id,
+                    "name": p.name,
+                    "category": p.category,
+                    "versions": [version_json(v) for v in p.versions],
+                }
+                for p in versions.processes(runtime())
+            ]
+        }
+    )
+
+
+@blueprint.post("/definitions")
+@token_required
+def post_definition() -> Response:
+    """Deploy a BPMN file: multipart field `file`, or the XML itself as the body."""
+    if not current().has(*DESIGNER_ROLES):
+        return error(403, "forbidden", "only process designers and admins deploy definitions")
+    upload = designer_upload()
+    if isinstance(upload, list):
+        return definition_problems(upload)
+    xml, file_name = upload
+    try:
+        deployment = versions.deploy_bpmn(runtime(), xml, file_name, current().username, "api")
+    except DefinitionError as exc:
+        return definition_problems(exc.problems)
+    response = jsonify(deployment_json(deployment))
+    response.status_code = 201 if deployment.created else 200
+    return response
+
+
+def designer_upload() -> tuple[bytes, str] | list[Problem]:
+    """The uploaded BPMN bytes and file name, or the problem (too big, no file): bodies are
+    refused above the lint's size limit before they are read."""
+    length = request.content_length
+    if length is not None and length > definitions.MAX_FILE_BYTES + 64 * 1024:
+        return [
+            Problem(
+                "upload",
+                None,
+                None,
+                f"the request is {length} bytes; a BPMN file may have at most "
+                f"{definitions.MAX_FILE_BYTES} bytes",
+            )
+        ]
+    if request.mimetype == "multipart/form-data":
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            return [Problem("upload", None, None, "send the BPMN file in the form field 'file'")]
+        return file.read(definitions.MAX_FILE_BYTES + 1), file.filename
+    return request.get_data(cache=False), "upload.bpmn"
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    return {"element_id": problem.element_id, "line": problem.line, "message": problem.message}
+
+
+def definition_problems(problems: list[Problem]) -> Response:
+    """422: the error object every refusal of this API has, and the problems at the top level."""
+    listed = [problem_json(p) for p in problems]
+    message = "the BPMN file cannot be deployed; nothing was deployed"
+    response = jsonify({"error": {"code": "invalid", "message": message}, "problems": listed})
+    response.status_code = 422
+    return response
+
+
+def deployment_json(deployment: Deployment) -> dict[str, Any]:
+    return {
+        "process_id": deployment.process_id,
+        "version": deployment.version,
+        "definition_id": deployment.definition_id,
+        "created": deployment.created,
+    }

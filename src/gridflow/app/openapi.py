@@ -191,6 +191,35 @@ def _schemas() -> dict[str, Any]:
             },
         },
         "Timeline": {"type": "object", "description": "instances with every link and its times"},
+        "Deployment": _object(
+            ["process_id", "version", "definition_id", "created"],
+            process_id={"type": "string"},
+            version={"type": "integer"},
+            definition_id={"type": "integer"},
+            created={"type": "boolean", "description": "false: the same content was deployed"},
+        ),
+        "Problems": {
+            "type": "object",
+            "required": ["error", "problems"],
+            "properties": {
+                "error": {"type": "object"},
+                "problems": {
+                    "type": "array",
+                    "items": _object(
+                        ["element_id", "line", "message"],
+                        element_id={"type": "string", "nullable": True},
+                        line={"type": "integer", "nullable": True},
+                        message={"type": "string"},
+                    ),
+                },
+            },
+        },
+        "Processes": {
+            "type": "object",
+            "description": "every process with its versions (who, when, content hash, "
+            "running and finished instances), newest version first",
+            "properties": {"processes": {"type": "array", "items": {"type": "object"}}},
+        },
     }
 
 
@@ -304,6 +333,33 @@ def _paths() -> dict[str, Any]:
                 "parameters": [ITEM_ID],
                 "responses": {"200": _json(_ref("WorkItem"), "The work item"), **ERRORS},
             }
+        },
+        "/api/definitions": {
+            "get": {
+                "summary": "Processes and their deployed versions (designers and admins)",
+                "responses": {"200": _json(_ref("Processes"), "The catalog"), **ERRORS},
+            },
+            "post": {
+                "summary": "Lint and deploy a BPMN file (designers and admins)",
+                "description": "The file as multipart field `file`, or the XML as the body. "
+                "Files over 5 MiB, with DOCTYPE or entity declarations, Java delegates or "
+                "code in scripts and conditions are refused with problems.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": _object(["file"], file={"type": "string", "format": "binary"})
+                        },
+                        "application/xml": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "201": _json(_ref("Deployment"), "A new version"),
+                    "200": _json(_ref("Deployment"), "Unchanged content: the existing version"),
+                    "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
+                    **ERRORS,
+                },
+            },
         },
         "/api/work-items/{id}/claim": _action("Take the link into my queue"),
         "/api/work-items/{id}/release": _action("Hand the link back to the team queue"),

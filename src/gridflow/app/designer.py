@@ -1,0 +1,261 @@
+"""Designer pages: the process catalog (versions, instances, standards per link, diagram),
+downloads, the in-browser modeler, upload, the diff of two versions and instance migration.
+
+Only designers and admins reach these pages; every deploy and migration is recorded with who
+and when (see `versions.history`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from gridflow import migration, versions
+from gridflow.app.api import deployment_json, designer_upload, problem_json
+from gridflow.app.auth import load_staff, login_required, runtime
+from gridflow.errors import DefinitionError, GridflowError, NotFoundError, Problem
+from gridflow.forms import FIELD_TYPES
+from gridflow.standards import BASES
+
+blueprint = Blueprint("designer", __name__, url_prefix="/designer")
+F = TypeVar("F", bound=Callable[..., Any])
+DESIGNER_ROLES = ("designer",)
+
+
+def designer_required(view: F) -> F:
+    """Signed in, and a designer or an admin; everyone else gets 403."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        staff = load_staff()
+        if staff is None or not staff.has(*DESIGNER_ROLES):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _actor() -> str:
+    staff = load_staff()
+    assert staff is not None
+    return staff.username
+
+
+def _process(process_id: str) -> versions.Process:
+    try:
+        return versions.process(runtime(), process_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _version(process: versions.Process, number: int | None) -> versions.Version:
+    if number is None:
+        return process.latest
+    try:
+        return process.version(number)
+    except NotFoundError:
+        abort(404)
+
+
+def _number(name: str) -> int | None:
+    raw = request.values.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+@blueprint.get("/")
+@designer_required
+def index() -> str:
+    return render_template("designer/index.html", processes=versions.processes(runtime()))
+
+
+@blueprint.get("/<process_id>")
+@designer_required
+def process(process_id: str) -> str:
+    found = _process(process_id)
+    version = _version(found, _number("version"))
+    definition = runtime().definition(version.definition_id)
+    return render_template(
+        "designer/process.html",
+        process=found,
+        version=version,
+        links=list(definition.links.values()),
+        history=versions.history(runtime(), process_id),
+    )
+
+
+@blueprint.get("/<process_id>/<int:number>.bpmn")
+@designer_required
+def download(process_id: str, number: int) -> Response:
+    version = _version(_process(process_id), number)
+    file_name, xml = versions.bpmn_of(runtime(), version.definition_id)
+    response = make_response(xml)
+    response.mimetype = "application/xml"
+    stem = file_name.removesuffix(".bpmn")
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}_v{number}.bpmn"'
+    return response
+
+
+@blueprint.get("/<process_id>/modeler")
+@designer_required
+def modeler(process_id: str) -> str:
+    found = _process(process_id)
+    version = _version(found, _number("version"))
+    roles = [{"id": r.id, "name": r.name} for r in runtime().roles.roles.values() if r.owns_lanes]
+    return render_template(
+        "designer/modeler.html",
+        process=found,
+        version=version,
+        roles=roles,
+        field_types=FIELD_TYPES,
+        bases=BASES,
+    )
+
+
+@blueprint.post("/<process_id>/deploy")
+@designer_required
+def deploy(process_id: str) -> Response:
+    """The modeler's save: lint, then deploy when clean. JSON: 201 a new version, 200
+    unchanged content, 422 problems (nothing deployed)."""
+    found = _process(process_id)
+    upload = designer_upload()
+    if isinstance(upload, list):
+        return _problems(upload)
+    xml, _name = upload
+    try:
+        deployment = versions.deploy_bpmn(
+            runtime(), xml, found.latest.file_name, _actor(), "modeler"
+        )
+    except DefinitionError as exc:
+        return _problems(exc.problems)
+    body = deployment_json(deployment)
+    body["url"] = url_for(
+        "designer.process", process_id=deployment.process_id, version=deployment.version
+    )
+    response = jsonify(body)
+    response.status_code = 201 if deployment.created else 200
+    return response
+
+
+def _problems(problems: list[Problem]) -> Response:
+    response = jsonify({"problems": [problem_json(p) for p in problems]})
+    response.status_code = 422
+    return response
+
+
+@blueprint.post("/upload")
+@designer_required
+def upload() -> Response | tuple[str, int]:
+    uploaded = designer_upload()
+    if isinstance(uploaded, list):
+        return _upload_refused(uploaded, b"")
+    xml, file_name = uploaded
+    try:
+        deployment = versions.deploy_bpmn(runtime(), xml, file_name, _actor(), "upload")
+    except DefinitionError as exc:
+        return _upload_refused(exc.problems, xml)
+    if deployment.created:
+        flash(_("Deployed version %(version)d.", version=deployment.version), "success")
+    else:
+        flash(
+            _("Unchanged: this content is version %(version)d.", version=deployment.version),
+            "info",
+        )
+    return redirect(
+        url_for("designer.process", process_id=deployment.process_id, version=deployment.version)
+    )
+
+
+def _upload_refused(problems: list[Problem], xml: bytes) -> tuple[str, int]:
+    # The diagram is shown (with the problems marked) only for a file that parsed as XML.
+    parsed = bool(xml) and not any(
+        p.element_id is None and ("DOCTYPE" in p.message or "XML" in p.message) for p in problems
+    )
+    page = render_template(
+        "designer/refused.html",
+        problems=problems,
+        xml=xml.decode("utf-8", "replace") if parsed else "",
+        markers={p.element_id: "gf-problem" for p in problems if p.element_id},
+    )
+    return page, 422
+
+
+@blueprint.get("/<process_id>/diff")
+@designer_required
+def diff(process_id: str) -> str:
+    found = _process(process_id)
+    old = _version(found, _number("a") or max(found.latest.version - 1, 1))
+    new = _version(found, _number("b") or found.latest.version)
+    rt = runtime()
+    changes = versions.diff(rt.definition(old.definition_id), rt.definition(new.definition_id))
+    before = {c.element_id: "gf-removed" for c in changes.removed}
+    after = {c.element_id: "gf-added" for c in changes.added}
+    for change in changes.changed:
+        before[change.element_id] = after[change.element_id] = "gf-changed"
+    return render_template(
+        "designer/diff.html",
+        process=found,
+        old=old,
+        new=new,
+        changes=changes,
+        before=before,
+        after=after,
+    )
+
+
+@blueprint.route("/<process_id>/migrate", methods=["GET", "POST"])
+@designer_required
+def migrate(process_id: str) -> str:
+    found = _process(process_id)
+    source = _version(found, _number("from") or found.versions[-1].version)
+    target = _version(found, _number("to") or found.latest.version)
+    rt = runtime()
+    staff = load_staff()
+    assert staff is not None
+    moved: list[migration.Candidate] = []
+    candidates: list[migration.Candidate] = []
+    try:
+        if request.method == "POST":
+            chosen = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+            if not chosen:
+                flash(_("Choose at least one instance to move."), "warning")
+            else:
+                moved = migration.migrate(
+                    rt, source.definition_id, target.definition_id, chosen, staff.actor
+                )
+                count = sum(1 for m in moved if m.moved)
+                flash(
+                    _(
+                        "%(count)d instance(s) moved to version %(version)d.",
+                        count=count,
+                        version=target.version,
+                    ),
+                    "success" if count else "warning",
+                )
+        if source.definition_id != target.definition_id:
+            candidates = migration.dry_run(rt, source.definition_id, target.definition_id)
+    except GridflowError as exc:
+        flash(str(exc), "danger")
+    return render_template(
+        "designer/migrate.html",
+        process=found,
+        source=source,
+        target=target,
+        candidates=candidates,
+        moved=moved,
+    )

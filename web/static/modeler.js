@@ -1,0 +1,345 @@
+// gridflow's modeler: bpmn-js Modeler with the Camunda moddle extension, and a small side panel
+// for what gridflow needs on each element. Everything is written as the extension elements
+// Camunda Modeler writes (lane name = role; camunda:formData/formField with
+// camunda:validation/constraint "required"; camunda:properties standard_target, standard_basis,
+// standard_source), through bpmn-js's modeling API so undo and the saved XML see every change.
+// Save = the server's lint (the same as `gridflow lint`), then deploy when clean; problems are
+// listed and their elements marked on the diagram.
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("modeler-config").textContent);
+  const T = config.text;
+  const canvasNode = document.getElementById("canvas");
+  const panel = document.getElementById("panel");
+  const problemList = document.getElementById("problems");
+  const result = document.getElementById("save-result");
+  let modeler, moddle, modeling, canvas, registry, overlays;
+  let selected = null;
+  let marked = [];
+
+  function node(tag, attributes, children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes || {})) {
+      if (key === "text") element.textContent = value;
+      else if (key === "checked") element.checked = Boolean(value);
+      else element.setAttribute(key, value);
+    }
+    for (const child of children || []) element.appendChild(child);
+    return element;
+  }
+
+  // --- extension elements ------------------------------------------------------------------
+
+  function extensionElements(element, create) {
+    const bo = element.businessObject;
+    let extensions = bo.get("extensionElements");
+    if (!extensions && create) {
+      extensions = moddle.create("bpmn:ExtensionElements", { values: [] });
+      extensions.$parent = bo;
+      modeling.updateProperties(element, { extensionElements: extensions });
+    }
+    return extensions;
+  }
+
+  function findExtension(element, type) {
+    const extensions = extensionElements(element, false);
+    if (!extensions) return undefined;
+    return (extensions.get("values") || []).find((value) => value.$instanceOf(type));
+  }
+
+  function ensureExtension(element, type) {
+    const found = findExtension(element, type);
+    if (found) return found;
+    const extensions = extensionElements(element, true);
+    const created = moddle.create(type, {});
+    created.$parent = extensions;
+    const values = extensions.get("values") || [];
+    modeling.updateModdleProperties(element, extensions, { values: values.concat([created]) });
+    return created;
+  }
+
+  function property(element, name) {
+    const properties = findExtension(element, "camunda:Properties");
+    const found = properties && (properties.get("values") || []).find((p) => p.name === name);
+    return found ? found.value || "" : "";
+  }
+
+  function setProperty(element, name, value) {
+    const properties = ensureExtension(element, "camunda:Properties");
+    const values = properties.get("values") || [];
+    const existing = values.find((p) => p.name === name);
+    if (existing && value === "") {
+      modeling.updateModdleProperties(element, properties, {
+        values: values.filter((p) => p !== existing),
+      });
+    } else if (existing) {
+      modeling.updateModdleProperties(element, existing, { value: value });
+    } else if (value !== "") {
+      const created = moddle.create("camunda:Property", { name: name, value: value });
+      created.$parent = properties;
+      modeling.updateModdleProperties(element, properties, { values: values.concat([created]) });
+    }
+  }
+
+  function formFields(element) {
+    const formData = findExtension(element, "camunda:FormData");
+    return formData ? formData.get("fields") || [] : [];
+  }
+
+  function isRequired(field) {
+    const validation = field.get("validation");
+    const constraints = validation ? validation.get("constraints") || [] : [];
+    return constraints.some((c) => c.name === "required");
+  }
+
+  function setRequired(element, field, required) {
+    let validation = field.get("validation");
+    if (!validation) {
+      if (!required) return;
+      validation = moddle.create("camunda:Validation", { constraints: [] });
+      validation.$parent = field;
+      modeling.updateModdleProperties(element, field, { validation: validation });
+    }
+    const constraints = validation.get("constraints") || [];
+    if (required && !constraints.some((c) => c.name === "required")) {
+      const constraint = moddle.create("camunda:Constraint", { name: "required" });
+      constraint.$parent = validation;
+      modeling.updateModdleProperties(element, validation, {
+        constraints: [constraint].concat(constraints),
+      });
+    } else if (!required) {
+      modeling.updateModdleProperties(element, validation, {
+        constraints: constraints.filter((c) => c.name !== "required"),
+      });
+    }
+  }
+
+  function addField(element) {
+    const formData = ensureExtension(element, "camunda:FormData");
+    const fields = formData.get("fields") || [];
+    let n = fields.length + 1;
+    while (fields.some((f) => f.id === "field_" + n)) n += 1;
+    const field = moddle.create("camunda:FormField", {
+      id: "field_" + n,
+      label: "Field " + n,
+      type: "string",
+    });
+    field.$parent = formData;
+    modeling.updateModdleProperties(element, formData, { fields: fields.concat([field]) });
+  }
+
+  function removeField(element, field) {
+    const formData = findExtension(element, "camunda:FormData");
+    modeling.updateModdleProperties(element, formData, {
+      fields: formData.get("fields").filter((f) => f !== field),
+    });
+  }
+
+  // --- the panel ------------------------------------------------------------------------------
+
+  function labelled(id, text, input) {
+    input.id = id;
+    return node("div", { class: "mb-2" }, [
+      node("label", { class: "form-label mb-0", for: id, text: text }),
+      input,
+    ]);
+  }
+
+  function select(options, value) {
+    const element = node("select", { class: "form-select form-select-sm" });
+    for (const [optionValue, text] of options) {
+      const option = node("option", { value: optionValue, text: text });
+      if (optionValue === value) option.selected = true;
+      element.appendChild(option);
+    }
+    return element;
+  }
+
+  function render() {
+    panel.replaceChildren();
+    const element = selected;
+    if (!element) return;
+    const bo = element.businessObject;
+    const heading = node("p", { class: "fw-bold mb-1" }, [
+      document.createTextNode((bo.name || bo.id) + " "),
+      node("code", { text: bo.id }),
+    ]);
+    panel.appendChild(heading);
+    if (element.type === "bpmn:Lane") {
+      renderLane(element);
+    } else if (element.type === "bpmn:UserTask") {
+      renderUserTask(element);
+    } else {
+      panel.appendChild(node("p", { class: "text-muted", text: T.nothing }));
+    }
+  }
+
+  function renderLane(element) {
+    const name = element.businessObject.name || "";
+    const known = config.roles.find(
+      (r) => r.name.toLowerCase() === name.trim().toLowerCase() || r.id === name.trim(),
+    );
+    const options = [["", T.noRole]].concat(config.roles.map((r) => [r.name, r.name]));
+    if (name && !known) options.push([name, name]);
+    const chooser = select(options, known ? known.name : name);
+    chooser.addEventListener("change", () => {
+      modeling.updateLabel(element, chooser.value);
+    });
+    panel.appendChild(labelled("lane-role", T.role, chooser));
+  }
+
+  function renderUserTask(element) {
+    panel.appendChild(node("h2", { class: "h6 mt-2", text: T.standard }));
+    const target = node("input", { class: "form-control form-control-sm", value: property(element, "standard_target") });
+    target.addEventListener("change", () => setProperty(element, "standard_target", target.value.trim()));
+    panel.appendChild(labelled("standard-target", T.target, target));
+    const basis = select(
+      [["", "—"]].concat(config.bases.map((b) => [b, T[b] || b])),
+      property(element, "standard_basis"),
+    );
+    basis.addEventListener("change", () => setProperty(element, "standard_basis", basis.value));
+    panel.appendChild(labelled("standard-basis", T.basis, basis));
+    const source = node("textarea", { class: "form-control form-control-sm", rows: "2" });
+    source.value = property(element, "standard_source");
+    source.addEventListener("change", () => setProperty(element, "standard_source", source.value.trim()));
+    panel.appendChild(labelled("standard-source", T.source, source));
+
+    panel.appendChild(node("h2", { class: "h6 mt-3", text: T.form }));
+    formFields(element).forEach((field, index) => {
+      const box = node("div", { class: "border rounded p-1 mb-2 form-field", "data-field": field.id });
+      const id = node("input", { class: "form-control form-control-sm", value: field.id || "" });
+      id.addEventListener("change", () => modeling.updateModdleProperties(element, field, { id: id.value.trim() }));
+      box.appendChild(labelled("field-id-" + index, T.fieldId, id));
+      const label = node("input", { class: "form-control form-control-sm", value: field.label || "" });
+      label.addEventListener("change", () => modeling.updateModdleProperties(element, field, { label: label.value }));
+      box.appendChild(labelled("field-label-" + index, T.label, label));
+      const type = select(config.fieldTypes.map((t) => [t, t]), field.type || "string");
+      type.addEventListener("change", () => modeling.updateModdleProperties(element, field, { type: type.value }));
+      box.appendChild(labelled("field-type-" + index, T.type, type));
+      const required = node("input", { class: "form-check-input", type: "checkbox", id: "field-required-" + index, checked: isRequired(field) });
+      required.addEventListener("change", () => setRequired(element, field, required.checked));
+      box.appendChild(node("div", { class: "form-check mb-1" }, [
+        required,
+        node("label", { class: "form-check-label", for: "field-required-" + index, text: T.required }),
+      ]));
+      const remove = node("button", { type: "button", class: "btn btn-sm btn-outline-danger", text: T.remove });
+      remove.addEventListener("click", () => removeField(element, field));
+      box.appendChild(remove);
+      panel.appendChild(box);
+    });
+    const add = node("button", { type: "button", class: "btn btn-sm btn-outline-primary", id: "add-field", text: T.addField });
+    add.addEventListener("click", () => addField(element));
+    panel.appendChild(add);
+    panel.appendChild(node("p", { class: "text-muted mt-2 mb-0", text: T.enumNote }));
+  }
+
+  // --- save: lint, then deploy ----------------------------------------------------------------
+
+  function clearMarks() {
+    for (const id of marked) {
+      if (registry.get(id)) canvas.removeMarker(id, "gf-problem");
+    }
+    overlays.remove({ type: "gf-problem" });
+    marked = [];
+  }
+
+  function showProblems(problems) {
+    problemList.replaceChildren();
+    for (const problem of problems) {
+      const where = [problem.line ? T.line + " " + problem.line : "", problem.element_id || ""]
+        .filter(Boolean)
+        .join(" · ");
+      const item = node("li", {
+        class: "list-group-item list-group-item-danger",
+        "data-element": problem.element_id || "",
+        text: (where ? where + ": " : "") + problem.message,
+      });
+      const shape = problem.element_id && registry.get(problem.element_id);
+      if (shape) {
+        item.style.cursor = "pointer";
+        item.addEventListener("click", () => modeler.get("selection").select(shape));
+        if (!marked.includes(problem.element_id)) {
+          canvas.addMarker(problem.element_id, "gf-problem");
+          overlays.add(problem.element_id, "gf-problem", {
+            position: { top: -10, right: 10 },
+            html: '<div class="gf-problem-badge" title="' + problem.message.replace(/"/g, "&quot;") + '">!</div>',
+          });
+          marked.push(problem.element_id);
+        }
+      }
+      problemList.appendChild(item);
+    }
+  }
+
+  async function save() {
+    clearMarks();
+    problemList.replaceChildren();
+    result.className = "alert alert-secondary";
+    result.textContent = T.saving;
+    const { xml } = await modeler.saveXML({ format: true });
+    let response;
+    try {
+      response = await fetch(config.deployUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/xml",
+          "X-CSRFToken": document.querySelector("meta[name='csrf-token']").content,
+        },
+        body: xml,
+      });
+    } catch (error) {
+      result.className = "alert alert-danger";
+      result.textContent = T.failed;
+      return;
+    }
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 422) {
+      result.className = "alert alert-danger";
+      result.textContent = T.problems;
+      showProblems(body.problems || []);
+    } else if (response.ok) {
+      result.className = "alert alert-success";
+      const text = (response.status === 201 ? T.deployed : T.unchanged).replace("%(version)s", body.version);
+      result.replaceChildren(
+        document.createTextNode(text + " "),
+        node("a", { href: body.url, id: "open-version", text: T.open }),
+      );
+      result.dataset.version = String(body.version);
+    } else {
+      result.className = "alert alert-danger";
+      result.textContent = T.failed;
+    }
+  }
+
+  async function start() {
+    const camunda = await (await fetch(config.camundaUrl)).json();
+    modeler = new BpmnJS({ container: canvasNode, moddleExtensions: { camunda: camunda } });
+    const xml = await (await fetch(config.xmlUrl, { credentials: "same-origin" })).text();
+    await modeler.importXML(xml);
+    moddle = modeler.get("moddle");
+    modeling = modeler.get("modeling");
+    canvas = modeler.get("canvas");
+    registry = modeler.get("elementRegistry");
+    overlays = modeler.get("overlays");
+    canvas.zoom("fit-viewport");
+    modeler.on("selection.changed", (event) => {
+      selected = event.newSelection.length === 1 ? event.newSelection[0] : null;
+      render();
+    });
+    modeler.on("commandStack.changed", () => {
+      if (selected && !registry.get(selected.id)) selected = null;
+      render();
+    });
+    document.getElementById("save").addEventListener("click", save);
+    window.gridflowModeler = modeler; // for tests and the console
+    canvasNode.dataset.ready = "true";
+  }
+
+  start().catch((error) => {
+    canvasNode.dataset.error = String(error.message || error);
+    result.className = "alert alert-danger";
+    result.textContent = String(error.message || error);
+  });
+})();
