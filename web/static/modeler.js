@@ -301,7 +301,7 @@
       showProblems(body.problems || []);
     } else if (response.ok) {
       result.className = "alert alert-success";
-      const text = (response.status === 201 ? T.deployed : T.unchanged).replace("%(version)s", body.version);
+      const text = (response.status === 201 ? T.deployed : T.unchanged).replace("{version}", body.version);
       result.replaceChildren(
         document.createTextNode(text + " "),
         node("a", { href: body.url, id: "open-version", text: T.open }),

@@ -1,0 +1,176 @@
+"""The modeler in a real browser: a designer removes a lane's role, saves, sees the problem
+marked on the diagram, fixes it and deploys version 2 (instances started before stay on
+version 1); the save keeps every Camunda extension element of a file Camunda Modeler wrote;
+a changed standard gives new instances the new due time while old ones keep theirs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from gridflow import instances, users, versions
+from gridflow.models import Definition, Instance, WorkItem
+
+from .conftest import PASSWORD, LiveServer
+
+SAMPLE = Path(__file__).resolve().parents[1] / "designer" / "meter_check.bpmn"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+MARKED = re.compile(r"\bgf-problem\b")
+
+
+@pytest.fixture(scope="module")
+def designer(live_server: LiveServer) -> Iterator[str]:
+    users.create_user(live_server.rt, "designer1", PASSWORD, ["designer"])
+    yield "designer1"
+
+
+def deploy_sample(live_server: LiveServer, process_id: str) -> bytes:
+    """The Camunda Modeler sample under its own process id, deployed as version 1."""
+    xml = SAMPLE.read_bytes().replace(b"meter_check", process_id.encode())
+    deployed = versions.deploy_bpmn(live_server.rt, xml, f"{process_id}.bpmn", "test", "cli")
+    assert deployed.version == 1
+    return xml
+
+
+def version_xml(live_server: LiveServer, process_id: str, version: int) -> bytes:
+    with live_server.rt.db.read() as session:
+        row = session.scalar(
+            select(Definition).where(
+                Definition.process_id == process_id, Definition.version == version
+            )
+        )
+        assert row is not None, f"{process_id} v{version} is not deployed"
+        return row.bpmn_xml
+
+
+def camunda_parts(xml: bytes) -> dict[str, list[bytes]]:
+    """Every element's Camunda extension elements and camunda:* attributes, layout-free."""
+    root = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True))
+    parts: dict[str, list[bytes]] = {}
+    for element in root.iter(f"{{{BPMN}}}*"):
+        element_id = element.get("id")
+        if element_id is None:
+            continue
+        found = [
+            f"{name}={value}".encode()
+            for name, value in sorted(element.attrib.items())
+            if name.startswith(f"{{{CAMUNDA}}}")
+        ]
+        extensions = element.find(f"{{{BPMN}}}extensionElements")
+        if extensions is not None:
+            found += [etree.tostring(c, method="c14n", exclusive=True) for c in extensions]
+        if found:
+            parts[element_id] = found
+    return parts
+
+
+def open_modeler(page: Any, process_id: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"/designer/{process_id}")
+    page.locator("#open-modeler").click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+
+
+def shape(page: Any, element_id: str) -> Any:
+    return page.locator(f'#canvas g.djs-element[data-element-id="{element_id}"]')
+
+
+def select_lane(page: Any, element_id: str) -> None:
+    lane = shape(page, element_id)
+    box = lane.bounding_box()
+    # A lane is selected by its name band on the left (its middle belongs to the tasks in it).
+    page.mouse.click(box["x"] + 8, box["y"] + box["height"] / 2)
+
+
+def test_a_lane_without_a_role_is_marked_then_fixed_and_deployed_as_version_2(
+    browser_session: Callable[..., Any], live_server: LiveServer, designer: str
+) -> None:
+    from playwright.sync_api import expect
+
+    original = deploy_sample(live_server, "meter_lanes")
+    before = instances.start_instance(live_server.rt, "meter_lanes", {}, business_key="BEFORE")
+    page = browser_session(designer)
+    open_modeler(page, "meter_lanes")
+
+    select_lane(page, "Lane_metering")
+    role = page.locator("#lane-role")
+    expect(role).to_have_value("Metering")
+    role.select_option("")
+    page.locator("#save").click()
+    expect(page.locator("#save-result")).to_have_text("Not deployed: fix the marked elements.")
+    problem = page.locator('#problems li[data-element="Lane_metering"]')
+    expect(problem).to_contain_text("Lane_metering: lane '' names no known role (roles: ")
+    expect(shape(page, "Lane_metering")).to_have_class(MARKED)
+    expect(page.locator("#canvas g.gf-problem")).to_have_count(1)
+    expect(page.locator("#canvas .gf-problem-badge")).to_have_count(1)
+    assert version_xml(live_server, "meter_lanes", 1) == original
+    with pytest.raises(AssertionError):
+        version_xml(live_server, "meter_lanes", 2)
+
+    select_lane(page, "Lane_metering")
+    page.locator("#lane-role").select_option("Metering")
+    page.locator("#save").click()
+    expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
+    expect(page.locator("#problems li")).to_have_count(0)
+    expect(shape(page, "Lane_metering")).not_to_have_class(MARKED)
+    expect(page.locator("#canvas .gf-problem-badge")).to_have_count(0)
+
+    saved = version_xml(live_server, "meter_lanes", 2)
+    # The browser's save keeps every Camunda extension element and attribute of the file.
+    assert camunda_parts(saved) == camunda_parts(original)
+    assert set(camunda_parts(original)) >= {"Activity_record", "Activity_check", "meter_lanes"}
+    after = instances.start_instance(live_server.rt, "meter_lanes", {}, business_key="AFTER")
+    assert (before.version, after.version) == (1, 2)
+    with live_server.rt.db.read() as session:
+        instance = session.get(Instance, before.instance_id)
+        assert instance is not None and instance.definition.version == 1
+
+    page.locator("#open-version").click()
+    expect(page.locator("#versions tr[data-version='2'] td.running")).to_have_text("1")
+    expect(page.locator("#versions tr[data-version='1'] td.running")).to_have_text("1")
+    expect(page.locator("#diagram")).to_have_attribute("data-ready", "true")
+
+
+def test_a_new_standard_set_in_the_browser_gives_new_instances_the_new_due_time(
+    browser_session: Callable[..., Any], live_server: LiveServer, designer: str
+) -> None:
+    from playwright.sync_api import expect
+
+    deploy_sample(live_server, "meter_standard")
+    old = instances.start_instance(live_server.rt, "meter_standard", {}, business_key="OLD")
+    page = browser_session(designer)
+    open_modeler(page, "meter_standard")
+    shape(page, "Activity_record").click()
+    target = page.locator("#standard-target")
+    expect(target).to_have_value("PT4H")
+    target.fill("PT2H")
+    target.press("Tab")
+    page.locator("#save").click()
+    expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
+    page.locator("#open-version").click()
+    expect(page.locator('#links tr[data-element="Activity_record"] td.standard')).to_have_text(
+        "PT2H (working days)"
+    )
+    new = instances.start_instance(live_server.rt, "meter_standard", {}, business_key="NEW")
+    with live_server.rt.db.read() as session:
+        due = dict(
+            session.execute(
+                select(WorkItem.instance_id, WorkItem.due_at).where(
+                    WorkItem.instance_id.in_([old.instance_id, new.instance_id])
+                )
+            ).all()
+        )
+    # Started Monday 09:00 in Beijing: 4 working hours end 14:30 (after lunch), 2 end 11:00.
+    assert due == {
+        old.instance_id: datetime(2026, 3, 2, 6, 30, tzinfo=UTC),
+        new.instance_id: datetime(2026, 3, 2, 3, 0, tzinfo=UTC),
+    }
