@@ -248,6 +248,16 @@ def test_uploading_on_the_page_deploys_or_lists_the_problems_with_the_diagram_ma
         in refused.text
     )
     assert "&#34;Lane_metering&#34;: &#34;gf-problem&#34;" in refused.text
+    assert 'class="gf-diagram' in refused.text
+    # A hostile file is refused with its message and never drawn.
+    hostile = client.post(
+        "/designer/upload",
+        data={"file": (io.BytesIO(HOSTILE["external entity"][0]), "evil.bpmn")},
+        content_type="multipart/form-data",
+    )
+    assert hostile.status_code == 422
+    assert "DOCTYPE and entity declarations are not allowed in BPMN files" in hostile.text
+    assert 'class="gf-diagram' not in hostile.text
     assert definitions_count(rt) == 0
     deployed = client.post(
         "/designer/upload",

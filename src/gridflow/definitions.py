@@ -112,6 +112,18 @@ def lint(xml: bytes, file: str, roles: RoleBook) -> list[Problem]:
     return _lint(xml, file, roles)[1]
 
 
+def well_formed(xml: bytes) -> bool:
+    """Whether BPMN text is XML gridflow will read at all (within the size limit, no DTD or
+    entities, well formed), so it can be drawn even when the lint found problems."""
+    if not xml or len(xml) > MAX_FILE_BYTES:
+        return False
+    try:
+        _parse_xml(xml, "")
+    except _Refused:
+        return False
+    return True
+
+
 def lint_paths(paths: Iterable[Path], roles: RoleBook) -> dict[Path, list[Problem]]:
     """Problems per BPMN file under the given files and folders."""
     result: dict[Path, list[Problem]] = {}

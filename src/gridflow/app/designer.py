@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from gridflow import migration, versions
+from gridflow import definitions, migration, versions
 from gridflow.app.api import deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, login_required, runtime
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError, Problem
@@ -182,10 +182,8 @@ def upload() -> Response | tuple[str, int]:
 
 
 def _upload_refused(problems: list[Problem], xml: bytes) -> tuple[str, int]:
-    # The diagram is shown (with the problems marked) only for a file that parsed as XML.
-    parsed = bool(xml) and not any(
-        p.element_id is None and ("DOCTYPE" in p.message or "XML" in p.message) for p in problems
-    )
+    # The diagram is shown (with the problems marked) only for a file that is XML we read.
+    parsed = definitions.well_formed(xml)
     page = render_template(
         "designer/refused.html",
         problems=problems,
