@@ -47,6 +47,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/gridflow lint processes/
+	web/node_modules/.bin/bpmnlint processes/*.bpmn
 
 # Every test, on SQLite and (when the server answers) on PostgreSQL.
 test: lint
