@@ -170,6 +170,26 @@ def test_hostile_files_are_refused_with_a_clear_message(
     assert definitions_count(rt) == 0
 
 
+def test_a_huge_body_is_refused_before_it_is_read(client: Any, rt: Runtime, designer: str) -> None:
+    body = XML + b" " * (6 * 1024 * 1024)
+    response = client.post(
+        "/api/definitions",
+        data=body,
+        headers=token(client, designer),
+        content_type="application/xml",
+    )
+    assert response.status_code == 422
+    assert response.json["problems"] == [
+        {
+            "element_id": None,
+            "line": None,
+            "message": f"the request is {len(body)} bytes; a BPMN file may have at most "
+            "5242880 bytes",
+        }
+    ]
+    assert definitions_count(rt) == 0
+
+
 def test_a_staff_user_cannot_reach_the_designer_pages_or_the_definitions_api(
     client: Any, rt: Runtime, designer: str
 ) -> None:
