@@ -212,10 +212,13 @@ def test_a_staff_user_cannot_reach_the_designer_pages_or_the_definitions_api(
     assert client.post("/designer/lv_residential_connection/deploy", data=XML).status_code == 403
     assert definitions_count(rt) == 0
     assert b'id="nav-designer"' not in client.get("/consultations").data
-    # A designer (and an admin) get in.
-    login(client, designer)
-    assert client.get("/designer/").status_code == 200
-    assert client.get("/api/definitions", headers=token(client, designer)).status_code == 200
+    # Designers and admins get in.
+    users.create_user(rt, "admin1", STAFF_PASSWORD, ["admin"])
+    for username in (designer, "admin1"):
+        login(client, username)
+        assert client.get("/designer/").status_code == 200
+        assert b'id="nav-designer"' in client.get("/consultations").data
+        assert client.get("/api/definitions", headers=token(client, username)).status_code == 200
 
 
 def test_the_catalog_lists_versions_instances_and_standards_per_link(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import MONDAY_9AM, STAFF_PASSWORD, complete, login, open_items
+from conftest import MONDAY_9AM, ROOT, STAFF_PASSWORD, complete, login, open_items
 from sqlalchemy import select
 
 from gridflow import instances, migration, users, versions
@@ -169,3 +169,42 @@ def test_the_migrate_page_runs_the_dry_run_and_moves_the_chosen_instances(
         }
     history = client.get("/designer/meter_check").text
     assert f"instance {first} moved from version 1 to 2" in history
+
+
+def test_a_real_process_moves_between_its_parallel_branches_and_finishes_on_the_new_version(
+    rt: Runtime,
+) -> None:
+    """hv_connection: survey and scheme design run in parallel; the move happens between them,
+    and the scheme reply reached afterwards gets version 2's standard and breach timer."""
+    from test_processes import accept_hv, design_hv, hv_connection, reply_hv_scheme, survey_hv
+
+    iid = hv_connection(rt)
+    accept_hv(rt, iid)
+    survey_hv(rt, iid)
+    with rt.db.read() as session:
+        v1 = session.get(Instance, iid).definition_id  # type: ignore[union-attr]
+    xml = (ROOT / "processes" / "hv_connection.bpmn").read_bytes()
+    faster = xml.replace(
+        b'<camunda:property name="standard_target" value="P20D" />',
+        b'<camunda:property name="standard_target" value="P15D" />',
+    )
+    v2 = versions.deploy_bpmn(rt, faster, "hv_connection.bpmn", "designer1", "upload")
+    assert v2.version == 2
+    [plan] = migration.dry_run(rt, v1, v2.definition_id)
+    assert (plan.instance_id, plan.open_links, plan.movable) == (
+        iid,
+        ("Activity_design_scheme",),
+        True,
+    )
+    [moved] = migration.migrate(rt, v1, v2.definition_id, [iid], DESIGNER)
+    assert moved.moved
+    design_hv(rt, iid)
+    [reply] = open_items(rt, iid)
+    assert (reply.element_id, reply.definition_id, reply.standard_target) == (
+        "Activity_reply_scheme",
+        v2.definition_id,
+        "P15D",
+    )
+    assert waits(rt, iid) == [("Event_scheme_reply_overdue", reply.due_at)]
+    reply_hv_scheme(rt, iid)
+    assert [i.definition_id for i in open_items(rt, iid)] == [v2.definition_id]

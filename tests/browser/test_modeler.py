@@ -128,6 +128,10 @@ def test_a_lane_without_a_role_is_marked_then_fixed_and_deployed_as_version_2(
     # The browser's save keeps every Camunda extension element and attribute of the file.
     assert camunda_parts(saved) == camunda_parts(original)
     assert set(camunda_parts(original)) >= {"Activity_record", "Activity_check", "meter_lanes"}
+    # Nor does it change anything else of the process: the two versions differ in layout only.
+    rt = live_server.rt
+    ids = {d.version: d.definition_id for d in versions.process(rt, "meter_lanes").versions}
+    assert versions.diff(rt.definition(ids[1]), rt.definition(ids[2])).empty
     after = instances.start_instance(live_server.rt, "meter_lanes", {}, business_key="AFTER")
     assert (before.version, after.version) == (1, 2)
     with live_server.rt.db.read() as session:
@@ -160,6 +164,16 @@ def test_a_new_standard_set_in_the_browser_gives_new_instances_the_new_due_time(
     expect(page.locator('#links tr[data-element="Activity_record"] td.standard')).to_have_text(
         "PT2H (working days)"
     )
+    # The diff of the two versions is drawn: the changed link is marked on both diagrams.
+    page.goto("/designer/meter_standard/diff?a=1&b=2")
+    expect(page.locator('#changes tr.changed[data-element="Activity_record"]')).to_contain_text(
+        "standard"
+    )
+    expect(page.locator("#changes tbody tr")).to_have_count(1)
+    for diagram in ("#diagram-old", "#diagram-new"):
+        expect(page.locator(diagram)).to_have_attribute("data-ready", "true")
+        marked = page.locator(f'{diagram} g.djs-element[data-element-id="Activity_record"]')
+        expect(marked).to_have_class(re.compile(r"\bgf-changed\b"))
     new = instances.start_instance(live_server.rt, "meter_standard", {}, business_key="NEW")
     with live_server.rt.db.read() as session:
         due = dict(
