@@ -188,3 +188,43 @@ def test_a_new_standard_set_in_the_browser_gives_new_instances_the_new_due_time(
         old.instance_id: datetime(2026, 3, 2, 6, 30, tzinfo=UTC),
         new.instance_id: datetime(2026, 3, 2, 3, 0, tzinfo=UTC),
     }
+
+
+def test_form_fields_are_added_in_the_side_panel_without_touching_xml(
+    browser_session: Callable[..., Any], live_server: LiveServer, designer: str
+) -> None:
+    from playwright.sync_api import expect
+
+    deploy_sample(live_server, "meter_form")
+    page = browser_session(designer)
+    open_modeler(page, "meter_form")
+    shape(page, "Activity_call_back").click()
+    expect(page.locator("#panel .form-field")).to_have_count(1)
+    page.locator("#add-field").click()
+    expect(page.locator("#panel .form-field")).to_have_count(2)
+    page.locator("#field-id-1").fill("call_outcome")
+    page.locator("#field-id-1").press("Tab")
+    page.locator("#field-label-1").fill("Outcome of the call")
+    page.locator("#field-label-1").press("Tab")
+    page.locator("#field-type-1").select_option("enum")
+    page.locator("#field-choices-1").fill(
+        "reached = Customer reached\nvoicemail = Left a voicemail"
+    )
+    page.locator("#field-choices-1").press("Tab")
+    page.locator("#field-required-1").check()
+    page.locator("#save").click()
+    expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
+
+    rt = live_server.rt
+    latest = versions.process(rt, "meter_form").latest
+    form = rt.definition(latest.definition_id).links["Activity_call_back"].form
+    assert [(f.id, f.label, f.type, f.required, f.options) for f in form.fields] == [
+        ("customer_satisfied", "Customer satisfied", "boolean", True, ()),
+        (
+            "call_outcome",
+            "Outcome of the call",
+            "enum",
+            True,
+            (("reached", "Customer reached"), ("voicemail", "Left a voicemail")),
+        ),
+    ]

@@ -115,6 +115,22 @@
     }
   }
 
+  // Enum choices, one per line as "id = name", become camunda:value elements.
+  function setChoices(element, field, text) {
+    const values = [];
+    for (const line of text.split("\n")) {
+      const [id, ...rest] = line.split("=");
+      if (!id.trim()) continue;
+      const value = moddle.create("camunda:Value", {
+        id: id.trim(),
+        name: rest.join("=").trim() || id.trim(),
+      });
+      value.$parent = field;
+      values.push(value);
+    }
+    modeling.updateModdleProperties(element, field, { values: values });
+  }
+
   function addField(element) {
     const formData = ensureExtension(element, "camunda:FormData");
     const fields = formData.get("fields") || [];
@@ -217,6 +233,12 @@
       const type = select(config.fieldTypes.map((t) => [t, t]), field.type || "string");
       type.addEventListener("change", () => modeling.updateModdleProperties(element, field, { type: type.value }));
       box.appendChild(labelled("field-type-" + index, T.type, type));
+      if ((field.type || "string") === "enum") {
+        const choices = node("textarea", { class: "form-control form-control-sm", rows: "3" });
+        choices.value = (field.get("values") || []).map((v) => v.id + " = " + (v.name || v.id)).join("\n");
+        choices.addEventListener("change", () => setChoices(element, field, choices.value));
+        box.appendChild(labelled("field-choices-" + index, T.choices, choices));
+      }
       const required = node("input", { class: "form-check-input", type: "checkbox", id: "field-required-" + index, checked: isRequired(field) });
       required.addEventListener("change", () => setRequired(element, field, required.checked));
       box.appendChild(node("div", { class: "form-check mb-1" }, [
@@ -231,7 +253,6 @@
     const add = node("button", { type: "button", class: "btn btn-sm btn-outline-primary", id: "add-field", text: T.addField });
     add.addEventListener("click", () => addField(element));
     panel.appendChild(add);
-    panel.appendChild(node("p", { class: "text-muted mt-2 mb-0", text: T.enumNote }));
   }
 
   // --- save: lint, then deploy ----------------------------------------------------------------
