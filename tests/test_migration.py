@@ -131,7 +131,7 @@ def test_a_refused_move_changes_nothing(rt: Runtime) -> None:
         document, lock_version = before.document, before.lock_version
     v3 = deploy(rt, RENAMED)
     [refused] = migration.migrate(rt, v1.definition_id, v3.definition_id, [instance_id], DESIGNER)
-    assert not refused.moved
+    assert (refused.instance_id, refused.business_key, refused.moved) == (instance_id, "B", False)
     assert refused.reasons == ("open link 'Activity_check' does not exist in version 2",)
     with rt.db.read() as session:
         after = session.get(Instance, instance_id)

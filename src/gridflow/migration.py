@@ -46,7 +46,7 @@ class Candidate:
 
     instance_id: int
     business_key: str
-    started_at: datetime
+    started_at: datetime | None
     open_links: tuple[str, ...]
     reasons: tuple[str, ...] = ()
     moved: bool = False
@@ -181,13 +181,30 @@ def migrate(
     """Move the chosen instances, each in its own transaction; the result says for each
     whether it moved or, untouched, why not."""
     versions = _versions(rt, from_definition_id, to_definition_id)
+    chosen = list(dict.fromkeys(instance_ids))
+    with rt.db.snapshot() as connection:
+        known = {
+            r.id: r
+            for r in connection.execute(
+                select(INSTANCES.c.id, INSTANCES.c.business_key, INSTANCES.c.started_at).where(
+                    INSTANCES.c.id.in_(chosen)
+                )
+            )
+        }
     result = []
-    for instance_id in instance_ids:
+    for instance_id in chosen:
         try:
             result.append(_move(rt, versions, instance_id, actor))
         except (MigrationRefused, EngineError, ConflictError, InvalidStateError) as exc:
+            row = known.get(instance_id)
             result.append(
-                Candidate(instance_id, "", rt.clock.now(), (), tuple(_reasons(exc)), moved=False)
+                Candidate(
+                    instance_id,
+                    row.business_key if row is not None else "",
+                    row.started_at if row is not None else None,
+                    (),
+                    tuple(_reasons(exc)),
+                )
             )
     return result
 

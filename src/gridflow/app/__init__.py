@@ -33,6 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         GRIDFLOW_DEMO=os.environ.get("GRIDFLOW_DEMO") == "1",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent.parent / "translations"),
         JSON_SORT_KEYS=False,
+        # No request needs more (BPMN uploads are refused above 5 MiB): bigger bodies get 413
+        # before anything, the CSRF check included, reads them.
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
     )
     if config:
         app.config.update(config)
