@@ -208,3 +208,29 @@ def test_a_real_process_moves_between_its_parallel_branches_and_finishes_on_the_
     assert waits(rt, iid) == [("Event_scheme_reply_overdue", reply.due_at)]
     reply_hv_scheme(rt, iid)
     assert [i.definition_id for i in open_items(rt, iid)] == [v2.definition_id]
+
+
+def test_the_command_line_dry_run_and_move(rt: Runtime, database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from gridflow.cli import main
+
+    deploy(rt, XML)
+    at_record = instances.start_instance(rt, "meter_check", {}, business_key="A").instance_id
+    at_check = instances.start_instance(rt, "meter_check", {}, business_key="B").instance_id
+    complete(rt, at_check, "Activity_record")
+    deploy(rt, RENAMED)
+    command = ["migrate", "meter_check", "--from", "1", "--to", "2", "--database", database_url]
+    dry = CliRunner().invoke(main, command)
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.splitlines() == [
+        f"instance {at_record} A can move",
+        f"instance {at_check} B stays: open link 'Activity_check' does not exist in version 2",
+    ]
+    moved = CliRunner().invoke(main, [*command, "--move", "--actor", "designer1"])
+    assert moved.exit_code == 0, moved.output
+    assert moved.output.splitlines()[0] == f"instance {at_record} A moved"
+    with rt.db.read() as session:
+        assert [(m.instance_id, m.actor) for m in session.scalars(select(InstanceMigration))] == [
+            (at_record, "designer1")
+        ]

@@ -1,4 +1,5 @@
-"""The `gridflow` command: database, lint, deploy, demo data, statistics and the summary table."""
+"""The `gridflow` command: database, lint, deploy, migrate, demo data, statistics and the summary
+table."""
 
 from __future__ import annotations
 
@@ -74,6 +75,49 @@ def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
             click.echo(str(problem), err=True)
         click.echo("nothing deployed", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("process_id")
+@click.option("--from", "from_version", type=int, required=True, help="Version to move from.")
+@click.option("--to", "to_version", type=int, required=True, help="Version to move to.")
+@click.option("--instance", "instance_ids", type=int, multiple=True, help="Only these instances.")
+@click.option("--move", is_flag=True, help="Move the movable ones (default: a dry run).")
+@click.option("--actor", default="cli", help="Who moves them (recorded with each move).")
+@database_option
+def migrate(
+    process_id: str,
+    from_version: int,
+    to_version: int,
+    instance_ids: tuple[int, ...],
+    move: bool,
+    actor: str,
+    database: str | None,
+) -> None:
+    """Move running instances to another version: a dry run unless --move."""
+    from gridflow import migration, versions
+    from gridflow.roles import Actor
+
+    rt = _runtime(database)
+    try:
+        process = versions.process(rt, process_id)
+        source = process.version(from_version).definition_id
+        target = process.version(to_version).definition_id
+        plan = migration.dry_run(rt, source, target, instance_ids or None)
+        if move:
+            movable = [c.instance_id for c in plan if c.movable]
+            moved = {
+                c.instance_id: c
+                for c in migration.migrate(rt, source, target, movable, Actor(actor))
+            }
+            plan = [moved.get(c.instance_id, c) for c in plan]
+    except GridflowError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    for candidate in plan:
+        verdict = "moved" if candidate.moved else "can move" if candidate.movable else "stays"
+        why = f": {'; '.join(candidate.reasons)}" if candidate.reasons else ""
+        click.echo(f"instance {candidate.instance_id} {candidate.business_key} {verdict}{why}")
 
 
 @main.command()
