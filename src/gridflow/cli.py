@@ -1,5 +1,4 @@
-"""The `gridflow` command: database, lint, deploy, migrate, demo data, statistics and the summary
-table."""
+"""The `gridflow` command: database, lint, deploy, demo data, statistics and the summary table."""
 
 from __future__ import annotations
 
