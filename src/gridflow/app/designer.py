@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import definitions, migration, versions
-from gridflow.app.api import deployment_json, designer_upload, problem_json
+from gridflow.app.api import DESIGNER_ROLES, deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, login_required, runtime
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError, Problem
 from gridflow.forms import FIELD_TYPES
@@ -34,7 +34,6 @@ from gridflow.standards import BASES
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 F = TypeVar("F", bound=Callable[..., Any])
-DESIGNER_ROLES = ("designer",)
 
 
 def designer_required(view: F) -> F:
