@@ -238,6 +238,8 @@ def install_business_meter(rt: Runtime, iid: int) -> None:
         "Activity_install_meter",
         {"meter_number": "3301000200001", "initial_reading": 0.0, "connected": True},
     )
+    # The connection ends when the metering system reports the new meter online.
+    assert instances.deliver_message(rt, iid, "meter_connected", {"meter": "3301000200001"})
 
 
 def walk_business_standard_path(rt: Runtime, iid: int) -> None:
