@@ -20,6 +20,7 @@ from gridflow.definitions import parse_skills
 from gridflow.errors import GridflowError, NotFoundError
 from gridflow.models import (
     Equipment,
+    Instance,
     LinkHelper,
     StaffLeave,
     StaffProfile,
@@ -514,3 +515,23 @@ def weekday_windows(shifts: Iterable[tuple[int, int, int]]) -> list[str]:
 
 def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def candidates(rt: Runtime, item: WorkItem) -> list[Fit]:
+    """ "Find help" for a link: everyone in the pool but its holder, ranked for it."""
+    link = rt.definition(item.definition_id).links.get(item.element_id)
+    with rt.db.snapshot() as connection:
+        variables = (
+            connection.scalar(select(Instance.variables).where(Instance.id == item.instance_id))
+            or {}
+        )
+        members = [p for p in load_people(connection) if p.username != item.assignee]
+    area = variables.get("area")
+    need = Need(
+        role=item.role,
+        skills=link.skills if link else (),
+        equipment=link.equipment if link else (),
+        area=area if isinstance(area, str) else None,
+        due_at=item.due_at,
+    )
+    return rank(members, need, rt.clock.now())

@@ -44,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     i18n.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+    from gridflow.app import linkage_api  # noqa: F401 - adds its routes to the API blueprint
+
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     csrf.exempt(api.blueprint)
