@@ -258,3 +258,63 @@ def test_the_pool_refuses_bad_entries_with_clear_messages(rt: Runtime) -> None:
     with pytest.raises(PoolError, match="leave must end after it starts"):
         pool.add_leave(rt, "x", NOW, NOW)
     assert pool.people(rt)[0].shifts == ()
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def test_a_supervisor_keeps_the_pool_and_sees_who_is_free(rt: Runtime, client: Any) -> None:
+    from conftest import login
+
+    users.create_user(rt, "boss", "correct-horse-9", ["supervisor"])
+    login(client, "boss")
+    saved = client.post(
+        "/pool/profile",
+        data={
+            "username": "meter1",
+            "department": "metering",
+            "area": "rural",
+            "max_load": "2",
+            "skills": "metering:3",
+        },
+    )
+    assert saved.status_code == 302
+    client.post(
+        "/pool/shift", data={"username": "meter1", "weekday": "0", "start": "00:00", "end": "09:00"}
+    )
+    refused = client.post(
+        "/pool/profile",
+        data={"username": "x", "department": "metering", "area": "moon", "max_load": "2"},
+        follow_redirects=True,
+    )
+    assert "area &#39;moon&#39; is not one of: urban, rural, remote" in refused.text
+    client.post("/pool/equipment", data={"code": "VAN-9", "type": "vehicle", "area": "rural"})
+    page = client.get("/pool")
+    assert page.status_code == 200
+    assert "meter1" in page.text and "metering:3" in page.text and "Mon 00:00–09:00" in page.text
+    assert "free: 1" in page.text and "VAN-9" in page.text
+    assert client.get("/dispatch").status_code == 200
+    # A clerk may not keep the pool.
+    login(client, "desk1")
+    assert client.get("/pool").status_code == 403
+
+
+def test_find_help_page_ranks_and_hands_over(rt: Runtime, client: Any) -> None:
+    from conftest import login
+
+    owner = staff(rt, "manager_zhou", "account_manager")
+    staff(rt, "manager_qian", "account_manager")
+    users.create_user(rt, "stranger", "correct-horse-9", ["finance"])
+    iid = new_connection(rt, owner.username)
+    [accept] = open_items(rt, iid)
+    login(client, "manager_zhou")
+    page = client.get(f"/work-items/{accept.id}/help")
+    assert page.status_code == 200
+    assert "manager_qian" in page.text and "holds 0 of 3" in page.text
+    done = client.post(
+        f"/work-items/{accept.id}/hand-over",
+        data={"username": "manager_qian", "version": str(accept.lock_version)},
+    )
+    assert done.status_code == 302
+    assert open_items(rt, iid)[0].assignee == "manager_qian"
+    assert lifecycle(rt, accept.id)[-1] == ("handed_over", "manager_zhou")

@@ -194,6 +194,18 @@ class Assigned:
     equipment: str | None
     cost: float
     reasons: list[str]
+    # The reasons with their codes and values, for pages that say them in the reader's language.
+    coded: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "work_item_id": self.work_item_id,
+            "link_name": self.link_name,
+            "username": self.username,
+            "equipment": self.equipment,
+            "cost": self.cost,
+            "reasons": self.reasons,
+        }
 
 
 @dataclass(frozen=True)
@@ -212,7 +224,7 @@ class Round:
             "at": self.at.isoformat(),
             "items_considered": self.items_considered,
             "people_considered": self.people_considered,
-            "assignments": [a.__dict__ for a in self.assignments],
+            "assignments": [a.as_json() for a in self.assignments],
             "unassigned": self.unassigned,
         }
 
@@ -339,7 +351,7 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
                     "username": choice.username,
                     "equipment_code": choice.equipment,
                     "cost": round(choice.cost, 3),
-                    "reasons": texts,
+                    "reasons": [r.as_json() for r in choice.reasons],
                 },
             )
             details: dict[str, object] = {"by": "dispatch", "round": key, "reasons": texts}
@@ -348,7 +360,13 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
             events.append(event_row(row, "assigned", now, Actor(choice.username), details))
             assigned.append(
                 Assigned(
-                    row.id, row.link_name, choice.username, choice.equipment, choice.cost, texts
+                    row.id,
+                    row.link_name,
+                    choice.username,
+                    choice.equipment,
+                    choice.cost,
+                    texts,
+                    [r.as_json() for r in choice.reasons],
                 )
             )
         insert_events(connection, events)
@@ -407,7 +425,8 @@ def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:
                 a.username,
                 a.equipment_code,
                 a.cost,
-                list(a.reasons),
+                [r["text"] if isinstance(r, dict) else str(r) for r in a.reasons],
+                [r for r in a.reasons if isinstance(r, dict)],
             )
             for a in found.assignments
         ],

@@ -413,7 +413,7 @@ class DispatchAssignment(Base):
     username: Mapped[str] = mapped_column(String(100))
     equipment_code: Mapped[str | None] = mapped_column(String(40))
     cost: Mapped[float] = mapped_column(Float)
-    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     round: Mapped[DispatchRound] = relationship(back_populates="assignments")
 

@@ -198,7 +198,8 @@ def fit(person: Person, need: Need, now: datetime, *, extra_load: int = 0) -> Fi
     left = person.shift_left(now)
     if until_leave is not None:
         feasible = False
-        say("on_leave", f"on leave until {until_leave:%Y-%m-%d %H:%M} UTC", until=until_leave)
+        until = f"{until_leave:%Y-%m-%d %H:%M} UTC"
+        say("on_leave", f"on leave until {until}", until=until)
     elif left is None:
         feasible = False
         say("off_shift", "off shift now")
