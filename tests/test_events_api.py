@@ -260,3 +260,62 @@ def test_rules_are_listed(client: Any) -> None:
         "required": True,
         "enum": ["urban", "rural", "remote"],
     }
+
+
+def test_in_the_demo_an_outage_alarm_becomes_a_repair_already_with_a_crew_and_a_vehicle(
+    tmp_path: Any,
+) -> None:
+    """The demo as `make run` builds it (work in flight up to now, accounts, the skill pool),
+    the worker's round as `gridflow serve` runs it, then grid monitoring posts an alarm."""
+    from datetime import UTC, datetime
+
+    from conftest import _CALENDAR, _ROLES, PROCESSES, EnglishClient
+
+    from gridflow.app import create_app
+    from gridflow.cli import work_round
+    from gridflow.demo import DEMO_PASSWORD, run_demo
+    from gridflow.models import Demand
+
+    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run_demo(
+        url, instances=40, seed=3, weeks=1, processes=PROCESSES, leave_open=True, accounts=True
+    )
+    rt = Runtime.create(url, calendar=_CALENDAR, roles=_ROLES)  # the real clock, as served
+    work_round(rt)
+    with rt.db.read() as session:
+        open_demands = session.execute(
+            select(Demand.id, Demand.reference, Demand.details)
+            .join(Instance, Instance.demand_id == Demand.id)
+            .where(Instance.status == "running")
+        ).all()
+    demand_id, reference, details = open_demands[0]
+    feeder = details["feeder"]
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False}, runtime=rt)
+    app.test_client_class = EnglishClient
+    client = app.test_client()
+    got = client.post("/api/tokens", json={"username": "desk1", "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {got.json['token']}"}
+    alarm = {
+        "type": "outage_alarm",
+        "key": "demo-1",
+        "payload": {"feeder": feeder, "area": "urban"},
+    }
+
+    response = client.post("/api/events", json=alarm, headers=headers)
+    assert response.status_code == 201, response.text
+    repair = response.json["actions"][0]["instance_id"]
+    assert reference in response.json["actions"][1]["demands"]
+    [given] = response.json["dispatched"]
+    [locate] = open_items(rt, repair)
+    assert (given["work_item_id"], given["assignee"]) == (locate.id, locate.assignee)
+    crew = pool.person(rt, given["assignee"])
+    assert crew is not None and crew.skills.get("repair", 0) >= 1
+    assert crew.shift_left(datetime.now(UTC)) is not None  # on shift now
+    assert given["equipment"] is not None and given["equipment"].startswith(("VAN", "TRUCK", "4WD"))
+    timeline = client.get(f"/api/demands/{demand_id}", headers=headers).json
+    notes = [
+        c["text"] for i in timeline["instances"] for link in i["links"] for c in link["comments"]
+    ]
+    assert any(f"Outage alarm on feeder {feeder}" in note for note in notes)
+    rt.db.dispose()
