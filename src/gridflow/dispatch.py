@@ -34,6 +34,7 @@ from gridflow.pool import (
     INFEASIBLE,
     W_LOAD,
     EquipmentRow,
+    Fit,
     Need,
     Person,
     Reason,
@@ -103,15 +104,18 @@ def plan(
         for kind in job.need.equipment:
             left[kind] -= 1
         candidates.append(job)
+    # Only people with a free load slot can take anything this round.
+    people = [person for person in people if person.load < person.max_load]
     slots: list[tuple[Person, int]] = [
         (person, k)
         for person in people
-        for k in range(max(0, min(person.max_load - person.load, len(candidates))))
+        for k in range(min(person.max_load - person.load, len(candidates)))
     ]
     choices: list[Choice] = []
+    fits: dict[tuple[int, int], Fit] = {}
     if candidates and slots:
         fits = {
-            (j, p): fit(person, job.need, now)
+            (j, p): fit(person, job.need, now, explain=False)
             for j, job in enumerate(candidates)
             for p, person in enumerate(people)
         }
@@ -129,8 +133,7 @@ def plan(
                 continue
             job = candidates[j]
             person, k = slots[s]
-            scored = fits[(j, index[person.username])]
-            reasons = list(scored.reasons)
+            reasons = list(fit(person, job.need, now).reasons)
             if k:
                 reasons = [_with_load(r, person, k) for r in reasons]
             code = None
@@ -147,9 +150,14 @@ def plan(
                 )
             choices.append(Choice(job.id, person.username, code, float(cost[j, s]), tuple(reasons)))
     assigned = {c.job_id for c in choices}
-    for job in candidates:
+    for j, job in enumerate(candidates):
         if job.id not in assigned:
-            unassigned[job.id] = _why_not(job, people, now)
+            someone = slots and any(fits[(j, p)].feasible for p in range(len(people)))
+            unassigned[job.id] = (
+                "the people who could take it went to more urgent links"
+                if someone
+                else "nobody qualified is on shift with load to spare"
+            )
     return Plan(sorted(choices, key=lambda c: c.job_id), unassigned)
 
 
@@ -174,13 +182,6 @@ def _with_load(reason: Reason, person: Person, k: int) -> Reason:
     return Reason(
         "load", {"load": load, "max": person.max_load}, f"holds {load} of {person.max_load}"
     )
-
-
-def _why_not(job: Job, people: Sequence[Person], now: datetime) -> str:
-    fits = [fit(p, job.need, now) for p in people]
-    if not any(f.feasible for f in fits):
-        return "nobody qualified is on shift with load to spare"
-    return "the people who could take it went to more urgent links"
 
 
 # --- rounds in the store ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ the same reasons in both places.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,91 +149,91 @@ def _fmt(delta: timedelta) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
 
 
-def fit(person: Person, need: Need, now: datetime, *, extra_load: int = 0) -> Fit:
+def fit(
+    person: Person, need: Need, now: datetime, *, extra_load: int = 0, explain: bool = True
+) -> Fit:
     """How well `person` suits a link with `need` at `now` (cost: lower is better).
 
     Infeasible: missing a skill or its level (or, for a link with no skills, not in its role),
-    off shift, on leave, too little shift left, or at maximum load."""
+    off shift, on leave, too little shift left, or at maximum load. Without `explain` the
+    reasons are left out (the dispatcher scores many pairs and explains only those it picks)."""
     reasons: list[Reason] = []
     cost = 0.0
     feasible = True
 
-    def say(code: str, text: str, **params: object) -> None:
-        reasons.append(Reason(code, params, text))
+    def say(code: str, text: Callable[[], str] | str, **params: object) -> None:
+        if explain:
+            reasons.append(Reason(code, params, text if isinstance(text, str) else text()))
 
     # Skill match and level.
+    skills = person.skills
     if need.skills:
         gaps = [
-            (skill, level, person.skills.get(skill, 0))
-            for skill, level in need.skills
-            if person.skills.get(skill, 0) < level
+            (s, level, skills.get(s, 0)) for s, level in need.skills if skills.get(s, 0) < level
         ]
         if gaps:
             feasible = False
             for skill, level, has in gaps:
-                say(
-                    "skill_missing",
-                    f"{skill} needs level {level}, has {has}",
-                    skill=skill,
-                    level=level,
-                    has=has,
-                )
+                text = f"{skill} needs level {level}, has {has}"
+                say("skill_missing", text, skill=skill, level=level, has=has)
         else:
-            above = sum(person.skills[s] - level for s, level in need.skills)
-            cost += W_OVERQUALIFIED * above
-            matched = ", ".join(f"{s} {person.skills[s]}≥{level}" for s, level in need.skills)
-            say("skills_match", f"skills {matched}", skills=matched)
+            cost += W_OVERQUALIFIED * sum(skills[s] - level for s, level in need.skills)
+            if explain:
+                matched = ", ".join(f"{s} {skills[s]}≥{level}" for s, level in need.skills)
+                say("skills_match", lambda: f"skills {matched}", skills=matched)
             if need.role not in person.roles:
                 cost += W_OTHER_DEPARTMENT
                 say(
                     "other_department",
-                    f"from {person.department}, by skill",
+                    lambda: f"from {person.department}, by skill",
                     department=person.department,
                 )
     elif need.role not in person.roles:
         feasible = False
-        say("not_in_role", f"not in role {need.role}", role=need.role)
+        say("not_in_role", lambda: f"not in role {need.role}", role=need.role)
     # Shift: on now, and for long enough.
     until_leave = person.on_leave(now)
-    left = person.shift_left(now)
+    left = person.shift_left(now) if until_leave is None else None
     if until_leave is not None:
         feasible = False
         until = f"{until_leave:%Y-%m-%d %H:%M} UTC"
-        say("on_leave", f"on leave until {until}", until=until)
+        say("on_leave", lambda: f"on leave until {until}", until=until)
     elif left is None:
         feasible = False
-        say("off_shift", "off shift now")
+        say("off_shift", lambda: "off shift now")
     else:
         time_to_due = need.due_at - now if need.due_at is not None else NEEDED_HORIZON
         needed = max(MIN_SHIFT_LEFT, min(NEEDED_HORIZON, time_to_due))
         if left < MIN_SHIFT_LEFT:
             feasible = False
-            say("shift_ending", f"shift ends in {_fmt(left)}", left=_fmt(left))
+            if explain:
+                say("shift_ending", lambda: f"shift ends in {_fmt(left)}", left=_fmt(left))
         else:
             if left < needed:
                 cost += W_SHORT_SHIFT * (needed - left) / needed
-            say(
-                "on_shift",
-                f"on shift {_fmt(left)} more (link needs {_fmt(needed)})",
-                left=_fmt(left),
-                needed=_fmt(needed),
-            )
+            if explain:
+                say(
+                    "on_shift",
+                    lambda: f"on shift {_fmt(left)} more (link needs {_fmt(needed)})",
+                    left=_fmt(left),
+                    needed=_fmt(needed),
+                )
     # Load.
     load = person.load + extra_load
     if load >= person.max_load:
         feasible = False
-        say("full", f"holds {load} of {person.max_load}", load=load, max=person.max_load)
+        say("full", lambda: f"holds {load} of {person.max_load}", load=load, max=person.max_load)
     else:
         cost += W_LOAD * load / person.max_load
-        say("load", f"holds {load} of {person.max_load}", load=load, max=person.max_load)
+        say("load", lambda: f"holds {load} of {person.max_load}", load=load, max=person.max_load)
     # Area.
     if need.area in AREAS and person.area in AREAS:
         steps = abs(AREAS.index(need.area) - AREAS.index(person.area))
         cost += W_AREA * steps
         if steps:
-            say("other_area", f"based {person.area}, link {need.area}", area=person.area)
+            say("other_area", lambda: f"based {person.area}, link {need.area}", area=person.area)
         else:
-            say("same_area", f"same area ({person.area})", area=person.area)
+            say("same_area", lambda: f"same area ({person.area})", area=person.area)
     # Time left to due: the same for every person; it orders links, not people.
     if need.due_at is not None:
         hours = (need.due_at - now).total_seconds() / 3600
