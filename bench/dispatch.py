@@ -25,7 +25,7 @@ Same seed, same process, same work, same people, same vehicles; only the policy 
 Printed: mean waiting time, standard breaches and load spread (coefficient of variation of the
 hours each person worked) for both policies, and the ratios (b)/(a).
 
-    python bench/dispatch.py [--demands 700] [--seed 1]
+    python bench/dispatch.py [--demands 150] [--seed 1]
 """
 
 from __future__ import annotations
@@ -361,7 +361,9 @@ def _arrival(by_id: dict[int, Work]):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--demands", type=int, default=700, help="demands in the week")
+    parser.add_argument(
+        "--demands", type=int, default=150, help="demands in the week (make run's demo has 150)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     first = simulate("first_free", args.seed, args.demands)
