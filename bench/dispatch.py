@@ -382,7 +382,7 @@ def main() -> None:
     less = 1 - (ours.mean_wait_min / first.mean_wait_min) if first.mean_wait_min else 0.0
     print(
         f"gridflow waits {less:.0%} less than first-free and breaches "
-        f"{first.breaches - ours.breaches:+d} fewer standards "
+        f"{first.breaches - ours.breaches} fewer standards "
         f"(simulation took {first.seconds:.1f} s and {ours.seconds:.1f} s)"
     )
 

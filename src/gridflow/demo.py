@@ -257,8 +257,12 @@ class Simulation:
             if key in self.messaged:
                 continue
             self.messaged.add(key)
-            # The customer's own works: days to weeks of calendar time.
-            delay = timedelta(days=self._draw(20.0))
+            # The customer's own works: days to weeks of calendar time; a new meter reports
+            # itself online within hours.
+            if wait_row.name == "meter_connected":
+                delay = timedelta(hours=self._draw(24.0))
+            else:
+                delay = timedelta(days=self._draw(20.0))
             self.at(now + delay, self._message_action(instance_id, wait_row.name))
 
     def _standard_seconds(self, target: str, basis: str) -> float:
