@@ -308,6 +308,9 @@ def test_find_help_page_ranks_and_hands_over(rt: Runtime, client: Any) -> None:
     iid = new_connection(rt, owner.username)
     [accept] = open_items(rt, iid)
     login(client, "manager_zhou")
+    mine = client.get("/queue?scope=mine")
+    assert f'data-work-item="{accept.id}"' in mine.text
+    assert "given to you, not started" in mine.text
     page = client.get(f"/work-items/{accept.id}/help")
     assert page.status_code == 200
     assert "manager_qian" in page.text and "holds 0 of 3" in page.text
