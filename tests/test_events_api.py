@@ -319,3 +319,15 @@ def test_in_the_demo_an_outage_alarm_becomes_a_repair_already_with_a_crew_and_a_
     ]
     assert any(f"Outage alarm on feeder {feeder}" in note for note in notes)
     rt.db.dispose()
+
+
+def test_a_breach_whose_link_is_done_is_not_escalated(rt: Runtime, clock: SimulatedClock) -> None:
+    started = instances.start_instance(
+        rt, "active_repair", {"feeder": "F001", "area": "urban"}, business_key="A-1"
+    )
+    complete(rt, started.instance_id, "Activity_locate")
+    complete(rt, started.instance_id, "Activity_dispatch")
+    clock.advance(timedelta(minutes=46))
+    instances.fire_due_timers(rt)
+    complete(rt, started.instance_id, "Activity_arrive")  # the crew arrived meanwhile
+    assert linkage.feed_breaches(rt, linkage.rulebook(rt.roles)) == 0

@@ -345,8 +345,11 @@ _NEW_BREACHES = (
     )
     .join(Instance, Instance.id == TaskEvent.instance_id)
     .join(Definition, Definition.id == TaskEvent.definition_id)
+    .join(WorkItem, WorkItem.id == TaskEvent.work_item_id)
     .where(
         TaskEvent.lifecycle == "escalated",
+        # A breach matters while its link is still open (history is not escalated again).
+        WorkItem.state.in_(("ready", "claimed")),
         ~select(LinkageEvent.id).where(LinkageEvent.task_event_id == TaskEvent.id).exists(),
     )
     .order_by(TaskEvent.id)
