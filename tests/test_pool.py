@@ -4,7 +4,7 @@ full; hand-overs and helpers are recorded in the events."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -289,10 +289,23 @@ def test_a_supervisor_keeps_the_pool_and_sees_who_is_free(rt: Runtime, client: A
     )
     assert "area &#39;moon&#39; is not one of: urban, rural, remote" in refused.text
     client.post("/pool/equipment", data={"code": "VAN-9", "type": "vehicle", "area": "rural"})
+    client.post(
+        "/pool/leave",
+        data={
+            "username": "meter1",
+            "starts": "2026-03-09T09:00",  # Beijing time
+            "ends": "2026-03-13T18:00",
+            "reason": "training",
+        },
+    )
+    assert pool.person(rt, "meter1").leave == (  # type: ignore[union-attr]
+        (datetime(2026, 3, 9, 1, tzinfo=UTC), datetime(2026, 3, 13, 10, tzinfo=UTC)),
+    )
     page = client.get("/pool")
     assert page.status_code == 200
     assert "meter1" in page.text and "metering:3" in page.text and "Mon 00:00–09:00" in page.text
     assert "free: 1" in page.text and "VAN-9" in page.text
+    assert "meter1: 2026-03-09 09:00 – 2026-03-13 18:00 training" in page.text
     assert client.get("/dispatch").status_code == 200
     # A clerk may not keep the pool.
     login(client, "desk1")

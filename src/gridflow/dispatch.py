@@ -144,7 +144,7 @@ def plan(
                 reasons.append(
                     Reason(
                         "equipment",
-                        {"code": chosen.code, "area": chosen.area},
+                        {"item": chosen.code, "area": chosen.area},
                         f"{kind} {chosen.code} ({chosen.area})",
                     )
                 )

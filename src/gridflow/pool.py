@@ -63,7 +63,7 @@ class Reason:
     text: str
 
     def as_json(self) -> dict[str, object]:
-        return {"code": self.code, "text": self.text, **dict(self.params)}
+        return {**dict(self.params), "code": self.code, "text": self.text}
 
 
 @dataclass(frozen=True)

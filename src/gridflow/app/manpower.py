@@ -54,7 +54,13 @@ def pool_page() -> str:
             )
         }
         leave = connection.execute(
-            select(StaffProfile.username, StaffLeave)
+            select(
+                StaffProfile.username,
+                StaffLeave.id,
+                StaffLeave.starts_at,
+                StaffLeave.ends_at,
+                StaffLeave.reason,
+            )
             .join(StaffProfile, StaffProfile.id == StaffLeave.profile_id)
             .where(StaffLeave.ends_at > now)
             .order_by(StaffLeave.starts_at)
