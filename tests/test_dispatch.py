@@ -4,6 +4,7 @@ needs it, by a minimum-cost assignment; nobody ends a round over their maximum l
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from conftest import MONDAY_9AM, open_items
 from sqlalchemy import select
@@ -180,3 +181,28 @@ def test_a_round_assigns_the_active_repair_to_an_on_shift_crew_with_a_vehicle_on
     )
     third = dispatch.run_round(rt, "round-3")
     assert third.assignments == [] and list(third.unassigned.values()) == ["no free vehicle"]
+
+
+def test_supervisors_run_rounds_through_the_api_and_the_same_key_plans_once(
+    rt: Runtime, client: Any
+) -> None:
+    from conftest import token
+
+    crew(rt)
+    users.create_user(rt, "boss", "correct-horse-9", ["supervisor"])
+    instances.start_instance(
+        rt, "active_repair", {"feeder": "F007", "area": "urban"}, business_key="A-1"
+    )
+    boss = client.post("/api/tokens", json={"username": "boss", "password": "correct-horse-9"})
+    headers = {"Authorization": f"Bearer {boss.json['token']}"}
+    first = client.post("/api/dispatch/rounds", json={"key": "r1"}, headers=headers)
+    assert first.status_code == 201
+    assert [(a["username"], a["equipment"]) for a in first.json["assignments"]] == [
+        ("crew_urban", "V-01")
+    ]
+    again = client.post("/api/dispatch/rounds", json={"key": "r1"}, headers=headers)
+    assert again.status_code == 200 and again.json == first.json
+    listed = client.get("/api/dispatch/rounds", headers=headers).json["rounds"]
+    assert [r["key"] for r in listed] == ["r1"]
+    clerk = client.post("/api/dispatch/rounds", json={}, headers=token(client, "desk1"))
+    assert clerk.status_code == 403
