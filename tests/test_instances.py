@@ -86,7 +86,9 @@ def test_worker_once_fires_due_breach_timers(tmp_path: Path) -> None:
     runner = CliRunner(env={"GRIDFLOW_PROCESSES": str(PROCESSES)})
     result = runner.invoke(main, ["worker", "--once", "--database", url])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "fired timers on 1 instance(s)\n"
+    assert result.stdout == (
+        "fired timers on 1 instance(s)\nfed 1 breached standard(s) to the linkage rules\n"
+    )
     assert sorted(i.element_id for i in open_items(rt, started.instance_id)) == [
         "Activity_arrive",
         "Activity_escalate",

@@ -36,6 +36,7 @@ COVERED_PROCESSES = {
     "ev_charger_installation",
     "pv_connection",
     "energy_efficiency",
+    "escalation",
 }
 
 
@@ -238,6 +239,8 @@ def install_business_meter(rt: Runtime, iid: int) -> None:
         "Activity_install_meter",
         {"meter_number": "3301000200001", "initial_reading": 0.0, "connected": True},
     )
+    # The connection ends when the metering system reports the new meter online.
+    assert instances.deliver_message(rt, iid, "meter_connected", {"meter": "3301000200001"})
 
 
 def walk_business_standard_path(rt: Runtime, iid: int) -> None:
@@ -1366,3 +1369,18 @@ def test_energy_efficiency_package_accepted_is_implemented_verified_and_followed
             "Activity_return_visit",
         ],
     )
+
+
+# --- escalation (raised by a linkage rule) -------------------------------------------------------
+
+
+def test_an_escalation_is_one_supervisor_link_within_30_minutes(rt: Runtime) -> None:
+    started = instances.start_instance(
+        rt, "escalation", {"subject": "Repair crew late on site"}, business_key="E-1"
+    )
+    iid = started.instance_id
+    assert open_links(rt, iid) == ["Activity_handle_escalation"]
+    item = item_for(rt, iid, "Activity_handle_escalation")
+    assert (item.role, item.due_at - item.ready_at) == ("supervisor", timedelta(minutes=30))
+    complete(rt, iid, "Activity_handle_escalation", {"escalation_action": "dispatch_backup_crew"})
+    assert_finished(rt, iid, ["Activity_handle_escalation"])

@@ -310,7 +310,7 @@ def test_short_paths_match_spiffworkflow_on_every_step(path: str) -> None:
     clock = SimulatedClock(MONDAY_9AM)
     steps = list(drive(path, clock))
     assert steps[-1] == "end"
-    assert len(steps) > 2
+    assert len(steps) >= 2  # at least one link (the escalation has just one), then the end
 
 
 @pytest.mark.parametrize("path", sorted(SAMPLES))

@@ -49,9 +49,17 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN files; one line per problem, exit status 1 when there is any."""
+    """Check BPMN files (and a folder's rules.yaml); one line per problem, exit status 1 when
+    there is any."""
+    from gridflow import linkage, rules
+
     book = load_roles(roles)
     results = definitions.lint_paths(paths, book)
+    for folder in (p for p in paths if p.is_dir() and (p / rules.RULES_FILE).exists()):
+        path = folder / rules.RULES_FILE
+        results[path] = rules.lint(
+            path.read_text(encoding="utf-8"), str(path), linkage.catalogue_for(folder, book)
+        )
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))
@@ -195,19 +203,35 @@ def summary(database: str | None) -> None:
 @click.option("--once", is_flag=True, help="Fire what is due now and exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
 def worker(database: str | None, once: bool, interval: float) -> None:
-    """Fire due timers (breach escalations, waits) round after round."""
+    """Fire due timers (breach escalations, waits), feed breached standards to the linkage
+    rules and run a dispatch round, round after round."""
     import time
-
-    from gridflow.instances import fire_due_timers
 
     rt = _runtime(database)
     while True:
-        fired = fire_due_timers(rt)
-        if fired:
-            click.echo(f"fired timers on {fired} instance(s)")
+        for line in work_round(rt):
+            click.echo(line)
         if once:
             return
         time.sleep(interval)
+
+
+def work_round(rt: Runtime) -> list[str]:
+    """One worker round: timers, breached standards as linkage events, a dispatch round."""
+    from gridflow import dispatch, linkage
+    from gridflow.instances import fire_due_timers
+
+    said = []
+    fired = fire_due_timers(rt)
+    if fired:
+        said.append(f"fired timers on {fired} instance(s)")
+    breaches = linkage.feed_breaches(rt, linkage.rulebook(rt.roles))
+    if breaches:
+        said.append(f"fed {breaches} breached standard(s) to the linkage rules")
+    assigned = len(dispatch.run_round(rt).assignments)
+    if assigned:
+        said.append(f"dispatched {assigned} link(s)")
+    return said
 
 
 @main.command()
@@ -231,7 +255,7 @@ def layout(files: tuple[Path, ...], replace: bool) -> None:
     "--worker/--no-worker",
     default=True,
     show_default=True,
-    help="Also fire due timers every 30 s in this process.",
+    help="Also fire due timers and run dispatch rounds every 30 s in this process.",
 )
 def serve(database: str | None, host: str, port: int, debug: bool, worker: bool) -> None:
     """Run the web application (development server; see the README for gunicorn)."""
@@ -239,7 +263,6 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
     import time
 
     from gridflow.app import create_app
-    from gridflow.instances import fire_due_timers
 
     app = create_app({"DATABASE_URL": database} if database else None)
     click.echo(f"gridflow is serving on http://{host}:{port}/ (Ctrl+C stops it)")
@@ -256,7 +279,7 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
         def fire_timers() -> None:
             while True:
                 try:
-                    fire_due_timers(rt)
+                    work_round(rt)
                 except GridflowError as exc:
                     click.echo(f"timer worker: {exc}", err=True)
                 time.sleep(30)

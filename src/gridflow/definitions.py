@@ -50,6 +50,9 @@ class Link:
     standard: Standard
     customer_facing: bool = False
     line: int | None = None
+    # What the skill pool needs for it (issue 6): (skill, minimum level) and equipment types.
+    skills: tuple[tuple[str, int], ...] = ()
+    equipment: tuple[str, ...] = ()
 
     @property
     def department(self) -> str:
@@ -81,6 +84,44 @@ class ProcessDefinition:
         parser = CamundaParser()
         parser.add_bpmn_xml(_parse_xml(self.xml, self.file), filename=self.file)
         return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
+
+
+NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
+MAX_SKILL_LEVEL = 5
+
+
+def parse_skills(text: str) -> tuple[tuple[str, int], ...]:
+    """`repair:2, live_line:1` → (("live_line", 1), ("repair", 2)); ValueError naming the part."""
+    skills: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, level = part.partition(":")
+        name, level = name.strip(), level.strip() or "1"
+        if not NEED_NAME.fullmatch(name):
+            raise ValueError(
+                f"skills: {part!r} is not skill:level (a lower-case name such as repair:2)"
+            )
+        if not level.isdigit() or not 1 <= int(level) <= MAX_SKILL_LEVEL:
+            raise ValueError(
+                f"skills: level of {name!r} must be 1 to {MAX_SKILL_LEVEL}, not {level!r}"
+            )
+        if name in skills:
+            raise ValueError(f"skills: {name!r} appears twice")
+        skills[name] = int(level)
+    return tuple(sorted(skills.items()))
+
+
+def parse_equipment(text: str) -> tuple[str, ...]:
+    """`vehicle, insulation_tester` → ("insulation_tester", "vehicle")."""
+    kinds: set[str] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not NEED_NAME.fullmatch(part):
+            raise ValueError(f"equipment: {part!r} is not an equipment type (such as vehicle)")
+        kinds.add(part)
+    return tuple(sorted(kinds))
 
 
 def content_hash(xml: bytes) -> str:
@@ -399,8 +440,9 @@ class _Linter:
                     element,
                     f"camunda:{attribute}={value!r} is refused: work goes to the lane's role",
                 )
-        if role is not None and standard is not None and form is not None:
-            props = self._properties(element)
+        props = self._properties(element)
+        needs = self._needs_of(element, props)
+        if role is not None and standard is not None and form is not None and needs is not None:
             self.links[element_id] = Link(
                 element_id=element_id,
                 name=name,
@@ -410,7 +452,21 @@ class _Linter:
                 standard=standard,
                 customer_facing=props.get("customer_facing", "").lower() == "true",
                 line=_line(element),
+                skills=needs[0],
+                equipment=needs[1],
             )
+
+    def _needs_of(
+        self, element: etree._Element, props: Mapping[str, str]
+    ) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]] | None:
+        """The `skills` ("repair:2,live_line:1") and `equipment` ("vehicle") properties."""
+        try:
+            return parse_skills(props.get("skills", "")), parse_equipment(
+                props.get("equipment", "")
+            )
+        except ValueError as exc:
+            self.problem(element, str(exc))
+            return None
 
     def _form_of(self, element: etree._Element) -> Form | None:
         fields: list[FormField] = []

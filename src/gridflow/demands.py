@@ -132,12 +132,17 @@ def create_demand(
     *,
     processes: Sequence[str] | None = None,
     request_key: str | None = None,
+    owner: str | None = None,
 ) -> Accepted:
     """Record a demand and start its process(es), all in one transaction.
 
     With a `request_key`, a retried request (same actor, same key) returns the demand the
-    first one created, with `replayed=True`, and starts nothing.
+    first one created, with `replayed=True`, and starts nothing. Its `owner` (account manager)
+    is the one given, else the account manager who takes it in; its front-end links go to the
+    owner's "My work" while the owner is on shift and under their maximum load.
     """
+    if owner is None and "account_manager" in actor.roles:
+        owner = actor.username
     demand.validate()
     if request_key is not None and not 1 <= len(request_key) <= 100:
         raise DemandError({"request_key": "must be 1 to 100 characters"})
@@ -148,7 +153,7 @@ def create_demand(
         if earlier is not None:
             return earlier
     try:
-        return _create(rt, demand, actor, process_ids, request_key, now)
+        return _create(rt, demand, actor, process_ids, request_key, now, owner)
     except IntegrityError:
         # The same key raced in from a second request and won: answer with its demand.
         earlier = _replay(rt, actor, request_key) if request_key is not None else None
@@ -195,6 +200,7 @@ def _create(
     process_ids: list[str],
     request_key: str | None,
     now: datetime,
+    owner: str | None = None,
 ) -> Accepted:
     variables = demand.variables()
     with rt.db.transaction() as connection:
@@ -213,6 +219,7 @@ def _create(
                 "created_at": now,
                 "created_by": actor.username,
                 "request_key": request_key,
+                "owner": owner,
             },
         ).scalar_one()
         # A reference a customer can quote: the local year and the row id, D-2026-000123.
@@ -231,3 +238,13 @@ def _create(
             for process_id in process_ids
         )
         return Accepted(demand_id, reference, started)
+
+
+def set_owner(rt: Runtime, demand_id: int, owner: str | None) -> None:
+    """Give a demand to an account manager (None: no owner, front-end links to the team)."""
+    with rt.db.transaction() as connection:
+        done = connection.execute(
+            update(Demand).where(Demand.id == demand_id).values(owner=owner or None)
+        )
+        if done.rowcount != 1:
+            raise DemandError({"demand": f"demand {demand_id} does not exist"})

@@ -257,8 +257,12 @@ class Simulation:
             if key in self.messaged:
                 continue
             self.messaged.add(key)
-            # The customer's own works: days to weeks of calendar time.
-            delay = timedelta(days=self._draw(20.0))
+            # The customer's own works: days to weeks of calendar time; a new meter reports
+            # itself online within hours.
+            if wait_row.name == "meter_connected":
+                delay = timedelta(hours=self._draw(24.0))
+            else:
+                delay = timedelta(days=self._draw(20.0))
             self.at(now + delay, self._message_action(instance_id, wait_row.name))
 
     def _standard_seconds(self, target: str, basis: str) -> float:
@@ -383,6 +387,8 @@ def run_demo(
             simulation.run(lambda: bar.update(simulation.finished - bar.pos), until)
     else:
         simulation.run(until=until)
+    if accounts:
+        seed_pool(rt, clock.now())
     with rt.db.read() as session:
         by_status = dict(
             session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
@@ -427,6 +433,70 @@ def _create_accounts(rt: Runtime) -> None:
                 )
 
 
+# The skill pool (issue 6): everyone's department, area, skills and weekly shifts in UTC.
+# Repair crews work round the clock in three shifts; offices work 08:30–17:30 Beijing time.
+CREWS = 9  # repair1 … repair9
+CREW_SKILLS = ("repair:3,live_line:2,dispatch:2", "repair:2,live_line:1", "repair:2")
+OFFICE_SKILLS = {
+    "account_manager": "sales:2",
+    "service_desk": "sales:1",
+    "planning_design": "design:3",
+    "construction": "construction:3,repair:1",
+    "metering": "metering:3,repair:1",
+    "finance": "billing:2",
+    "materials": "stores:2",
+    "supervisor": "dispatch:3,repair:2",
+}
+VEHICLES = (("VAN-01", "urban"), ("VAN-02", "urban"), ("VAN-03", "urban"), ("TRUCK-04", "rural"),
+            ("4WD-05", "remote"))  # fmt: skip
+
+
+def seed_pool(rt: Runtime, now: datetime) -> None:
+    """Profiles for the demo accounts (and six more repair crew), five vehicles, an owner for
+    every demand and its feeder kept, one account manager on leave this week."""
+    from gridflow import pool
+    from gridflow.models import Demand
+    from gridflow.users import create_user, list_users
+
+    existing = {staff.username for staff in list_users(rt)}
+    areas = ("urban", "urban", "rural")
+    for n in range(1, CREWS + 1):
+        name = f"repair{n}"
+        if name not in existing:
+            create_user(rt, name, DEMO_PASSWORD, ["dispatch_repair"], display_name=f"Crew {n}")
+        pool.save_profile(
+            rt,
+            name,
+            department="dispatch_repair",
+            area="remote" if n == CREWS else areas[n % 3],
+            max_load=2,
+            skills=CREW_SKILLS[(n - 1) // 3],
+        )
+        start = ("00:00", "08:00", "16:00")[(n - 1) % 3]
+        end = ("08:00", "16:00", "00:00")[(n - 1) % 3]
+        for weekday in range(7):
+            pool.add_shift(rt, name, weekday, start, end)
+    for role_id, skills in OFFICE_SKILLS.items():
+        department = rt.roles[role_id].department.id
+        for n in range(1, STAFF_PER_ROLE + 1):
+            name = f"{DEMO_NAMES[role_id]}{n}"
+            pool.save_profile(
+                rt, name, department=department, area=areas[n % 3], max_load=5, skills=skills
+            )
+            for weekday in range(5):
+                pool.add_shift(rt, name, weekday, "00:30", "09:30")
+    pool.add_leave(rt, "manager3", now - timedelta(days=1), now + timedelta(days=6), "annual leave")
+    for code, area in VEHICLES:
+        pool.save_equipment(rt, code, "vehicle", area)
+    managers = [f"{DEMO_NAMES['account_manager']}{n}" for n in range(1, STAFF_PER_ROLE + 1)]
+    with rt.db.write() as session:
+        for demand in session.scalars(select(Demand).order_by(Demand.id)):
+            demand.owner = managers[demand.id % len(managers)]
+
+
 def demo_accounts_text() -> str:
     names = ", ".join(f"{short}1" for short in DEMO_NAMES.values())
-    return f"demo accounts: {names} (and …2, …3 per lane role); password: {DEMO_PASSWORD}"
+    return (
+        f"demo accounts: {names} (and …2, …3 per lane role; repair crews repair1 … "
+        f"repair{CREWS}); password: {DEMO_PASSWORD}"
+    )

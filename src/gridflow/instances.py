@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gridflow.engine import Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
-from gridflow.models import Definition, Instance, TaskEvent, Wait, WorkItem, to_ms
+from gridflow.models import Definition, Demand, Instance, TaskEvent, Wait, WorkItem, to_ms
 from gridflow.roles import SYSTEM, Actor
 from gridflow.runtime import Runtime
 
@@ -416,10 +416,13 @@ def write_run(
     instance.document, instance.variables = document, variables
     instance.status, instance.ended_at = status, ended_at
     ready_events: list[dict[str, Any]] = []
+    owner: str | None | bool = False  # the demand's owner, looked up for a front-end link
     for link in links:
         if link.state != "ready" or link.task_id in known:
             continue
         meta = definition.links[link.element_id]
+        if meta.role.front_end and owner is False:
+            owner = _desk_owner(connection, instance.id, new, now)
         values = {
             "instance_id": instance.id,
             "definition_id": instance.definition_id,
@@ -438,10 +441,17 @@ def write_run(
             "escalated": False,
             "lock_version": 1,
         }
+        if meta.role.front_end and isinstance(owner, str):
+            values["assignee"] = owner
         inserted = connection.execute(INSERT_ITEM, values).inserted_primary_key
         assert inserted is not None
         values["id"] = inserted[0]
         ready_events.append(event_row(_Source(values), "ready", now, None))
+        if meta.role.front_end and isinstance(owner, str):
+            # Desk owner first: the link is in the owner's "My work", not yet started by them.
+            ready_events.append(
+                event_row(_Source(values), "assigned", now, Actor(owner), {"by": "desk_owner"})
+            )
     states = {link.task_id: link.state for link in links}
     for task_id, item in known.items():
         if item.state in OPEN and states.get(task_id) != "ready":
@@ -456,6 +466,32 @@ def write_run(
             ready_events.append(event_row(item, "cancelled", now, actor))
     _write_waits(connection, instance.id, snapshot, fresh=new is not None)
     insert_events(connection, events + ready_events)
+
+
+_DEMAND_OWNER = (
+    select(Demand.owner)
+    .join(INSTANCES, INSTANCES.c.demand_id == Demand.id)
+    .where(INSTANCES.c.id == bindparam("instance_id"))
+)
+_OWNER_OF_DEMAND = select(Demand.owner).where(Demand.id == bindparam("demand_id"))
+
+
+def _desk_owner(
+    connection: Connection, instance_id: int, new: Mapping[str, object] | None, now: datetime
+) -> str | None:
+    """The demand's owner when they can take a front-end link now (on shift, under their
+    maximum load); None sends the link to the team queue."""
+    from gridflow.pool import available_for_desk
+
+    if new is not None:
+        if new.get("demand_id") is None:
+            return None
+        owner = connection.scalar(_OWNER_OF_DEMAND, {"demand_id": new["demand_id"]})
+    else:
+        owner = connection.scalar(_DEMAND_OWNER, {"instance_id": instance_id})
+    if not owner or not available_for_desk(connection, owner, now):
+        return None
+    return str(owner)
 
 
 class _Source:

@@ -1,5 +1,5 @@
-"""Work queues: "my work" (links I hold) and the team queue (ready links in my roles), with
-filters, sorting, pagination and counts, all computed in SQL."""
+"""Work queues: "my work" (links I hold or was given) and the team queue (ready links in my
+roles), with filters, sorting, pagination and counts, all computed in SQL."""
 
 from __future__ import annotations
 
@@ -109,11 +109,17 @@ _OPEN_ROLES: Any = bindparam("roles", expanding=True)
 
 
 def _scope_clause(scope: str, admin: bool) -> ColumnElement[bool]:
+    # A ready link given to someone (desk owner, dispatch, hand-over) is in their "My work"
+    # and out of the team queue until they start it.
     if scope == "mine":
-        return and_(WorkItem.state == "claimed", WorkItem.assignee == bindparam("username"))
+        return and_(
+            WorkItem.state.in_(("ready", "claimed")), WorkItem.assignee == bindparam("username")
+        )
     if admin:
-        return WorkItem.state == "ready"
-    return and_(WorkItem.state == "ready", WorkItem.role.in_(_OPEN_ROLES))
+        return and_(WorkItem.state == "ready", WorkItem.assignee.is_(None))
+    return and_(
+        WorkItem.state == "ready", WorkItem.assignee.is_(None), WorkItem.role.in_(_OPEN_ROLES)
+    )
 
 
 def _filter_clauses(shape: tuple[bool, ...]) -> list[ColumnElement[bool]]:

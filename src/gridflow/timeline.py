@@ -142,6 +142,7 @@ class DemandTimeline:
             "details": d.details,
             "created_at": _iso(d.created_at),
             "created_by": d.created_by,
+            "owner": d.owner,
             "instances": [i.as_json() for i in self.instances],
         }
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 
@@ -30,10 +30,12 @@ from gridflow.instances import (
     update_item,
     write_run,
 )
-from gridflow.models import WorkItem, to_ms
+from gridflow.models import LinkHelper, User, WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+USERS = cast(Table, User.__table__)
+HELPERS = cast(Table, LinkHelper.__table__)
 _ITEM_COLUMNS = tuple(WORK_ITEMS.c)
 _ITEM_KEYS = tuple(column.key for column in _ITEM_COLUMNS)
 # Lock the row: a second clerk waits here until the first commits, then sees the outcome.
@@ -70,6 +72,7 @@ def claim(
             if item.assignee == actor.username:
                 return _detached(item)  # claiming twice (a retried request) changes nothing
             raise ConflictError(f"{item.link_name} is already held by {item.assignee}")
+        _refuse_if_given_to_another(item, actor)
         now = to_ms(rt.clock.now())
         _change(
             connection, item, {"state": "claimed", "assignee": actor.username, "claimed_at": now}
@@ -84,7 +87,7 @@ def release(
     """Hand a claimed link back to the team queue; waiting time goes on from its first ready."""
     with rt.db.transaction() as connection:
         item, _ = _open_item(connection, work_item_id, actor, expected_version)
-        if item.state != "claimed":
+        if item.state != "claimed" and item.assignee is None:
             raise InvalidStateError(f"{item.link_name} is not held by anyone")
         if item.assignee != actor.username and "supervisor" not in actor.roles:
             raise ForbiddenError(f"{item.link_name} is held by {item.assignee}, not by you")
@@ -114,6 +117,7 @@ def complete(
         assert instance is not None
         if item.state == "claimed" and item.assignee != actor.username:
             raise ConflictError(f"{item.link_name} is held by {item.assignee}")
+        _refuse_if_given_to_another(item, actor)
         definition = rt.definition(item.definition_id)
         link = definition.links[item.element_id]
         values = link.form.validate(form)
@@ -140,6 +144,87 @@ def complete(
         _change(connection, item, changes)
         write_run(rt, connection, instance, run, now, actor, events=events)
         return _detached(item)
+
+
+def _refuse_if_given_to_another(item: _Item, actor: Actor) -> None:
+    """A ready link given to someone is theirs to start (a supervisor may step in)."""
+    if (
+        item.state == "ready"
+        and item.assignee not in (None, actor.username)
+        and not actor.is_system
+        and not {"supervisor", "admin"} & actor.roles
+    ):
+        raise ConflictError(f"{item.link_name} was given to {item.assignee}")
+
+
+def hand_over(
+    rt: Runtime,
+    work_item_id: int,
+    actor: Actor,
+    to: str,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> WorkItem:
+    """Pass a link to another person (found with "find help"): it goes to their "My work" as
+    it stands (held links stay held, their handling time runs on); a `handed_over` event
+    records who passed it to whom."""
+    to = to.strip()
+    with rt.db.transaction() as connection:
+        item, _ = _open_item(connection, work_item_id, actor, expected_version, supervise=True)
+        _may_pass(item, actor)
+        if not to or to == item.assignee:
+            raise InvalidStateError(f"{item.link_name}: hand it over to someone else")
+        if connection.scalar(select(USERS.c.id).where(USERS.c.username == to)) is None:
+            raise NotFoundError(f"no member of staff is called {to!r}")
+        now = to_ms(rt.clock.now())
+        before = item.assignee
+        _change(connection, item, {"assignee": to})
+        details: dict[str, object] = {"to": to, "from": before}
+        if reason.strip():
+            details["reason"] = reason.strip()[:500]
+        insert_events(connection, [event_row(item, "handed_over", now, actor, details)])
+        return _detached(item)
+
+
+def add_helper(
+    rt: Runtime, work_item_id: int, actor: Actor, helper: str, *, reason: str = ""
+) -> WorkItem:
+    """Ask a person to help on a link its holder keeps: recorded as `help_requested` with the
+    helper in the details, and counted in the helper's load while the link is open."""
+    helper = helper.strip()
+    with rt.db.transaction() as connection:
+        item, _ = _open_item(connection, work_item_id, actor, None, supervise=True)
+        _may_pass(item, actor)
+        if helper == item.assignee:
+            raise InvalidStateError(f"{helper} already holds {item.link_name}")
+        if connection.scalar(select(USERS.c.id).where(USERS.c.username == helper)) is None:
+            raise NotFoundError(f"no member of staff is called {helper!r}")
+        already = connection.scalar(
+            select(HELPERS.c.id).where(
+                HELPERS.c.work_item_id == item.id, HELPERS.c.username == helper
+            )
+        )
+        if already is not None:
+            return _detached(item)  # asked twice: one helper
+        now = to_ms(rt.clock.now())
+        connection.execute(
+            HELPERS.insert(),
+            {"work_item_id": item.id, "username": helper, "added_by": actor.username, "at": now},
+        )
+        details: dict[str, object] = {"helper": helper}
+        if reason.strip():
+            details["reason"] = reason.strip()[:500]
+        insert_events(connection, [event_row(item, "help_requested", now, actor, details)])
+        return _detached(item)
+
+
+def _may_pass(item: _Item, actor: Actor) -> None:
+    """Only the link's holder (or, for an unheld link, its role) or a supervisor passes it on."""
+    if {"supervisor", "admin"} & actor.roles or actor.is_system:
+        return
+    if item.assignee is not None and item.assignee != actor.username:
+        raise ForbiddenError(f"{item.link_name} is held by {item.assignee}, not by you")
 
 
 def set_durations(rt: Runtime, item: WorkItem) -> None:
@@ -176,13 +261,15 @@ def _open_item(
     expected_version: int | None,
     *,
     with_instance: bool = False,
+    supervise: bool = False,
 ) -> tuple[_Item, Held | None]:
     query = _ITEM_AND_INSTANCE if with_instance else _ITEM
     row = connection.execute(query, {"id": work_item_id}).first()
     if row is None:
         raise NotFoundError(f"work item {work_item_id} does not exist")
     item = _Item(dict(zip(_ITEM_KEYS, row, strict=False)))
-    if not actor.may_act_on(item.role, item.assignee):
+    supervisor = supervise and bool({"supervisor", "admin"} & actor.roles)
+    if not supervisor and not actor.may_act_on(item.role, item.assignee):
         raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
     if item.state not in OPEN:
         who = f" by {item.completed_by}" if item.completed_by else ""

@@ -41,12 +41,15 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         app.config.update(config)
     app.extensions["gridflow"] = runtime or Runtime.create(app.config.get("DATABASE_URL"))
 
-    from gridflow.app import api, auth, designer, i18n, pages, vendor
+    from gridflow.app import api, auth, designer, i18n, manpower, pages, vendor
 
     csrf.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(manpower.blueprint)
+    from gridflow.app import linkage_api  # noqa: F401 - adds its routes to the API blueprint
+
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     app.register_blueprint(designer.blueprint)

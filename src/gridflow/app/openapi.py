@@ -60,7 +60,83 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
         },
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **_linkage_paths()},
+    }
+
+
+def _linkage_paths() -> dict[str, Any]:
+    """Events and rules, find help, hand-over and helpers, dispatch rounds (issue 6)."""
+    event_body = _object(
+        ["type", "key", "payload"],
+        type={"type": "string", "example": "outage_alarm"},
+        key={"type": "string", "maxLength": 100, "description": "the same key acts once"},
+        payload={"type": "object", "example": {"feeder": "F007", "area": "urban"}},
+    )
+    received = _json({"type": "object"}, "What the rules did: processes started, notes, "
+                     "messages delivered, links dispatched")  # fmt: skip
+    return {
+        "/api/events": {
+            "post": {
+                "summary": "Post an event from grid monitoring, metering or the call centre",
+                "requestBody": _body(event_body),
+                "responses": {
+                    "201": received,
+                    "200": _json({"type": "object"}, "The same key again: the same answer"),
+                    "409": _json(_ref("Error"), "The key was used for another event type"),
+                    "422": _json(_ref("Error"), "Unknown type or a payload failing its schema"),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/rules": {
+            "get": {
+                "summary": "The linkage rules and the event types with their payload schemas",
+                "responses": {"200": _json({"type": "object"}, "Rules and events"), **ERRORS},
+            }
+        },
+        "/api/work-items/{id}/help": {
+            "get": {
+                "summary": "Find help: people ranked for the link, with the reasons",
+                "parameters": [ITEM_ID],
+                "responses": {"200": _json({"type": "object"}, "Ranked candidates"), **ERRORS},
+            }
+        },
+        "/api/work-items/{id}/hand-over": {
+            "post": {
+                "summary": "Hand the link over to another person",
+                "parameters": [ITEM_ID],
+                "requestBody": _body(
+                    _object(
+                        ["to"],
+                        to={"type": "string"},
+                        version={"type": "integer"},
+                        reason={"type": "string"},
+                    )
+                ),
+                "responses": {"200": _json(_ref("WorkItem"), "Handed over"), **ERRORS},
+            }
+        },
+        "/api/work-items/{id}/helpers": {
+            "post": {
+                "summary": "Add a helper to the link (its holder keeps it)",
+                "parameters": [ITEM_ID],
+                "requestBody": _body(
+                    _object(["username"], username={"type": "string"}, reason={"type": "string"})
+                ),
+                "responses": {"200": _json(_ref("WorkItem"), "Helper added"), **ERRORS},
+            }
+        },
+        "/api/dispatch/rounds": {
+            "get": {
+                "summary": "Recent dispatch rounds with their plans and reasons",
+                "responses": {"200": _json({"type": "object"}, "Rounds"), **ERRORS},
+            },
+            "post": {
+                "summary": "Run a dispatch round (supervisors); the same key plans once",
+                "requestBody": _body(_object([], key={"type": "string"}), required=False),
+                "responses": {"201": _json({"type": "object"}, "The round"), **ERRORS},
+            },
+        },
     }
 
 

@@ -174,8 +174,7 @@ def _render_item(
         instance_view=instance_view,
         consult_roles=[r for r in rt.roles.roles.values() if r.side == "back"],
         keep_form=keep_form,
-        can_act=item.state in ("ready", "claimed")
-        and (item.state == "ready" or item.assignee == staff().username),
+        can_act=item.state in ("ready", "claimed") and item.assignee in (None, staff().username),
     )
     return make_response(page, status)
 

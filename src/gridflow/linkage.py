@@ -1,0 +1,388 @@
+"""Linkage events: an event is taken once under its key, checked against its type's schema,
+and every rule on its type whose condition holds acts; then a dispatch round gives the work it
+started to people. Breached standards (the `escalated` task events the timer worker records)
+come in as internal `standard_breached` events.
+
+Starting processes, notes and escalations are written in the event's own transaction with the
+event row; messages and signals reach running instances right after it (each instance in its
+own transaction, as instances.deliver_message does).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gridflow import definitions, dispatch
+from gridflow.errors import ConflictError, DefinitionError
+from gridflow.instances import deliver_message, send_signal, start_instance
+from gridflow.models import (
+    Comment,
+    Definition,
+    Demand,
+    Instance,
+    LinkageEvent,
+    TaskEvent,
+    Wait,
+    WorkItem,
+    to_ms,
+)
+from gridflow.roles import SYSTEM, RoleBook
+from gridflow.rules import (
+    RULES_FILE,
+    EventError,
+    RuleBook,
+    catalogue_of,
+    fill,
+)
+from gridflow.rules import load as load_rules
+from gridflow.runtime import Runtime, processes_dir
+
+EVENTS = cast(Table, LinkageEvent.__table__)
+COMMENTS = cast(Table, Comment.__table__)
+MAX_KEY = 100
+NOTE_AUTHOR = "gridflow"
+
+
+@dataclass(frozen=True)
+class Received:
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+_books: dict[tuple[str, float], RuleBook] = {}
+_books_lock = threading.Lock()
+
+
+def rulebook(roles: RoleBook, folder: Path | None = None) -> RuleBook:
+    """The rules in `folder`/rules.yaml (default: the processes folder), checked against the
+    BPMN files beside it; read again when the file changes."""
+    folder = folder or processes_dir()
+    path = folder / RULES_FILE
+    stamp = (str(path.resolve()), path.stat().st_mtime)
+    with _books_lock:
+        if stamp not in _books:
+            _books[stamp] = load_rules(path, catalogue_for(folder, roles))
+        return _books[stamp]
+
+
+def catalogue_for(folder: Path, roles: RoleBook) -> Any:  # noqa: ANN401 - a rules.Catalogue
+    found = []
+    for path in definitions.bpmn_files([folder]):
+        try:
+            found.append(definitions.load(path, roles))
+        except DefinitionError:
+            continue  # its own lint reports it
+    return catalogue_of(found)
+
+
+def receive(
+    rt: Runtime,
+    book: RuleBook,
+    event_type: object,
+    key: object,
+    payload: object,
+    *,
+    source: str,
+    internal: bool = False,
+    task_event_id: int | None = None,
+) -> Received:
+    """Take one event: the first time under its key, act on it; again, answer the same."""
+    if not isinstance(key, str) or not 1 <= len(key.strip()) <= MAX_KEY:
+        raise EventError(f"key is required: a text of 1 to {MAX_KEY} characters")
+    key = key.strip()
+    kind = book.event_type(event_type, internal=internal)
+    checked = kind.check(payload)
+    earlier = _replay(rt, key, kind.name)
+    if earlier is not None:
+        return earlier
+    try:
+        event_id, started, actions, deferred = _act(
+            rt, book, kind.name, key, checked, source, task_event_id
+        )
+    except IntegrityError:
+        earlier = _replay(rt, key, kind.name)
+        if earlier is None:
+            raise
+        return earlier
+    for rule_id, action, values in deferred:
+        actions.append(_deliver(rt, rule_id, action, values, checked))
+    body: dict[str, Any] = {
+        "id": event_id,
+        "key": key,
+        "type": kind.name,
+        "payload": checked,
+        "rules": sorted({a["rule"] for a in actions}),
+        "actions": actions,
+        "dispatched": [],
+    }
+    if started:
+        round_ = dispatch.run_round(rt, f"event:{key}"[:100])
+        body["dispatched"] = [
+            {
+                "work_item_id": a.work_item_id,
+                "link_name": a.link_name,
+                "assignee": a.username,
+                "equipment": a.equipment,
+                "reasons": a.reasons,
+            }
+            for a in round_.assignments
+        ]
+    with rt.db.transaction() as connection:
+        connection.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(outcome=body))
+    return Received(body)
+
+
+def _replay(rt: Runtime, key: str, event_type: str) -> Received | None:
+    with rt.db.read() as session:
+        row = session.execute(
+            select(LinkageEvent.type, LinkageEvent.outcome).where(LinkageEvent.key == key)
+        ).first()
+    if row is None:
+        return None
+    if row.type != event_type:
+        raise ConflictError(f"key {key!r} was already used for a {row.type} event")
+    return Received(dict(row.outcome), replayed=True)
+
+
+def _act(
+    rt: Runtime,
+    book: RuleBook,
+    event_type: str,
+    key: str,
+    payload: Mapping[str, object],
+    source: str,
+    task_event_id: int | None,
+) -> tuple[int, list[int], list[dict[str, Any]], list[tuple[str, Any, dict[str, object]]]]:
+    now = to_ms(rt.clock.now())
+    actions: list[dict[str, Any]] = []
+    deferred: list[tuple[str, Any, dict[str, object]]] = []
+    started: list[int] = []
+    with rt.db.transaction() as connection:
+        event_id = connection.execute(
+            EVENTS.insert().returning(EVENTS.c.id),
+            {
+                "key": key,
+                "type": event_type,
+                "payload": dict(payload),
+                "source": source[:200],
+                "received_at": now,
+                "outcome": {},
+                "task_event_id": task_event_id,
+            },
+        ).scalar_one()
+        business_key = f"{event_type}:{key}"[:100]
+        for rule in book.for_event(event_type):
+            if not rule.applies(payload):
+                continue
+            for action in rule.actions:
+                values = {name: e.evaluate(payload) for name, e in action.values.items()}
+                if action.kind == "start":
+                    done = start_instance(
+                        rt, action.target, values, business_key=business_key, connection=connection
+                    )
+                    started.append(done.instance_id)
+                    actions.append(
+                        {
+                            "rule": rule.id,
+                            "action": "start",
+                            "process": action.target,
+                            "instance_id": done.instance_id,
+                        }
+                    )
+                elif action.kind == "note_demands":
+                    refs = _note(
+                        connection,
+                        action.target,
+                        values[action.target],
+                        fill(action.text, payload),
+                        now,
+                    )
+                    actions.append({"rule": rule.id, "action": "note_demands", "demands": refs})
+                elif action.kind == "escalate":
+                    instance_id = _escalate(
+                        rt, connection, action.target, values, payload, business_key
+                    )
+                    started.append(instance_id)
+                    actions.append(
+                        {
+                            "rule": rule.id,
+                            "action": "escalate",
+                            "role": action.target,
+                            "instance_id": instance_id,
+                        }
+                    )
+                else:
+                    deferred.append((rule.id, action, values))
+    return event_id, started, actions, deferred
+
+
+_OPEN_DEMAND_INSTANCES = (
+    select(Instance.id, Demand.reference, Demand.details)
+    .join(Demand, Demand.id == Instance.demand_id)
+    .where(Instance.status == "running")
+    .order_by(Instance.id)
+)
+
+
+def _note(
+    connection: Connection, detail: str, value: object, text: str, now: datetime
+) -> list[str]:
+    """A note on the latest link of every running instance of a demand whose detail matches."""
+    matching = [
+        (row.id, row.reference)
+        for row in connection.execute(_OPEN_DEMAND_INSTANCES)
+        if (row.details or {}).get(detail) == value
+    ]
+    if not matching:
+        return []
+    ids = [instance_id for instance_id, _ in matching]
+    latest = dict(
+        connection.execute(
+            select(WorkItem.instance_id, func.max(WorkItem.id))
+            .where(WorkItem.instance_id.in_(ids))
+            .group_by(WorkItem.instance_id)
+        ).all()
+    )
+    connection.execute(
+        COMMENTS.insert(),
+        [
+            {
+                "instance_id": instance_id,
+                "work_item_id": latest.get(instance_id),
+                "author": NOTE_AUTHOR,
+                "body": text,
+                "at": now,
+            }
+            for instance_id, _ in matching
+        ],
+    )
+    return sorted({reference for _, reference in matching})
+
+
+def _escalate(
+    rt: Runtime,
+    connection: Connection,
+    role: str,
+    values: Mapping[str, object],
+    payload: Mapping[str, object],
+    business_key: str,
+) -> int:
+    demand_id = None
+    if isinstance(payload.get("instance_id"), int):
+        demand_id = connection.scalar(
+            select(Instance.demand_id).where(Instance.id == payload["instance_id"])
+        )
+    variables = {k: v for k, v in payload.items() if v is not None}
+    variables.update(values)
+    variables["role"] = role
+    started = start_instance(
+        rt,
+        "escalation",
+        variables,
+        business_key=business_key,
+        demand_id=demand_id,
+        connection=connection,
+    )
+    return started.instance_id
+
+
+def _deliver(
+    rt: Runtime,
+    rule_id: str,
+    action: Any,  # noqa: ANN401 - a rules.Action
+    values: Mapping[str, object],
+    payload: Mapping[str, object],
+) -> dict[str, Any]:
+    if action.kind == "signal":
+        reached = send_signal(rt, action.target, dict(payload))
+        return {"rule": rule_id, "action": "signal", "signal": action.target, "reached": reached}
+    with rt.db.read() as session:
+        waiting = session.execute(
+            select(Instance.id, Instance.business_key, Instance.variables)
+            .where(
+                Instance.status == "running",
+                Instance.id.in_(
+                    select(Wait.instance_id).where(
+                        Wait.kind == "message", Wait.name == action.target
+                    )
+                ),
+            )
+            .order_by(Instance.id)
+        ).all()
+    delivered = []
+    for row in waiting:
+        variables = row.variables or {}
+        if all(
+            (row.business_key if name == "business_key" else variables.get(name)) == value
+            for name, value in values.items()
+        ) and deliver_message(rt, row.id, action.target, dict(payload)):
+            delivered.append(row.id)
+    return {
+        "rule": rule_id,
+        "action": "correlate",
+        "message": action.target,
+        "instances": delivered,
+    }
+
+
+_NEW_BREACHES = (
+    select(
+        TaskEvent.id,
+        TaskEvent.instance_id,
+        TaskEvent.work_item_id,
+        TaskEvent.element_id,
+        TaskEvent.link_name,
+        Definition.process_id,
+        Instance.variables,
+    )
+    .join(Instance, Instance.id == TaskEvent.instance_id)
+    .join(Definition, Definition.id == TaskEvent.definition_id)
+    .join(WorkItem, WorkItem.id == TaskEvent.work_item_id)
+    .where(
+        TaskEvent.lifecycle == "escalated",
+        # A breach matters while its link is still open (history is not escalated again).
+        WorkItem.state.in_(("ready", "claimed")),
+        ~select(LinkageEvent.id).where(LinkageEvent.task_event_id == TaskEvent.id).exists(),
+    )
+    .order_by(TaskEvent.id)
+    .limit(100)
+)
+
+
+def feed_breaches(rt: Runtime, book: RuleBook) -> int:
+    """Turn breached standards not yet seen into `standard_breached` events; how many."""
+    if "standard_breached" not in book.events:
+        return 0
+    with rt.db.read() as session:
+        rows = session.execute(_NEW_BREACHES).all()
+    for row in rows:
+        variables = row.variables or {}
+        payload: dict[str, object] = {
+            "process": row.process_id,
+            "link": row.element_id,
+            "link_name": row.link_name,
+            "instance_id": row.instance_id,
+            "work_item_id": row.work_item_id,
+        }
+        for name in ("area", "feeder"):
+            if isinstance(variables.get(name), str) and variables[name]:
+                payload[name] = variables[name]
+        receive(
+            rt,
+            book,
+            "standard_breached",
+            f"breach:{row.id}",
+            payload,
+            source=SYSTEM.username,
+            internal=True,
+            task_event_id=row.id,
+        )
+    return len(rows)
