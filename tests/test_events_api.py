@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from conftest import complete, open_items, token
+import pytest
+from conftest import complete, item_for, open_items, token
 from sqlalchemy import func, select
 
 from gridflow import demands, instances, linkage, pool, users
@@ -220,9 +221,24 @@ def test_a_meter_connected_event_ends_the_connection_waiting_for_it(
         assert session.get(Instance, iid).status == "completed"  # type: ignore[union-attr]
 
 
-def test_a_breached_repair_arrival_escalates_to_the_supervisor(
+def supervisor_links(rt: Runtime) -> list[tuple[str, str, int]]:
+    with rt.db.read() as session:
+        return [
+            (row.process_id, row.link_name, row.instance_id)
+            for row in session.execute(
+                select(Definition.process_id, WorkItem.link_name, WorkItem.instance_id)
+                .join(Definition, Definition.id == WorkItem.definition_id)
+                .where(WorkItem.role == "supervisor")
+                .order_by(WorkItem.id)
+            )
+        ]
+
+
+def test_a_late_arrival_gives_the_supervisor_one_link_not_two(
     rt: Runtime, clock: SimulatedClock
 ) -> None:
+    """The repair processes escalate a late arrival themselves (a boundary timer to the
+    supervisor's link); the breach rule sees that link and raises no second one."""
     started = instances.start_instance(
         rt, "active_repair", {"feeder": "F001", "area": "urban"}, business_key="A-1"
     )
@@ -233,18 +249,92 @@ def test_a_breached_repair_arrival_escalates_to_the_supervisor(
     book = linkage.rulebook(rt.roles)
     assert linkage.feed_breaches(rt, book) == 1
     assert linkage.feed_breaches(rt, book) == 0  # each breach once
+    assert supervisor_links(rt) == [("active_repair", "Escalate late arrival", started.instance_id)]
+    escalation = item_for(rt, started.instance_id, "Activity_escalate")
     with rt.db.read() as session:
-        escalations = session.execute(
-            select(WorkItem.link_name, WorkItem.role, Instance.variables)
-            .join(Instance, Instance.id == WorkItem.instance_id)
-            .join(Definition, Definition.id == Instance.definition_id)
-            .where(Definition.process_id == "escalation")
-        ).all()
-    assert len(escalations) == 1
-    name, role, variables = escalations[0]
-    assert (name, role) == ("Handle escalation", "supervisor")
+        outcome = session.scalars(select(LinkageEvent.outcome)).one()
+    assert outcome["actions"] == [
+        {
+            "rule": "repair_arrival_breached",
+            "action": "escalate",
+            "role": "supervisor",
+            "escalated_in_process": escalation.id,
+        }
+    ]
+
+
+def test_a_breach_the_process_did_not_escalate_raises_a_supervisor_link(rt: Runtime) -> None:
+    """A breach reported for an arrival the process has not escalated itself (no boundary timer
+    has fired) gets the rule's escalation link, on the same demand's timeline."""
+    started = instances.start_instance(
+        rt, "active_repair", {"feeder": "F001", "area": "urban"}, business_key="A-1"
+    )
+    complete(rt, started.instance_id, "Activity_locate")
+    complete(rt, started.instance_id, "Activity_dispatch")
+    arrive = item_for(rt, started.instance_id, "Activity_arrive")
+    payload = {
+        "process": "active_repair",
+        "link": "Activity_arrive",
+        "link_name": "Arrive on site",
+        "instance_id": started.instance_id,
+        "work_item_id": arrive.id,
+    }
+    book = linkage.rulebook(rt.roles)
+    linkage.receive(
+        rt, book, "standard_breached", "breach:test", payload, source="system", internal=True
+    )
+    links = supervisor_links(rt)
+    assert [(process, name) for process, name, _ in links] == [("escalation", "Handle escalation")]
+    with rt.db.read() as session:
+        variables = session.get(Instance, links[0][2]).variables  # type: ignore[union-attr]
     assert variables["subject"] == "Repair crew late on site: Arrive on site"
     assert variables["instance_id"] == started.instance_id
+
+
+def test_an_event_taken_but_not_finished_is_finished_by_its_retry(
+    rt: Runtime, client: Any, monkeypatch: Any
+) -> None:
+    """A crash after the event's own transaction (before its message reached the waiting
+    connection) leaves an unfinished event; the retry with the same key delivers it once."""
+    accepted = demands.create_demand(
+        rt, demands.DemandInput("Hengda Noodle Shop", "business", "counter", "connection")
+    )
+    iid = accepted.instances[0].instance_id
+    complete(rt, iid, "Activity_accept", {"customer_category": "small_micro", "capacity_kw": 60})
+    while open_items(rt, iid):
+        complete(rt, iid, open_items(rt, iid)[0].element_id)
+    event = {
+        "type": "meter_connected",
+        "key": "ami-crash",
+        "payload": {"demand": accepted.reference, "meter": "3301000200001"},
+    }
+    headers = token(client, "meter1")
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(linkage, "_deliver", crash)
+    with pytest.raises(RuntimeError, match="power cut"):  # the test client re-raises it
+        client.post("/api/events", json=event, headers=headers)
+    with rt.db.read() as session:
+        assert session.get(Instance, iid).status == "running"  # type: ignore[union-attr]
+        assert session.scalars(select(LinkageEvent.outcome)).one()["unfinished"] is True
+    monkeypatch.undo()
+    retried = client.post("/api/events", json=event, headers=headers)
+    assert retried.status_code == 201, retried.text  # the first whole answer
+    assert retried.json["actions"] == [
+        {
+            "rule": "meter_connected_completes_connection",
+            "action": "correlate",
+            "message": "meter_connected",
+            "instances": [iid],
+        }
+    ]
+    again = client.post("/api/events", json=event, headers=headers)
+    assert (again.status_code, again.json) == (200, retried.json)
+    with rt.db.read() as session:
+        assert session.get(Instance, iid).status == "completed"  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(LinkageEvent)) == 1
 
 
 def test_rules_are_listed(client: Any) -> None:

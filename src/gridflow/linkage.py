@@ -4,8 +4,12 @@ started to people. Breached standards (the `escalated` task events the timer wor
 come in as internal `standard_breached` events.
 
 Starting processes, notes and escalations are written in the event's own transaction with the
-event row; messages and signals reach running instances right after it (each instance in its
-own transaction, as instances.deliver_message does).
+event row, marked unfinished; messages and signals reach running instances right after it (each
+instance in its own transaction, as instances.deliver_message does), then the dispatch round,
+then the answer is stored. A retry of an event a crash left unfinished finishes it: deliveries
+reach only instances still waiting and the round is keyed by the event, so nothing is doubled.
+An escalation the instance already raised itself (a boundary timer to a link of the role) is
+not raised a second time.
 """
 
 from __future__ import annotations
@@ -55,6 +59,13 @@ NOTE_AUTHOR = "gridflow"
 class Received:
     body: dict[str, Any]
     replayed: bool = False
+    # The event's own transaction committed but its deliveries and dispatch did not finish.
+    unfinished: bool = False
+
+
+# Actions that reach running instances after the event's own transaction (each instance in its
+# own transaction); the others are written with the event row.
+DELIVERED_AFTER = ("signal", "correlate")
 
 
 _books: dict[tuple[str, float], RuleBook] = {}
@@ -101,19 +112,32 @@ def receive(
     kind = book.event_type(event_type, internal=internal)
     checked = kind.check(payload)
     earlier = _replay(rt, key, kind.name)
+    if earlier is not None and not earlier.unfinished:
+        return earlier
+    if earlier is None:
+        try:
+            event_id, started, actions = _act(
+                rt, book, kind.name, key, checked, source, task_event_id
+            )
+        except IntegrityError:
+            earlier = _replay(rt, key, kind.name)
+            if earlier is None:
+                raise
+            if not earlier.unfinished:
+                return earlier
     if earlier is not None:
-        return earlier
-    try:
-        event_id, started, actions, deferred = _act(
-            rt, book, kind.name, key, checked, source, task_event_id
-        )
-    except IntegrityError:
-        earlier = _replay(rt, key, kind.name)
-        if earlier is None:
-            raise
-        return earlier
-    for rule_id, action, values in deferred:
-        actions.append(_deliver(rt, rule_id, action, values, checked))
+        # Taken before but not finished (a crash between the event's transaction and its
+        # deliveries): finish it now; deliveries reach only instances still waiting, and the
+        # dispatch round is keyed by the event, so nothing is done twice.
+        event_id = earlier.body["id"]
+        started = list(earlier.body["started"])
+        actions = list(earlier.body["actions"])
+    for rule in book.for_event(kind.name):
+        if rule.applies(checked):
+            for action in rule.actions:
+                if action.kind in DELIVERED_AFTER:
+                    values = {name: e.evaluate(checked) for name, e in action.values.items()}
+                    actions.append(_deliver(rt, rule.id, action, values, checked))
     body: dict[str, Any] = {
         "id": event_id,
         "key": key,
@@ -149,7 +173,8 @@ def _replay(rt: Runtime, key: str, event_type: str) -> Received | None:
         return None
     if row.type != event_type:
         raise ConflictError(f"key {key!r} was already used for a {row.type} event")
-    return Received(dict(row.outcome), replayed=True)
+    outcome = dict(row.outcome)
+    return Received(outcome, replayed=True, unfinished=bool(outcome.get("unfinished")))
 
 
 def _act(
@@ -160,10 +185,9 @@ def _act(
     payload: Mapping[str, object],
     source: str,
     task_event_id: int | None,
-) -> tuple[int, list[int], list[dict[str, Any]], list[tuple[str, Any, dict[str, object]]]]:
+) -> tuple[int, list[int], list[dict[str, Any]]]:
     now = to_ms(rt.clock.now())
     actions: list[dict[str, Any]] = []
-    deferred: list[tuple[str, Any, dict[str, object]]] = []
     started: list[int] = []
     with rt.db.transaction() as connection:
         event_id = connection.execute(
@@ -207,6 +231,19 @@ def _act(
                     )
                     actions.append({"rule": rule.id, "action": "note_demands", "demands": refs})
                 elif action.kind == "escalate":
+                    held = _escalated_in_process(connection, action.target, payload)
+                    if held is not None:
+                        # The process escalated in itself (a boundary timer to a link of
+                        # this role): one late arrival is one link for the role, not two.
+                        actions.append(
+                            {
+                                "rule": rule.id,
+                                "action": "escalate",
+                                "role": action.target,
+                                "escalated_in_process": held,
+                            }
+                        )
+                        continue
                     instance_id = _escalate(
                         rt, connection, action.target, values, payload, business_key
                     )
@@ -219,9 +256,15 @@ def _act(
                             "instance_id": instance_id,
                         }
                     )
-                else:
-                    deferred.append((rule.id, action, values))
-    return event_id, started, actions, deferred
+        # What is done so far, so that a retry after a crash finishes the event (receive).
+        connection.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_id)
+            .values(
+                outcome={"id": event_id, "unfinished": True, "started": started, "actions": actions}
+            )
+        )
+    return event_id, started, actions
 
 
 _OPEN_DEMAND_INSTANCES = (
@@ -265,6 +308,23 @@ def _note(
         ],
     )
     return sorted({reference for _, reference in matching})
+
+
+def _escalated_in_process(
+    connection: Connection, role: str, payload: Mapping[str, object]
+) -> int | None:
+    """The link of `role` the instance the event names opened itself after the breached link
+    became ready (a boundary timer to an escalation link), whether or not it is done yet."""
+    instance_id, breached = payload.get("instance_id"), payload.get("work_item_id")
+    if not isinstance(instance_id, int) or not isinstance(breached, int):
+        return None
+    return connection.scalar(
+        select(func.min(WorkItem.id)).where(
+            WorkItem.instance_id == instance_id,
+            WorkItem.role == role,
+            WorkItem.id > breached,
+        )
+    )
 
 
 def _escalate(
