@@ -292,6 +292,32 @@ class Consultation(Base):
 # --- audit (issue 4) -----------------------------------------------------------------------------
 
 
+class AuditInstance(Base):
+    """A finished instance's end-to-end figures, recorded once (by `audit.refresh_instances`)
+    so whole-process reports aggregate one row per instance in SQL; the working time needs the
+    calendar, which SQL does not have."""
+
+    __tablename__ = "audit_instances"
+    __table_args__ = (Index("ix_audit_instances_definition", "definition_id", "ended_at"),)
+
+    instance_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("instances.id"), primary_key=True, autoincrement=False
+    )
+    definition_id: Mapped[int] = mapped_column(Id, ForeignKey("definitions.id"))
+    customer_category: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    ended_week: Mapped[str] = mapped_column(String(10))  # local date of that week's Monday
+    ended_month: Mapped[str] = mapped_column(String(7))  # local YYYY-MM
+    calendar_s: Mapped[float] = mapped_column(Float)
+    working_s: Mapped[float] = mapped_column(Float)
+    links: Mapped[int] = mapped_column(Integer)  # links completed
+    procedures: Mapped[int] = mapped_column(Integer)  # customer-facing links completed ("trips")
+    cap_target: Mapped[str | None] = mapped_column(String(40))
+    cap_basis: Mapped[str | None] = mapped_column(String(20))
+    within_cap: Mapped[bool | None] = mapped_column(Boolean)
+
+
 LIFECYCLES = (
     "ready",
     "claimed",
