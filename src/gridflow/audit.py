@@ -11,15 +11,17 @@ integer division for ⌊h⌋, so one statement gives exact figures on SQLite and
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Select,
     and_,
+    bindparam,
     case,
     distinct,
     func,
@@ -35,13 +37,13 @@ from gridflow.runtime import Runtime
 
 PERCENTILES = (("median", 50), ("p90", 90), ("p95", 95))
 # Each measure: its JSON key stem and the work-item column(s) it sums.
-MEASURES: dict[str, tuple[str, ...]] = {
-    "waiting": ("waiting_s",),
-    "handling": ("handling_s",),
-    "total": ("waiting_s", "handling_s"),
-    "waiting_working": ("waiting_working_s",),
-    "handling_working": ("handling_working_s",),
-    "total_working": ("waiting_working_s", "handling_working_s"),
+MEASURES: dict[str, str] = {
+    "waiting": "waiting_s",  # ready → claimed
+    "handling": "handling_s",  # claimed → completed
+    "total": "total_s",  # ready → completed
+    "waiting_working": "waiting_working_s",
+    "handling_working": "handling_working_s",
+    "total_working": "total_working_s",
 }
 CALENDAR_MEASURES = ("waiting", "handling", "total")
 WORKING_MEASURES = ("waiting_working", "handling_working", "total_working")
@@ -176,12 +178,8 @@ def _percentile(
     return at_low + fraction * (above - at_low)
 
 
-def _measure(name: str) -> ColumnElement[Any]:
-    columns = [getattr(WorkItem, c) for c in MEASURES[name]]
-    expression: ColumnElement[Any] = columns[0]
-    for column in columns[1:]:
-        expression = expression + column
-    return expression
+def _measure(name: str) -> Any:  # noqa: ANN401 - a mapped column
+    return getattr(WorkItem, MEASURES[name])
 
 
 def _grouped(
@@ -277,34 +275,31 @@ def duration_keys(measures: Iterable[str]) -> list[str]:
 
 
 def link_figures(
-    rt: Runtime, flt: AuditFilter = EVERYTHING, measures: Sequence[str] = tuple(MEASURES)
+    rt: Runtime,
+    flt: AuditFilter = EVERYTHING,
+    measures: Sequence[str] = tuple(MEASURES),
+    *,
+    method: str = "auto",
 ) -> list[LinkFigures]:
-    """Per process version and link, over the completed executions the filter keeps."""
+    """Per process version and link, over the completed executions the filter keeps.
+
+    Two ways to the same figures: filtered by process, version and department only, each
+    percentile is one probe of the measure's covering index (`index`); with a period, person
+    or customer category, one statement ranks the kept rows with window functions (`window`).
+    `auto` picks the first when it can."""
     for measure in measures:
         if measure not in MEASURES:
             raise AuditFilterError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
-    conditions = _item_conditions(flt)
-    keys = [WorkItem.definition_id, WorkItem.element_id]
-    statement, ranked = _grouped(keys, measures, conditions)
-    statement = statement.add_columns(
-        func.max(ranked.c.link_name).label("link_name"),
-        func.avg(case((ranked.c.within_standard.is_(True), 1.0), else_=0.0)).label("share"),
-        func.sum(case((ranked.c.within_standard.is_(False), 1), else_=0)).label("breaches"),
-        func.count(distinct(ranked.c.instance_id)).label("instances"),
-    )
-    repeated = (
-        select(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
-        .where(*conditions)
-        .group_by(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
-        .having(func.count() > 1)
-        .subquery()
-    )
-    rework_query = select(repeated.c.definition_id, repeated.c.element_id, func.count()).group_by(
-        repeated.c.definition_id, repeated.c.element_id
-    )
+    if method == "auto":
+        indexable = not (flt.since or flt.until or flt.person or flt.customer_category)
+        method = "index" if indexable else "window"
     with rt.db.snapshot() as connection:
-        rows = connection.execute(statement).mappings().all()
-        rework = {(d, e): int(c) for d, e, c in connection.execute(rework_query).all()}
+        if method == "index":
+            rows, rework = _by_index(rt, connection, flt, measures)
+        elif method == "window":
+            rows, rework = _by_window(connection, flt, measures)
+        else:
+            raise ValueError(f"method {method!r}: use auto, index or window")
         versions = {
             row.id: (row.process_id, row.version, row.name)
             for row in connection.execute(
@@ -325,7 +320,7 @@ def link_figures(
                 version=version,
                 definition_id=definition_id,
                 element_id=element_id,
-                link_name=row["link_name"],
+                link_name=link.name if link else element_id,
                 count=int(row["count"]),
                 within_standard_share=_float(row["share"]),
                 breaches=int(row["breaches"] or 0),
@@ -341,6 +336,112 @@ def link_figures(
         )
     result.sort(key=lambda f: (f.process_id, f.version, f.element_id))
     return result
+
+
+Rework = dict[tuple[int, str], int]
+
+
+def _rework(connection: Connection, conditions: Sequence[ColumnElement[bool]]) -> Rework:
+    """Per link, the instances in which it was completed more than once."""
+    repeated = (
+        select(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
+        .where(*conditions)
+        .group_by(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    query = select(repeated.c.definition_id, repeated.c.element_id, func.count()).group_by(
+        repeated.c.definition_id, repeated.c.element_id
+    )
+    return {(d, e): int(c) for d, e, c in connection.execute(query).all()}
+
+
+def _summary_columns(within: Any, instance: Any) -> list[ColumnElement[Any]]:  # noqa: ANN401
+    return [
+        func.avg(case((within.is_(True), 1.0), else_=0.0)).label("share"),
+        func.sum(case((within.is_(False), 1), else_=0)).label("breaches"),
+        func.count(distinct(instance)).label("instances"),
+    ]
+
+
+def _by_window(
+    connection: Connection, flt: AuditFilter, measures: Sequence[str]
+) -> tuple[list[dict[str, Any]], Rework]:
+    conditions = _item_conditions(flt)
+    statement, ranked = _grouped(
+        [WorkItem.definition_id, WorkItem.element_id], measures, conditions
+    )
+    statement = statement.add_columns(
+        *_summary_columns(ranked.c.within_standard, ranked.c.instance_id)
+    )
+    rows = [dict(row) for row in connection.execute(statement).mappings().all()]
+    return rows, _rework(connection, conditions)
+
+
+def _by_index(
+    rt: Runtime, connection: Connection, flt: AuditFilter, measures: Sequence[str]
+) -> tuple[list[dict[str, Any]], Rework]:
+    """Counts and shares from the summary index; per measure, mean and max from its covering
+    index, and each percentile from the one or two values at rank ⌊(n-1)p⌋ (LIMIT 2 OFFSET)."""
+    conditions = _item_conditions(replace(flt, department=None, departments=None))
+    keys = (WorkItem.definition_id, WorkItem.element_id)
+    summary = (
+        select(
+            *[k.label(f"k{i}") for i, k in enumerate(keys)],
+            func.count().label("count"),
+            *_summary_columns(WorkItem.within_standard, WorkItem.instance_id),
+        )
+        .where(*conditions)
+        .group_by(*keys)
+    )
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in connection.execute(summary).mappings():
+        link = rt.definition(row["k0"]).links.get(row["k1"])
+        department = link.department if link else None
+        if flt.department and department != flt.department:
+            continue
+        if flt.departments is not None and department not in flt.departments:
+            continue
+        rows[(row["k0"], row["k1"])] = dict(row)
+    for measure in measures:
+        column = _measure(measure)
+        spread = (
+            select(*keys, func.avg(column), func.max(column)).where(*conditions).group_by(*keys)
+        )
+        for definition_id, element_id, mean, largest in connection.execute(spread):
+            figures = rows.get((definition_id, element_id))
+            if figures is not None:
+                figures[f"{measure}_mean_s"] = mean
+                figures[f"{measure}_max_s"] = largest
+        probe = (
+            select(column)
+            .where(
+                WorkItem.state == "completed",
+                WorkItem.definition_id == bindparam("definition_id"),
+                WorkItem.element_id == bindparam("element_id"),
+            )
+            .order_by(column)
+            .limit(2)
+            .offset(bindparam("offset"))
+        )
+        for (definition_id, element_id), figures in rows.items():
+            n = int(figures["count"])
+            for label, k in PERCENTILES:
+                low, rest = divmod((n - 1) * k, 100)
+                values = (
+                    connection.execute(
+                        probe,
+                        {"definition_id": definition_id, "element_id": element_id, "offset": low},
+                    )
+                    .scalars()
+                    .all()
+                )
+                at_low = values[0]
+                above = values[1] if len(values) > 1 else at_low
+                figures[f"{measure}_{label}_s"] = at_low + (rest / 100.0) * (above - at_low)
+    kept = [(d, e) for d, e in rows]
+    rework = {key: count for key, count in _rework(connection, conditions).items() if key in kept}
+    return list(rows.values()), rework
 
 
 def standard_seconds(rt: Runtime, target: str, basis: str) -> float:
