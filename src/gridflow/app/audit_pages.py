@@ -239,6 +239,7 @@ def link_chart(definition_id: int, element_id: str) -> str:
         row=row,
         chart=chart,
         query=flt.as_query(),
+        back_query={**flt.as_query(), "process": definition.process_id},
         measure=measure,
         working_day_s=rt.calendar.day_length.total_seconds(),
     )
