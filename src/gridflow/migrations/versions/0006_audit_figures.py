@@ -43,7 +43,7 @@ def upgrade() -> None:
             )
         batch_op.create_index(
             "ix_work_items_fig_summary",
-            ["state", "definition_id", "element_id", "instance_id", "within_standard"],
+            ["state", "definition_id", "element_id", "instance_id", "within_standard", *MEASURES],
             unique=False,
         )
         batch_op.create_index(
