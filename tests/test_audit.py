@@ -200,6 +200,7 @@ def test_audit_api_gives_self_describing_figures_to_auditors(
     assert accept["handling_working_median_s"] == 5400.0
     assert accept["waiting_p95_s"] == pytest.approx(ACCEPT_EXPECTED["waiting_p95_s"])
     assert accept["within_standard_share"] == 0.75
+    assert "/api/audit/links" in client.get("/api/openapi.json").json["paths"]
     bad = client.get("/api/audit/links?since=yesterday", headers=token(client, "auditor1"))
     assert bad.status_code == 422 and "since" in bad.json["error"]["message"]
 
