@@ -98,7 +98,7 @@
           main.textContent = formatMetric(link[metric], metric);
           box.appendChild(main);
           const line = document.createElement("div");
-          line.textContent = formatSeconds(link.total_working_median_s, "total_working") + " · " +
+          line.textContent = formatSeconds(link.basis_median_s, link.basis_metric) + " · " +
             L.breaches + " " + formatMetric(link.breach_share, "breach_share") + " · " + L.count + "=" + link.count;
           box.appendChild(line);
           if (id === slowest) {

@@ -122,13 +122,21 @@ def links() -> str:
     figures = audit.link_figures(rt, flt)
     shown = [f for f in figures if chosen is not None and f.definition_id == chosen.id]
     heat: dict[str, dict[str, object]] = {}
+    default_metric = HEAT_METRICS[0]
     if chosen is not None:
-        for element_id, link in rt.definition(chosen.id).links.items():
+        links = rt.definition(chosen.id).links
+        working = sum(1 for link in links.values() if link.standard.basis == "working")
+        if 2 * working < len(links):  # mostly minutes and hours on the clock: calendar time
+            default_metric = "total_median_s"
+        for element_id, link in links.items():
             heat[element_id] = {"name": link.name, "count": 0, "department": link.department}
         for row in shown:
             data = row.as_json()
+            on_basis = "total_working" if row.standard_basis == "working" else "total"
             heat[row.element_id] = {
                 "name": row.link_name,
+                "basis_median_s": data.get(f"{on_basis}_median_s"),
+                "basis_metric": f"{on_basis}_median_s",
                 **{k: data.get(k) for k in HEAT_METRICS if k != "breach_share"},
                 "breach_share": 1 - row.within_standard_share
                 if row.within_standard_share is not None
@@ -145,7 +153,7 @@ def links() -> str:
         "mode": "heatmap",
         "diagram_url": url_for("audit.diagram", definition_id=chosen.id) if chosen else None,
         "links": heat,
-        "metric": request.args.get("metric") or HEAT_METRICS[0],
+        "metric": request.args.get("metric") or default_metric,
         "working_day_s": rt.calendar.day_length.total_seconds(),
         "labels": _js_labels(),
     }
@@ -156,7 +164,6 @@ def links() -> str:
         choices=choices,
         chosen=chosen,
         figures=shown,
-        all_figures=figures,
         breaches=audit.breaches(rt, flt),
         responsible=audit.breaches_by_person(rt, flt)[:20],
         page_data=page_data,
