@@ -4,6 +4,7 @@ figures; the JSON API; who may see what; auditors change nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -106,8 +107,9 @@ def test_filters_by_customer_category_person_period_and_department(
     assert mine[ACCEPT].count == 2  # instance 1 and the second round of instance 2
     assert mine[ACCEPT].durations["handling_working_median_s"] == (5400 + 50400) / 2
 
-    since = audit.parse_filter({"since": "2026-04-08"}, rt.calendar)
-    assert since.since == local(8, 0)
+    since = audit.parse_filter({"since": "2026-04-08", "until": "2026-04-30"}, rt.calendar)
+    assert (since.since, since.until) == (local(8, 0), local(30, 0) + timedelta(days=1))
+    assert since.as_query(rt.calendar) == {"since": "2026-04-08", "until": "2026-04-30"}
     later = figures(rt, since)
     assert list(later) == [ACCEPT] and later[ACCEPT].count == 3
 

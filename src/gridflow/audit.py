@@ -70,11 +70,13 @@ class AuditFilter:
     version: int | None = None
     departments: frozenset[str] | None = None
 
-    def as_query(self) -> dict[str, str]:
-        """The filter as query-string arguments (for links to exports and charts)."""
+    def as_query(self, calendar: Any) -> dict[str, str]:  # noqa: ANN401 - a WorkingCalendar
+        """The filter as query-string arguments (for links to exports and charts): local
+        days, `until` inclusive, as `parse_filter` reads them."""
+        last_day = self.until - timedelta(microseconds=1) if self.until else None
         values = {
-            "since": self.since.date().isoformat() if self.since else None,
-            "until": self.until.date().isoformat() if self.until else None,
+            "since": calendar.local_date(self.since).isoformat() if self.since else None,
+            "until": calendar.local_date(last_day).isoformat() if last_day else None,
             "department": self.department,
             "person": self.person,
             "customer_category": self.customer_category,

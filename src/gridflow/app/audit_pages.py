@@ -146,7 +146,7 @@ def links() -> str:
                     "audit.link_chart",
                     definition_id=row.definition_id,
                     element_id=row.element_id,
-                    **flt.as_query(),  # type: ignore[arg-type]
+                    **flt.as_query(rt.calendar),  # type: ignore[arg-type]
                 ),
             }
     page_data = {
@@ -160,7 +160,7 @@ def links() -> str:
     return render_template(
         "audit/links.html",
         flt=flt,
-        query=flt.as_query(),
+        query=flt.as_query(rt.calendar),
         choices=choices,
         chosen=chosen,
         figures=shown,
@@ -245,8 +245,8 @@ def link_chart(definition_id: int, element_id: str) -> str:
         definition=definition,
         row=row,
         chart=chart,
-        query=flt.as_query(),
-        back_query={**flt.as_query(), "process": definition.process_id},
+        query=flt.as_query(rt.calendar),
+        back_query={**flt.as_query(rt.calendar), "process": definition.process_id},
         measure=measure,
         working_day_s=rt.calendar.day_length.total_seconds(),
     )
@@ -288,7 +288,7 @@ def processes() -> str:
     return render_template(
         "audit/processes.html",
         flt=flt,
-        query=flt.as_query(),
+        query=flt.as_query(rt.calendar),
         choices=_choices(),
         figures=figures,
         trend_data=trend_data,
