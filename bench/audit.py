@@ -10,8 +10,8 @@ computing the same per-activity medians from the exported XES log.
    durations, which copies keep exactly).
 3. Time the per-link figures page data (`audit.link_figures` over every process version and
    link, all six measures, plus the latest breaches and breaches per person) on SQLite (index
-   probes) and on PostgreSQL (percentile_cont in the same scan) (--postgres URL of a server; a database of its own is created and dropped);
-   best of --repeat runs.
+   probes) and on PostgreSQL (percentile_cont in the same scan; --postgres URL of a server,
+   where a database of its own is created and dropped); best of --repeat runs.
 4. Export the SQLite log as XES (`gridflow export`'s generator), then time PM4Py reading it
    and computing the median handling time (claimed → completed) per activity with
    pm4py.get_service_time; print both and the ratio.
