@@ -198,6 +198,62 @@ def summary(database: str | None) -> None:
     click.echo(format_link_summary(link_summary(_runtime(database))))
 
 
+@main.command("export")
+@database_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["xes", "csv"]), default="xes", show_default=True
+)
+@click.option(
+    "--what",
+    type=click.Choice(["events", "links"]),
+    default="events",
+    show_default=True,
+    help="Task events (XES or CSV) or the per-link figures (CSV).",
+)
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--process", default=None, help="Process id.")
+@click.option("--version", "version", type=int, default=None, help="Process version.")
+@click.option("--since", default=None, help="First local day (YYYY-MM-DD).")
+@click.option("--until", default=None, help="Last local day (YYYY-MM-DD), inclusive.")
+@click.option("--department", default=None, help="Department id.")
+@click.option("--person", default=None, help="User name of the person who acted.")
+@click.option("--customer-category", default=None, help="residential, business, small_micro.")
+def export_command(
+    database: str | None,
+    fmt: str,
+    what: str,
+    output: Path,
+    **filters: str | int | None,
+) -> None:
+    """Export the task events as an XES or CSV event log, or the per-link figures as CSV."""
+    from gridflow import export
+    from gridflow.audit import AuditFilterError, parse_filter
+
+    rt = _runtime(database)
+    args = {("process" if k == "process" else k): v for k, v in filters.items()}
+    try:
+        flt = parse_filter({k: str(v) for k, v in args.items() if v is not None}, rt.calendar, None)
+    except AuditFilterError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if what == "links":
+        if fmt != "csv":
+            raise click.UsageError("the per-link figures export as CSV: use --format csv")
+        with output.open("w", encoding="utf-8", newline="") as file:
+            for chunk in export.links_csv(rt, flt):
+                file.write(chunk)
+        click.echo(f"wrote the per-link figures to {output}")
+        return
+    total = export.count_events(rt, flt, xes=fmt == "xes")
+    writer = export.events_xes if fmt == "xes" else export.events_csv
+    with (
+        output.open("w", encoding="utf-8", newline="") as file,
+        click.progressbar(length=total, label="task events") as bar,
+    ):
+        for chunk in writer(rt, flt, bar.update):
+            file.write(chunk)
+    click.echo(f"wrote {total} task events to {output} ({fmt.upper()})")
+
+
 @main.command()
 @database_option
 @click.option("--once", is_flag=True, help="Fire what is due now and exit.")

@@ -169,6 +169,9 @@ class WorkItem(Base):
     handling_s: Mapped[float | None] = mapped_column(Float)
     waiting_working_s: Mapped[float | None] = mapped_column(Float)
     handling_working_s: Mapped[float | None] = mapped_column(Float)
+    # waiting + handling, kept so audit percentiles read one indexed column (issue 4)
+    total_s: Mapped[float | None] = mapped_column(Float)
+    total_working_s: Mapped[float | None] = mapped_column(Float)
     within_standard: Mapped[bool | None] = mapped_column(Boolean)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     lock_version: Mapped[int] = mapped_column(Integer)
@@ -468,6 +471,69 @@ class LinkageEvent(Base):
 
 
 # --- audit (issue 4) -----------------------------------------------------------------------------
+
+# Covering indexes for the per-link figures: each link's completed executions in the order of
+# one measure, so a percentile is one index probe (LIMIT 2 OFFSET ⌊(n-1)p⌋) instead of a sort.
+AUDIT_MEASURE_COLUMNS = (
+    "waiting_s",
+    "handling_s",
+    "total_s",
+    "waiting_working_s",
+    "handling_working_s",
+    "total_working_s",
+)
+for _column in AUDIT_MEASURE_COLUMNS:
+    Index(
+        f"ix_work_items_fig_{_column.removesuffix('_s')}",
+        WorkItem.state,
+        WorkItem.definition_id,
+        WorkItem.element_id,
+        getattr(WorkItem, _column),
+    )
+# Count, share within standard, mean and max of every measure, rework: one scan of this one.
+Index(
+    "ix_work_items_fig_summary",
+    WorkItem.state,
+    WorkItem.definition_id,
+    WorkItem.element_id,
+    WorkItem.instance_id,
+    WorkItem.within_standard,
+    *(getattr(WorkItem, _column) for _column in AUDIT_MEASURE_COLUMNS),
+)
+Index("ix_work_items_fig_breaches", WorkItem.within_standard, WorkItem.ended_at)
+Index(
+    "ix_work_items_fig_people",
+    WorkItem.state,
+    WorkItem.department,
+    WorkItem.completed_by,
+    WorkItem.within_standard,
+)
+
+
+class AuditInstance(Base):
+    """A finished instance's end-to-end figures, recorded once (by `audit.refresh_instances`)
+    so whole-process reports aggregate one row per instance in SQL; the working time needs the
+    calendar, which SQL does not have."""
+
+    __tablename__ = "audit_instances"
+    __table_args__ = (Index("ix_audit_instances_definition", "definition_id", "ended_at"),)
+
+    instance_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("instances.id"), primary_key=True, autoincrement=False
+    )
+    definition_id: Mapped[int] = mapped_column(Id, ForeignKey("definitions.id"))
+    customer_category: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    ended_week: Mapped[str] = mapped_column(String(10))  # local date of that week's Monday
+    ended_month: Mapped[str] = mapped_column(String(7))  # local YYYY-MM
+    calendar_s: Mapped[float] = mapped_column(Float)
+    working_s: Mapped[float] = mapped_column(Float)
+    links: Mapped[int] = mapped_column(Integer)  # links completed
+    procedures: Mapped[int] = mapped_column(Integer)  # customer-facing links completed ("trips")
+    cap_target: Mapped[str | None] = mapped_column(String(40))
+    cap_basis: Mapped[str | None] = mapped_column(String(20))
+    within_cap: Mapped[bool | None] = mapped_column(Boolean)
 
 
 LIFECYCLES = (

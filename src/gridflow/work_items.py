@@ -241,11 +241,15 @@ def durations(
     rt: Runtime, ready_at: datetime, claimed_at: datetime, ended_at: datetime, due_at: datetime
 ) -> dict[str, Any]:
     """The columns `set_durations` fills, for these moments."""
+    waiting_working = rt.calendar.between(ready_at, claimed_at, "working").total_seconds()
+    handling_working = rt.calendar.between(claimed_at, ended_at, "working").total_seconds()
     return {
         "waiting_s": _seconds(ready_at, claimed_at),
         "handling_s": _seconds(claimed_at, ended_at),
-        "waiting_working_s": rt.calendar.between(ready_at, claimed_at, "working").total_seconds(),
-        "handling_working_s": rt.calendar.between(claimed_at, ended_at, "working").total_seconds(),
+        "total_s": _seconds(ready_at, ended_at),
+        "waiting_working_s": waiting_working,
+        "handling_working_s": handling_working,
+        "total_working_s": waiting_working + handling_working,
         "within_standard": ended_at <= due_at,
     }
 

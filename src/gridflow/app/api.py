@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from gridflow import definitions, queues, timeline, users, versions, work_items
+from gridflow import audit, definitions, queues, timeline, users, versions, work_items
 from gridflow.app.auth import runtime
 from gridflow.app.openapi import document
 from gridflow.catalog import Deployment
@@ -495,3 +495,26 @@ def deployment_json(deployment: Deployment) -> dict[str, Any]:
         "definition_id": deployment.definition_id,
         "created": deployment.created,
     }
+
+
+@blueprint.get("/audit/links")
+@token_required
+def audit_links() -> Response:
+    """Per-link figures (durations in seconds, calendar and working time), filtered as the
+    audit page is; a supervisor gets the links of their departments only."""
+    rt = runtime()
+    actor = current().actor
+    if not audit.may_view(actor):
+        return error(403, "forbidden", "only auditors, supervisors and administrators")
+    try:
+        flt = audit.parse_filter(request.args, rt.calendar, audit.visible_departments(actor, rt))
+    except audit.AuditFilterError as exc:
+        return error(422, "invalid", str(exc))
+    return jsonify(
+        {
+            "links": [row.as_json() for row in audit.link_figures(rt, flt)],
+            "departments": sorted(flt.departments) if flt.departments is not None else None,
+            "percentiles": "linear interpolation between closest ranks (numpy's default)",
+            "working_day_s": rt.calendar.day_length.total_seconds(),
+        }
+    )

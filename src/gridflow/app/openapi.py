@@ -140,8 +140,33 @@ def _linkage_paths() -> dict[str, Any]:
     }
 
 
+def _link_figures_schema() -> dict[str, Any]:
+    from gridflow.audit import MEASURES, duration_keys
+
+    number = {"type": "number", "nullable": True}
+    properties: dict[str, Any] = {
+        "process_id": {"type": "string"},
+        "process_name": {"type": "string"},
+        "version": {"type": "integer"},
+        "definition_id": {"type": "integer"},
+        "element_id": {"type": "string"},
+        "link_name": {"type": "string"},
+        "count": {"type": "integer"},
+        "within_standard_share": number,
+        "breaches": {"type": "integer"},
+        "rework_instances": {"type": "integer"},
+        "rework_executions": {"type": "integer"},
+        "standard_target": {"type": "string", "nullable": True},
+        "standard_basis": {"type": "string", "nullable": True},
+        "standard_s": number,
+    }
+    properties.update({key: number for key in duration_keys(MEASURES)})
+    return {"type": "object", "properties": properties}
+
+
 def _schemas() -> dict[str, Any]:
     return {
+        "LinkFigures": _link_figures_schema(),
         "Error": {
             "type": "object",
             "required": ["error"],
@@ -436,6 +461,42 @@ def _paths() -> dict[str, Any]:
                     **ERRORS,
                 },
             },
+        },
+        "/api/audit/links": {
+            "get": {
+                "summary": "Per-link figures: count, waiting/handling/total mean, median, p90, "
+                "p95 and max in seconds (calendar and working time), share within standard, "
+                "breaches, rework; auditors, supervisors (their departments) and admins",
+                "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": kind}}
+                    for name, kind in (
+                        ("process", "string"),
+                        ("version", "integer"),
+                        ("since", "string"),
+                        ("until", "string"),
+                        ("department", "string"),
+                        ("person", "string"),
+                        ("customer_category", "string"),
+                    )
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "links": {"type": "array", "items": _ref("LinkFigures")},
+                                "departments": {"type": "array", "nullable": True},
+                                "percentiles": {"type": "string"},
+                                "working_day_s": {"type": "number"},
+                            },
+                        },
+                        "One object per process, version and link",
+                    ),
+                    "422": _json(_ref("Error"), "A filter value is not valid"),
+                    "401": ERRORS["401"],
+                    "403": ERRORS["403"],
+                },
+            }
         },
         "/api/work-items/{id}/claim": _action("Take the link into my queue"),
         "/api/work-items/{id}/release": _action("Hand the link back to the team queue"),

@@ -277,7 +277,9 @@ def comment(item_id: int) -> Response:
     try:
         comments.add_comment(runtime(), item_id, staff().actor, request.form.get("body", ""))
         flash(_("Comment added."), "success")
-    except (comments.CommentError, ForbiddenError, NotFoundError) as exc:
+    except ForbiddenError as exc:
+        abort(403, str(exc))
+    except (comments.CommentError, NotFoundError) as exc:
         flash(str(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id) + "#comments")
 
