@@ -11,7 +11,7 @@ A round is one transaction, keyed: the same key twice plans once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gridflow.instances import INSTANCES, WORK_ITEMS, event_row, insert_events
+from gridflow.instances import EVENT_SOURCE, INSTANCES, WORK_ITEMS, event_row, insert_events
 from gridflow.models import (
     DispatchAssignment,
     DispatchRound,
@@ -233,15 +233,8 @@ class Round:
 _BACK_ROLES_PLACEHOLDER: Any = bindparam("roles", expanding=True)
 _READY_BACK_END = (
     select(
-        WORK_ITEMS.c.id,
+        *EVENT_SOURCE,
         WORK_ITEMS.c.lock_version,
-        WORK_ITEMS.c.instance_id,
-        WORK_ITEMS.c.definition_id,
-        WORK_ITEMS.c.element_id,
-        WORK_ITEMS.c.link_name,
-        WORK_ITEMS.c.lane,
-        WORK_ITEMS.c.role,
-        WORK_ITEMS.c.department,
         WORK_ITEMS.c.due_at,
         INSTANCES.c.variables,
     )
@@ -301,15 +294,7 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
         names: dict[int, Any] = {}
         for row in rows:
             link = rt.definition(row.definition_id).links.get(row.element_id)
-            variables: Mapping[str, Any] = row.variables or {}
-            area = variables.get("area")
-            need = Need(
-                role=row.role,
-                skills=link.skills if link else (),
-                equipment=link.equipment if link else (),
-                area=area if isinstance(area, str) else None,
-                due_at=row.due_at,
-            )
+            need = Need.of(link, row.role, row.variables or {}, row.due_at)
             jobs.append(Job(row.id, row.lock_version, need, row.link_name))
             names[row.id] = row
         people = load_people(connection)

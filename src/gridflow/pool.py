@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from gridflow.definitions import parse_skills
+from gridflow.definitions import Link, parse_skills
 from gridflow.errors import GridflowError, NotFoundError
 from gridflow.models import (
     Equipment,
@@ -130,6 +130,21 @@ class Need:
     equipment: tuple[str, ...] = ()
     area: str | None = None
     due_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls, link: Link | None, role: str, variables: Mapping[str, Any], due_at: datetime
+    ) -> Need:
+        """What a link of a running instance needs: its skills and equipment, and the
+        instance's area (a start variable of the repair processes)."""
+        area = variables.get("area")
+        return cls(
+            role=role,
+            skills=link.skills if link else (),
+            equipment=link.equipment if link else (),
+            area=area if isinstance(area, str) else None,
+            due_at=due_at,
+        )
 
 
 @dataclass
@@ -527,12 +542,4 @@ def candidates(rt: Runtime, item: WorkItem) -> list[Fit]:
             or {}
         )
         members = [p for p in load_people(connection) if p.username != item.assignee]
-    area = variables.get("area")
-    need = Need(
-        role=item.role,
-        skills=link.skills if link else (),
-        equipment=link.equipment if link else (),
-        area=area if isinstance(area, str) else None,
-        due_at=item.due_at,
-    )
-    return rank(members, need, rt.clock.now())
+    return rank(members, Need.of(link, item.role, variables, item.due_at), rt.clock.now())
