@@ -279,9 +279,14 @@ def test_a_supervisor_keeps_the_pool_and_sees_who_is_free(rt: Runtime, client: A
         },
     )
     assert saved.status_code == 302
-    client.post(
-        "/pool/shift", data={"username": "meter1", "weekday": "0", "start": "00:00", "end": "09:00"}
-    )
+    # Shifts are entered and shown in local (Beijing) time and kept in UTC: Monday 08:00 is
+    # Monday 00:00 UTC, Tuesday 06:00 is Monday 22:00 UTC.
+    for weekday, start, end in (("0", "08:00", "17:00"), ("1", "06:00", "10:00")):
+        client.post(
+            "/pool/shift",
+            data={"username": "meter1", "weekday": weekday, "start": start, "end": end},
+        )
+    assert pool.person(rt, "meter1").shifts == ((0, 0, 540), (0, 1320, 240))  # type: ignore[union-attr]
     refused = client.post(
         "/pool/profile",
         data={"username": "x", "department": "metering", "area": "moon", "max_load": "2"},
@@ -303,7 +308,9 @@ def test_a_supervisor_keeps_the_pool_and_sees_who_is_free(rt: Runtime, client: A
     )
     page = client.get("/pool")
     assert page.status_code == 200
-    assert "meter1" in page.text and "metering:3" in page.text and "Mon 00:00–09:00" in page.text
+    assert "meter1" in page.text and "metering:3" in page.text and "Mon 08:00–17:00" in page.text
+    assert "Tue 06:00–10:00" in page.text
+    assert "<td>Metering</td>" in page.text  # the department's name, not its id
     assert "free: 1" in page.text and "VAN-9" in page.text
     assert "meter1: 2026-03-09 09:00 – 2026-03-13 18:00 training" in page.text
     assert client.get("/dispatch").status_code == 200

@@ -460,17 +460,32 @@ def parse_clock(text: str) -> int:
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
-def add_shift(rt: Runtime, username: str, weekday: int, start: str, end: str) -> None:
-    """A weekly working window in UTC; an end at or before the start runs past midnight."""
+WEEK_MINUTES = 7 * 1440
+
+
+def add_shift(
+    rt: Runtime, username: str, weekday: int, start: str, end: str, *, offset_minutes: int = 0
+) -> None:
+    """A weekly working window, stored in UTC; an end at or before the start runs past
+    midnight. `offset_minutes` is the UTC offset of the times given (0: they are UTC; the pool
+    page gives local times, see `local_offset`)."""
     if weekday not in range(7):
         raise PoolError("weekday must be 0 (Monday) to 6 (Sunday)")
     begin, finish = parse_clock(start), parse_clock(end)
     minutes = finish - begin if finish > begin else finish + 1440 - begin
+    weekday, begin = divmod((weekday * 1440 + begin - offset_minutes) % WEEK_MINUTES, 1440)
     with rt.db.write() as session:
         profile = _profile(session, username)
         session.add(
             StaffShift(profile_id=profile.id, weekday=weekday, start_minute=begin, minutes=minutes)
         )
+
+
+def local_offset(rt: Runtime) -> int:
+    """The calendar timezone's UTC offset now, in minutes (shifts are weekly windows in UTC,
+    shown and entered in local time)."""
+    offset = rt.calendar.to_local(rt.clock.now()).utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
 def remove_shift(rt: Runtime, shift_id: int) -> None:
@@ -519,11 +534,12 @@ def save_equipment(rt: Runtime, code: str, kind: str, area: str, *, available: b
         row.type, row.area, row.available = kind, area, available
 
 
-def weekday_windows(shifts: Iterable[tuple[int, int, int]]) -> list[str]:
-    """Shifts as text, e.g. 'Mon 00:00–08:00'."""
+def weekday_windows(shifts: Iterable[tuple[int, int, int]], offset_minutes: int = 0) -> list[str]:
+    """Shifts as text, e.g. 'Mon 08:30–17:30', moved by `offset_minutes` from UTC."""
     days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     out = []
     for weekday, start, minutes in shifts:
+        weekday, start = divmod((weekday * 1440 + start + offset_minutes) % WEEK_MINUTES, 1440)
         end = (start + minutes) % 1440
         out.append(f"{days[weekday]} {_hhmm(start)}–{_hhmm(end)}")
     return out

@@ -39,6 +39,7 @@ def pool_page() -> str:
     _supervisor_only()
     rt = runtime()
     now = rt.clock.now()
+    offset = pool.local_offset(rt)
     with rt.db.snapshot() as connection:
         people = pool.load_people(connection)
         kit = pool.equipment(connection)
@@ -73,7 +74,7 @@ def pool_page() -> str:
             "shifts": [
                 (text, shift_ids.get((p.username, weekday, start)))
                 for text, (weekday, start, _minutes) in zip(
-                    pool.weekday_windows(p.shifts), p.shifts, strict=True
+                    pool.weekday_windows(p.shifts, offset), p.shifts, strict=True
                 )
             ],
         }
@@ -132,6 +133,7 @@ def add_shift() -> Response:
             _int(form.get("weekday")),
             form.get("start", ""),
             form.get("end", ""),
+            offset_minutes=pool.local_offset(runtime()),
         )
         flash(_("Shift added."), "success")
     except (pool.PoolError, NotFoundError) as exc:

@@ -467,6 +467,15 @@ def register_filters(app: Flask) -> None:
             return role_id
         return role.name_zh if select_locale() == "zh_Hans" else role.name
 
+    @app.template_filter("department_name")
+    def department_name(department_id: str) -> str:
+        """A department's name in the page's language."""
+        for role in runtime().roles.roles.values():
+            if role.department.id == department_id:
+                department = role.department
+                return department.name_zh if select_locale() == "zh_Hans" else department.name
+        return department_id
+
     @app.template_filter("on_basis")
     def on_basis(delta: timedelta, basis: str, magnitude: bool = False) -> str:
         """Time left on a standard's basis: working days of the calendar's working day, or
