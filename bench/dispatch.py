@@ -1,6 +1,6 @@
 """Dispatch policies compared on one simulated working week: (a) first come, first served to the
 first free qualified person, (b) gridflow's dispatcher (gridflow.dispatch.plan: the minimum-cost
-assignment over skill, level, shift left, load, area and time left to due).
+assignment over skill, level, shift left, load, area, time left to due and time waited).
 
 Same seed, same process, same work, same people, same vehicles; only the policy differs.
 
@@ -310,7 +310,10 @@ def simulate(policy_name: str, seed: int, demands_count: int) -> Outcome:
             changed = False
             staff = [replace(p, load=loads[p.username]) for p in roster]
             kit = [replace(v, held_by=held.get(v.code)) for v in vehicles]
-            jobs = [Job(j, 1, by_id[j].need) for j in sorted(waiting, key=_arrival(by_id))]
+            jobs = [
+                Job(j, 1, by_id[j].need, ready_at=by_id[j].ready_at)
+                for j in sorted(waiting, key=_arrival(by_id))
+            ]
             for job_id, username, vehicle in policy(jobs, staff, now, kit):
                 work = by_id[job_id]
                 person = people[username]

@@ -206,3 +206,17 @@ def test_supervisors_run_rounds_through_the_api_and_the_same_key_plans_once(
     assert [r["key"] for r in listed] == ["r1"]
     clerk = client.post("/api/dispatch/rounds", json={}, headers=token(client, "desk1"))
     assert clerk.status_code == 403
+
+
+def test_among_links_with_days_to_spare_the_one_waiting_longest_goes_first() -> None:
+    """Two links due in five days and one free slot: the link ready since yesterday goes before
+    the one ready an hour ago, whatever order they come in (no link waits forever behind newer
+    ones)."""
+    from dataclasses import replace
+
+    newer = replace(job(1, "repair:2", 5 * 24 * 60), ready_at=NOW - timedelta(hours=1))
+    older = replace(job(2, "repair:2", 5 * 24 * 60), ready_at=NOW - timedelta(hours=20))
+    for jobs in ([newer, older], [older, newer]):
+        result = dispatch.plan(jobs, [person("ann", {"repair": 2}, max_load=1)], NOW)
+        assert [(c.job_id, c.username) for c in result.choices] == [(2, "ann")]
+        assert result.unassigned == {1: "the people who could take it went to more urgent links"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
@@ -49,6 +49,8 @@ ROUNDS = cast(Table, DispatchRound.__table__)
 ASSIGNMENTS = cast(Table, DispatchAssignment.__table__)
 EQUIPMENT = cast(Table, Equipment.__table__)
 MAX_ITEMS_PER_ROUND = 500
+W_AGE = 0.25  # per hour waited (up to AGE_CAP), against pool.W_URGENCY per hour to due
+AGE_CAP = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Job:
     version: int
     need: Need
     label: str = ""
+    # Since when it has waited for someone: among links with time to spare, the longest
+    # waiting go first (without it, links due days away could wait behind newer ones forever).
+    ready_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -120,12 +125,13 @@ def plan(
             for p, person in enumerate(people)
         }
         index = {person.username: p for p, person in enumerate(people)}
+        ages = [_age_credit(job, now) for job in candidates]
         cost = np.full((len(candidates), len(slots)), INFEASIBLE)
         for j in range(len(candidates)):
             for s, (person, k) in enumerate(slots):
                 scored = fits[(j, index[person.username])]
                 if scored.feasible:
-                    cost[j, s] = scored.cost + W_LOAD * k / person.max_load
+                    cost[j, s] = scored.cost + W_LOAD * k / person.max_load - ages[j]
         rows, cols = linear_sum_assignment(cost)
         taken = {kind: list(rows_) for kind, rows_ in stock.items()}
         for j, s in sorted(zip(rows.tolist(), cols.tolist(), strict=True)):
@@ -159,6 +165,14 @@ def plan(
                 else "nobody qualified is on shift with load to spare"
             )
     return Plan(sorted(choices, key=lambda c: c.job_id), unassigned)
+
+
+def _age_credit(job: Job, now: datetime) -> float:
+    """The cost taken off a link for the time it has waited (up to AGE_CAP)."""
+    if job.ready_at is None:
+        return 0.0
+    waited = min(max((now - job.ready_at).total_seconds(), 0.0), AGE_CAP.total_seconds())
+    return W_AGE * waited / 3600
 
 
 def _urgency(job: Job) -> tuple[float, int]:
@@ -236,6 +250,7 @@ _READY_BACK_END = (
         *EVENT_SOURCE,
         WORK_ITEMS.c.lock_version,
         WORK_ITEMS.c.due_at,
+        WORK_ITEMS.c.ready_at,
         INSTANCES.c.variables,
     )
     .join(INSTANCES, INSTANCES.c.id == WORK_ITEMS.c.instance_id)
@@ -295,7 +310,7 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
         for row in rows:
             link = rt.definition(row.definition_id).links.get(row.element_id)
             need = Need.of(link, row.role, row.variables or {}, row.due_at)
-            jobs.append(Job(row.id, row.lock_version, need, row.link_name))
+            jobs.append(Job(row.id, row.lock_version, need, row.link_name, row.ready_at))
             names[row.id] = row
         people = load_people(connection)
         result = plan(jobs, people, now, equipment(connection))
