@@ -190,9 +190,8 @@ def test_the_same_key_for_another_event_type_is_a_conflict(rt: Runtime, client: 
     )
 
 
-def test_a_meter_connected_event_ends_the_connection_waiting_for_it(
-    rt: Runtime, client: Any
-) -> None:
+def connection_waiting_for_its_meter(rt: Runtime) -> tuple[str, int]:
+    """A small business's connection with every link done, waiting for `meter_connected`."""
     accepted = demands.create_demand(
         rt, demands.DemandInput("Hengda Noodle Shop", "business", "counter", "connection")
     )
@@ -200,12 +199,19 @@ def test_a_meter_connected_event_ends_the_connection_waiting_for_it(
     complete(rt, iid, "Activity_accept", {"customer_category": "small_micro", "capacity_kw": 60})
     while open_items(rt, iid):
         complete(rt, iid, open_items(rt, iid)[0].element_id)
+    return accepted.reference, iid
+
+
+def test_a_meter_connected_event_ends_the_connection_waiting_for_it(
+    rt: Runtime, client: Any
+) -> None:
+    reference, iid = connection_waiting_for_its_meter(rt)
     with rt.db.read() as session:
         assert session.get(Instance, iid).status == "running"  # type: ignore[union-attr]
     event = {
         "type": "meter_connected",
         "key": "ami-1",
-        "payload": {"demand": accepted.reference, "meter": "3301000200001"},
+        "payload": {"demand": reference, "meter": "3301000200001"},
     }
     response = client.post("/api/events", json=event, headers=token(client, "meter1"))
     assert response.status_code == 201, response.text
@@ -296,17 +302,11 @@ def test_an_event_taken_but_not_finished_is_finished_by_its_retry(
 ) -> None:
     """A crash after the event's own transaction (before its message reached the waiting
     connection) leaves an unfinished event; the retry with the same key delivers it once."""
-    accepted = demands.create_demand(
-        rt, demands.DemandInput("Hengda Noodle Shop", "business", "counter", "connection")
-    )
-    iid = accepted.instances[0].instance_id
-    complete(rt, iid, "Activity_accept", {"customer_category": "small_micro", "capacity_kw": 60})
-    while open_items(rt, iid):
-        complete(rt, iid, open_items(rt, iid)[0].element_id)
+    reference, iid = connection_waiting_for_its_meter(rt)
     event = {
         "type": "meter_connected",
         "key": "ami-crash",
-        "payload": {"demand": accepted.reference, "meter": "3301000200001"},
+        "payload": {"demand": reference, "meter": "3301000200001"},
     }
     headers = token(client, "meter1")
 
