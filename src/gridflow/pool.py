@@ -360,7 +360,13 @@ def people(rt: Runtime) -> list[Person]:
 
 def available_for_desk(connection: Connection, username: str, now: datetime) -> bool:
     """Whether a demand's owner takes a new front-end link now: on shift, not on leave, under
-    their maximum load. No pool profile: not known to be working, so the team queue."""
+    their maximum load. No pool profile: not known to be working, so the team queue.
+
+    The owner's profile row is locked first (PostgreSQL; SQLite writers are serialised), so two
+    demands taken in at once cannot both count the owner's load before either link is written."""
+    connection.execute(
+        select(StaffProfile.id).where(StaffProfile.username == username).with_for_update()
+    )
     found = load_people(connection, [username])
     if not found:
         return False
