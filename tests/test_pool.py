@@ -324,6 +324,8 @@ def test_find_help_page_ranks_and_hands_over(rt: Runtime, client: Any) -> None:
 
     owner = staff(rt, "manager_zhou", "account_manager")
     staff(rt, "manager_qian", "account_manager")
+    staff(rt, "manager_sun", "account_manager")
+    pool.add_leave(rt, "manager_sun", NOW - timedelta(hours=1), datetime(2026, 3, 5, 1, tzinfo=UTC))
     users.create_user(rt, "stranger", "correct-horse-9", ["finance"])
     iid = new_connection(rt, owner.username)
     [accept] = open_items(rt, iid)
@@ -334,6 +336,7 @@ def test_find_help_page_ranks_and_hands_over(rt: Runtime, client: Any) -> None:
     page = client.get(f"/work-items/{accept.id}/help")
     assert page.status_code == 200
     assert "manager_qian" in page.text and "holds 0 of 3" in page.text
+    assert "on leave until 2026-03-05 09:00" in page.text  # local (Beijing) time
     done = client.post(
         f"/work-items/{accept.id}/hand-over",
         data={"username": "manager_qian", "version": str(accept.lock_version)},

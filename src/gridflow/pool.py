@@ -212,7 +212,8 @@ def fit(
     if until_leave is not None:
         feasible = False
         until = f"{until_leave:%Y-%m-%d %H:%M} UTC"
-        say("on_leave", lambda: f"on leave until {until}", until=until)
+        # The text is for the API (UTC); pages show `until` (an ISO instant) in local time.
+        say("on_leave", lambda: f"on leave until {until}", until=until_leave.isoformat())
     elif left is None:
         feasible = False
         say("off_shift", lambda: "off shift now")

@@ -447,9 +447,18 @@ def register_filters(app: Flask) -> None:
         return {"nav": tabs}
 
     @app.template_filter("local")
-    def local(moment: datetime | None) -> str:
+    def local(moment: datetime | str | None) -> str:
+        """An instant in the calendar's local time; also an ISO text (as kept in JSON)."""
         if moment is None:
             return ""
+        if isinstance(moment, str):
+            try:
+                parsed = datetime.fromisoformat(moment)
+            except ValueError:
+                return moment
+            if parsed.tzinfo is None:
+                return moment
+            moment = parsed
         return runtime().calendar.to_local(moment).strftime("%Y-%m-%d %H:%M")
 
     @app.template_filter("duration")
