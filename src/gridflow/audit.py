@@ -10,7 +10,7 @@ integer division for ⌊h⌋, so one statement gives exact figures on SQLite and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import QueryableAttribute
 
 from gridflow.models import AuditInstance, Definition, Demand, Instance, WorkItem
 from gridflow.roles import Actor
@@ -139,18 +140,32 @@ def parse_filter(
     )
 
 
-def _item_conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [WorkItem.state == "completed"]
+def who_and_when(
+    flt: AuditFilter,
+    at: QueryableAttribute[Any],
+    department: QueryableAttribute[Any],
+    person: QueryableAttribute[Any],
+) -> list[ColumnElement[bool]]:
+    """The filter's period, department(s) and person, on the given columns."""
+    conditions: list[ColumnElement[bool]] = []
     if flt.since is not None:
-        conditions.append(WorkItem.ended_at >= flt.since)
+        conditions.append(at >= flt.since)
     if flt.until is not None:
-        conditions.append(WorkItem.ended_at < flt.until)
+        conditions.append(at < flt.until)
     if flt.department:
-        conditions.append(WorkItem.department == flt.department)
+        conditions.append(department == flt.department)
     if flt.departments is not None:
-        conditions.append(WorkItem.department.in_(sorted(flt.departments)))
+        conditions.append(department.in_(sorted(flt.departments)))
     if flt.person:
-        conditions.append(WorkItem.completed_by == flt.person)
+        conditions.append(person == flt.person)
+    return conditions
+
+
+def _item_conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
+    conditions = [
+        WorkItem.state == "completed",
+        *who_and_when(flt, WorkItem.ended_at, WorkItem.department, WorkItem.completed_by),
+    ]
     if flt.process_id or flt.version is not None:
         definitions = select(Definition.id)
         if flt.process_id:
@@ -184,6 +199,22 @@ def _measure(name: str) -> Any:  # noqa: ANN401 - a mapped column
     return getattr(WorkItem, MEASURES[name])
 
 
+def _ranked_columns(
+    keys: Sequence[Any], values: Mapping[str, ColumnElement[Any]]
+) -> tuple[list[str], list[ColumnElement[Any]]]:
+    """The group keys (labelled k0, k1, …), each value with its rank in its group (v_name,
+    r_name) and the group's size n: what `_percentile` reads."""
+    names = [f"k{i}" for i in range(len(keys))]
+    columns: list[ColumnElement[Any]] = [k.label(n) for k, n in zip(keys, names, strict=True)]
+    for name, value in values.items():
+        columns.append(value.label(f"v_{name}"))
+        columns.append(
+            func.row_number().over(partition_by=list(keys), order_by=value).label(f"r_{name}")
+        )
+    columns.append(func.count().over(partition_by=list(keys)).label("n"))
+    return names, columns
+
+
 def _grouped(
     keys: Sequence[Any],
     measures: Sequence[str],
@@ -192,17 +223,7 @@ def _grouped(
     """One statement: per group of `keys`, count, mean, percentiles and max of each measure;
     and the ranked rows it reads (with within_standard, instance_id and link_name), for the
     caller's own aggregates."""
-    names = [f"k{i}" for i in range(len(keys))]
-    ranked_columns: list[ColumnElement[Any]] = [
-        k.label(n) for k, n in zip(keys, names, strict=True)
-    ]
-    for measure in measures:
-        value = _measure(measure)
-        ranked_columns.append(value.label(f"v_{measure}"))
-        ranked_columns.append(
-            func.row_number().over(partition_by=list(keys), order_by=value).label(f"r_{measure}")
-        )
-    ranked_columns.append(func.count().over(partition_by=list(keys)).label("n"))
+    names, ranked_columns = _ranked_columns(keys, {m: _measure(m) for m in measures})
     ranked_columns.extend(
         [
             WorkItem.within_standard.label("within_standard"),
@@ -735,15 +756,9 @@ def _instance_percentiles(
     keys: Sequence[Any], conditions: Sequence[ColumnElement[bool]]
 ) -> Select[Any]:
     """Per group: count, within-cap share, means, and calendar/working medians and p95."""
-    names = [f"k{i}" for i in range(len(keys))]
-    columns: list[ColumnElement[Any]] = [k.label(n) for k, n in zip(keys, names, strict=True)]
-    for measure in ("calendar_s", "working_s"):
-        value = getattr(AuditInstance, measure)
-        columns.append(value.label(f"v_{measure}"))
-        columns.append(
-            func.row_number().over(partition_by=list(keys), order_by=value).label(f"r_{measure}")
-        )
-    columns.append(func.count().over(partition_by=list(keys)).label("n"))
+    names, columns = _ranked_columns(
+        keys, {m: getattr(AuditInstance, m) for m in ("calendar_s", "working_s")}
+    )
     columns.extend(
         [
             AuditInstance.within_cap.label("within_cap"),

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 
-from gridflow.audit import EVERYTHING, AuditFilter, duration_keys, link_figures
+from gridflow.audit import EVERYTHING, AuditFilter, duration_keys, link_figures, who_and_when
 from gridflow.models import Definition, Demand, Instance, TaskEvent
 from gridflow.runtime import Runtime
 
@@ -63,17 +63,7 @@ Progress = Callable[[int], None]
 
 
 def _event_conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if flt.since is not None:
-        conditions.append(TaskEvent.at >= flt.since)
-    if flt.until is not None:
-        conditions.append(TaskEvent.at < flt.until)
-    if flt.department:
-        conditions.append(TaskEvent.department == flt.department)
-    if flt.departments is not None:
-        conditions.append(TaskEvent.department.in_(sorted(flt.departments)))
-    if flt.person:
-        conditions.append(TaskEvent.actor == flt.person)
+    conditions = who_and_when(flt, TaskEvent.at, TaskEvent.department, TaskEvent.actor)
     if flt.process_id:
         conditions.append(Definition.process_id == flt.process_id)
     if flt.version is not None:
