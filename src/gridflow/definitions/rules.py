@@ -1,33 +1,22 @@
-"""BPMN process definitions: read a file safely, lint it, and describe its links.
-
-This module and `engine` are the only ones that import SpiffWorkflow. Everything that is wrong
-with a file is reported as a `Problem` naming the file, the line where known and the element id;
-a file with any problem never becomes a `ProcessDefinition`.
-"""
+"""The lint rules: one pass over a parsed BPMN file collecting every problem, each naming the
+file, the line and the element; a file without problems is described as a ProcessDefinition."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
-from gridflow.errors import DefinitionError, ExpressionError, Problem
+from gridflow.definitions.describe import Link, ProcessDefinition, parse_equipment, parse_skills
+from gridflow.errors import ExpressionError, Problem
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.forms import FIELD_TYPES, Form, FormField
-from gridflow.roles import Role, RoleBook
+from gridflow.roles import RoleBook
 from gridflow.standards import Standard, StandardError, parse_standard
 
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-MAX_FILE_BYTES = 5 * 1024 * 1024
 # Functions a timer expression may call; the engine supplies them.
 TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
 SCRIPT_FORMATS = ("python", "gridflow")
@@ -36,229 +25,6 @@ ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-
 # SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
 RESERVED_IDS = frozenset({"Start", "End"})
 DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
-
-
-@dataclass(frozen=True)
-class Link:
-    """One human step of a process: a user task in a lane owned by a role."""
-
-    element_id: str
-    name: str
-    lane: str
-    role: Role
-    form: Form
-    standard: Standard
-    customer_facing: bool = False
-    line: int | None = None
-    # What the skill pool needs for it (issue 6): (skill, minimum level) and equipment types.
-    skills: tuple[tuple[str, int], ...] = ()
-    equipment: tuple[str, ...] = ()
-
-    @property
-    def department(self) -> str:
-        return self.role.department.id
-
-
-@dataclass(frozen=True)
-class ProcessDefinition:
-    """A linted, executable process: its links with their standards, and its SpiffWorkflow spec."""
-
-    process_id: str
-    name: str
-    file: str
-    xml: bytes
-    links: Mapping[str, Link]
-    category: str | None = None
-    standard: Standard | None = None
-    message_names: frozenset[str] = frozenset()
-    message_start: str | None = None
-    element_names: Mapping[str, str] = field(default_factory=dict)
-
-    @cached_property
-    def content_hash(self) -> str:
-        return content_hash(self.xml)
-
-    @cached_property
-    def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
-        """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
-        parser = CamundaParser()
-        parser.add_bpmn_xml(_parse_xml(self.xml, self.file), filename=self.file)
-        return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
-
-
-NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
-MAX_SKILL_LEVEL = 5
-
-
-def parse_skills(text: str) -> tuple[tuple[str, int], ...]:
-    """`repair:2, live_line:1` → (("live_line", 1), ("repair", 2)); ValueError naming the part."""
-    skills: dict[str, int] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        name, _, level = part.partition(":")
-        name, level = name.strip(), level.strip() or "1"
-        if not NEED_NAME.fullmatch(name):
-            raise ValueError(
-                f"skills: {part!r} is not skill:level (a lower-case name such as repair:2)"
-            )
-        if not level.isdigit() or not 1 <= int(level) <= MAX_SKILL_LEVEL:
-            raise ValueError(
-                f"skills: level of {name!r} must be 1 to {MAX_SKILL_LEVEL}, not {level!r}"
-            )
-        if name in skills:
-            raise ValueError(f"skills: {name!r} appears twice")
-        skills[name] = int(level)
-    return tuple(sorted(skills.items()))
-
-
-def parse_equipment(text: str) -> tuple[str, ...]:
-    """`vehicle, insulation_tester` → ("insulation_tester", "vehicle")."""
-    kinds: set[str] = set()
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        if not NEED_NAME.fullmatch(part):
-            raise ValueError(f"equipment: {part!r} is not an equipment type (such as vehicle)")
-        kinds.add(part)
-    return tuple(sorted(kinds))
-
-
-def content_hash(xml: bytes) -> str:
-    """Version identity of a file: line endings do not count, every other byte does."""
-    return hashlib.sha256(xml.replace(b"\r\n", b"\n")).hexdigest()
-
-
-def load(path: Path, roles: RoleBook) -> ProcessDefinition:
-    """The definition in a BPMN file, or DefinitionError listing every problem."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DefinitionError([Problem(str(path), None, None, f"cannot read: {exc}")]) from exc
-    if size > MAX_FILE_BYTES:
-        raise DefinitionError([_too_big(str(path), size)])
-    return parse(path.read_bytes(), str(path), roles)
-
-
-def parse(xml: bytes, file: str, roles: RoleBook) -> ProcessDefinition:
-    """The definition in BPMN text, or DefinitionError listing every problem."""
-    definition, problems = _lint(xml, file, roles)
-    if problems or definition is None:
-        raise DefinitionError(problems)
-    return definition
-
-
-def lint(xml: bytes, file: str, roles: RoleBook) -> list[Problem]:
-    """Every problem in BPMN text; an empty list means the file can be deployed."""
-    return _lint(xml, file, roles)[1]
-
-
-def well_formed(xml: bytes) -> bool:
-    """Whether BPMN text is XML gridflow will read at all (within the size limit, no DTD or
-    entities, well formed), so it can be drawn even when the lint found problems."""
-    if not xml or len(xml) > MAX_FILE_BYTES:
-        return False
-    try:
-        _parse_xml(xml, "")
-    except _Refused:
-        return False
-    return True
-
-
-def lint_paths(paths: Iterable[Path], roles: RoleBook) -> dict[Path, list[Problem]]:
-    """Problems per BPMN file under the given files and folders."""
-    result: dict[Path, list[Problem]] = {}
-    for path in bpmn_files(paths):
-        try:
-            load(path, roles)
-            result[path] = []
-        except DefinitionError as exc:
-            result[path] = exc.problems
-    return result
-
-
-def bpmn_files(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.bpmn")))
-        else:
-            files.append(path)
-    return files
-
-
-def _too_big(file: str, size: int) -> Problem:
-    return Problem(file, None, None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes")
-
-
-class _Refused(Exception):
-    def __init__(self, problem: Problem):
-        self.problem = problem
-
-
-def _parse_xml(xml: bytes, file: str) -> etree._ElementTree:
-    """Parse without DTDs, entities or network: XXE and entity expansion never get a chance."""
-    head = xml[:4096].lstrip()
-    declaration = re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE)
-    if declaration is not None:
-        line = xml[: declaration.start()].count(b"\n") + 1
-        raise _Refused(
-            Problem(
-                file,
-                line,
-                None,
-                "DOCTYPE and entity declarations are not allowed in BPMN files "
-                "(they can read local files or expand without limit)",
-            )
-        )
-    if not head:
-        raise _Refused(Problem(file, None, None, "file is empty"))
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=False,
-    )
-    try:
-        root = etree.fromstring(xml, parser)
-    except etree.XMLSyntaxError as exc:
-        syntax_line: int | None = exc.lineno or None
-        raise _Refused(Problem(file, syntax_line, None, f"malformed XML: {exc.msg}")) from exc
-    return root.getroottree()
-
-
-def _lint(xml: bytes, file: str, roles: RoleBook) -> tuple[ProcessDefinition | None, list[Problem]]:
-    if len(xml) > MAX_FILE_BYTES:
-        return None, [_too_big(file, len(xml))]
-    try:
-        tree = _parse_xml(xml, file)
-    except _Refused as refused:
-        return None, [refused.problem]
-    linter = _Linter(tree, file, roles)
-    problems = linter.run()
-    if problems:
-        return None, problems
-    assert linter.process is not None
-    problems = _spiff_problems(tree, file, linter.process.get("id", ""))
-    if problems:
-        return None, problems
-    return linter.definition(xml), []
-
-
-def _spiff_problems(tree: etree._ElementTree, file: str, process_id: str) -> list[Problem]:
-    """What SpiffWorkflow's own parser rejects (it must accept whatever we deploy)."""
-    parser = CamundaParser()
-    try:
-        parser.add_bpmn_xml(tree, filename=file)
-        parser.get_spec(process_id)
-    except ValidationException as exc:
-        message = str(exc.args[0]) if exc.args else str(exc)
-        return [Problem(file, exc.line_number or None, exc.id or None, message)]
-    except Exception as exc:  # SpiffWorkflow raises assorted errors for odd but valid XML
-        return [Problem(file, None, None, f"cannot build the process: {exc}")]
-    return []
 
 
 def _line(element: etree._Element | None) -> int | None:
@@ -278,7 +44,7 @@ def _ns(element: etree._Element) -> str:
     return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
 
 
-class _Linter:
+class Linter:
     """One pass over a parsed file, collecting every problem it finds."""
 
     def __init__(self, tree: etree._ElementTree, file: str, roles: RoleBook):
