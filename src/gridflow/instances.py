@@ -22,7 +22,7 @@ from gridflow.engine import Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
 from gridflow.models import Definition, Demand, Instance, TaskEvent, Wait, WorkItem, to_ms
 from gridflow.roles import SYSTEM, Actor
-from gridflow.runtime import Runtime
+from gridflow.runtime import Deployed, Runtime
 
 OPEN = ("ready", "claimed")
 
@@ -68,6 +68,10 @@ class Started:
     instance_id: int
     process_id: str
     version: int
+    # A process that ran to its end at once (a called process with no step to wait for):
+    # its final variables, for the caller.
+    completed: bool = False
+    variables: Mapping[str, object] | None = None
 
 
 @dataclass
@@ -81,6 +85,8 @@ class Held:
     variables: dict[str, Any] | None
     ended_at: datetime | None
     lock_version: int
+    parent_instance_id: int | None = None
+    parent_task_id: str | None = None
 
 
 HELD_COLUMNS = (
@@ -91,6 +97,8 @@ HELD_COLUMNS = (
     INSTANCES.c.variables,
     INSTANCES.c.ended_at,
     INSTANCES.c.lock_version,
+    INSTANCES.c.parent_instance_id,
+    INSTANCES.c.parent_task_id,
 )
 
 
@@ -129,28 +137,36 @@ def _start(
     business_key: str,
     demand_id: int | None,
     actor: Actor,
+    *,
+    deployed: Deployed | None = None,
+    parent: tuple[int, str] | None = None,
 ) -> Started:
-    deployed = rt.latest(process_id, connection)
+    """Start `deployed` (the newest version of the process unless given); `parent` is the
+    calling instance and its call activity's task, for a called process."""
+    deployed = deployed or rt.latest(process_id, connection)
     now = to_ms(rt.clock.now())
     run = rt.engine.start(deployed.definition, dict(variables))
     # The ORM inserted the row (version 1) and updated it with the saved run (version 2);
     # one INSERT of the final row leaves the same row.
     instance = Held(0, deployed.definition_id, "running", "", {}, None, 1)
-    write_run(
-        rt,
-        connection,
-        instance,
-        run,
-        now,
-        actor,
-        new={
-            "definition_id": deployed.definition_id,
-            "demand_id": demand_id,
-            "business_key": business_key,
-            "started_at": now,
-        },
+    new: dict[str, object] = {
+        "definition_id": deployed.definition_id,
+        "demand_id": demand_id,
+        "business_key": business_key,
+        "started_at": now,
+    }
+    if parent is not None:
+        new["parent_instance_id"], new["parent_task_id"] = parent
+        instance.parent_instance_id, instance.parent_task_id = parent
+    write_run(rt, connection, instance, run, now, actor, new=new)
+    completed = instance.status == "completed"
+    return Started(
+        instance.id,
+        process_id,
+        deployed.version,
+        completed,
+        run.data if completed else None,
     )
-    return Started(instance.id, process_id, deployed.version)
 
 
 _HELD_BY_ID = (
@@ -380,12 +396,14 @@ def write_run(
     events: list[dict[str, Any]] | None = None,
     snapshot: Snapshot | None = None,
     new: Mapping[str, object] | None = None,
+    starting: bool = False,
 ) -> None:
     """Write a run's new state: document, status, work items for new links (ready events),
-    cancelled links, waits, and the task events given (before the ones this adds).
+    cancelled links, system steps, waits, and the task events given (before the ones this adds).
 
     With `new`, insert the instance row (those columns, the id lands in `instance.id`); else
     update it under its version. Raises ConflictError when someone saved the instance first.
+    A called process that ends hands its outputs back to its caller in the same transaction.
     """
     snapshot = snapshot or run.snapshot()
     events = events if events is not None else []
@@ -465,7 +483,27 @@ def write_run(
             )
             ready_events.append(event_row(item, "cancelled", now, actor))
     _write_waits(connection, instance.id, snapshot, fresh=new is not None)
+    finished: list[tuple[str, Mapping[str, object]]] = []
+    if snapshot.steps:
+        from gridflow import system_tasks
+
+        finished = system_tasks.write_steps(
+            rt, connection, instance, run, snapshot, now, actor, ready_events
+        )
     insert_events(connection, events + ready_events)
+    starting = starting or new is not None
+    if finished:
+        # Called processes that ended at once: their call activities complete, the run moves
+        # on, and is saved again.
+        for task_id, child_variables in finished:
+            system_tasks.complete_call(rt, connection, instance, run, task_id, child_variables, now)
+        write_run(rt, connection, instance, run, now, actor, starting=starting)
+    elif snapshot.completed and instance.parent_instance_id is not None and not starting:
+        # A called process ended: its caller moves on in this transaction. (One its caller
+        # is starting right now is handed back by `_start` instead.)
+        from gridflow import system_tasks
+
+        system_tasks.return_to_parent(rt, connection, instance, run, now, actor)
 
 
 _DEMAND_OWNER = (

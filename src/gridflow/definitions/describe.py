@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-
+from gridflow.definitions.spiff import GridflowParser, connect_loops
 from gridflow.definitions.xml import parse_xml
 from gridflow.forms import Form
 from gridflow.roles import Role
@@ -61,9 +60,12 @@ class ProcessDefinition:
     @cached_property
     def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
         """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
-        parser = CamundaParser()
+        parser = GridflowParser()
         parser.add_bpmn_xml(parse_xml(self.xml, self.file), filename=self.file)
-        return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
+        spec = parser.get_spec(self.process_id)
+        subprocess_specs = parser.get_subprocess_specs(self.process_id)
+        connect_loops(spec, subprocess_specs)
+        return spec, subprocess_specs
 
 
 NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
