@@ -69,10 +69,16 @@ class MigrationRefused(GridflowError):
 
 
 class EngineError(GridflowError):
-    """The process itself failed (a condition on undefined data, for example); names the element."""
+    """The process itself failed (a condition on undefined data, for example); names the element.
 
-    def __init__(self, element_id: str | None, message: str):
+    `instance_id` is the stored instance it happened in, once known (the verb that restored the
+    run sets it), so the failure can be recorded as an incident."""
+
+    def __init__(self, element_id: str | None, message: str, instance_id: int | None = None):
         self.element_id = element_id
+        self.detail = message
+        self.instance_id = instance_id
+        self.incident_id: int | None = None
         super().__init__(f"{element_id or 'process'}: {message}")
 
 
@@ -230,6 +236,9 @@ class Wait:
     attached_to: str | None = None  # task id of the link a boundary event sits on
 
 
+# More automatic steps than any process of the company takes between two waits.
+MAX_AUTOMATIC_STEPS = 10_000
+
 _STATES = {
     TaskState.READY: "ready",
     TaskState.COMPLETED: "completed",
@@ -245,14 +254,29 @@ class Run:
         self.definition = definition
         self.workflow = workflow
         self.clock = clock
+        self.instance_id: int | None = None  # the stored instance, once it has one
 
     def step(self) -> None:
         """Run every automatic task and fire every timer that is due now."""
+        ran = 0
+
+        def count(task: Any) -> None:  # noqa: ANN401
+            # A loop of automatic steps with nothing to wait for would spin forever.
+            nonlocal ran
+            ran += 1
+            if ran > MAX_AUTOMATIC_STEPS:
+                raise EngineError(
+                    _element_id(task),
+                    f"the process ran {MAX_AUTOMATIC_STEPS} automatic steps without waiting "
+                    "for anyone: a loop with no user task, timer or message in it",
+                    self.instance_id,
+                )
+
         with using_clock(self.clock), self._errors():
             # do_engine_steps ends by refreshing timers: a timer that is due becomes READY
             # there and runs only on the next call, so step until nothing automatic is ready.
             for _ in range(1000):
-                self.workflow.do_engine_steps()
+                self.workflow.do_engine_steps(will_complete_task=count)
                 if not self._ready_automatic():
                     break
 
@@ -272,15 +296,20 @@ class Run:
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except EngineError:
+        except EngineError as exc:
+            exc.instance_id = exc.instance_id or self.instance_id
             raise
         except SpiffWorkflowException as exc:
             cause = exc.__cause__ or getattr(exc, "exception", None)
             if isinstance(cause, EngineError):
+                cause.instance_id = cause.instance_id or self.instance_id
                 raise cause from exc
             task = getattr(exc, "task", None)
             element = _element_id(task) if task is not None else None
-            raise EngineError(element, str(exc)) from exc
+            raise EngineError(element, str(exc), self.instance_id) from exc
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
+            # SpiffWorkflow's own slips on odd data: still the process's failure, not a crash.
+            raise EngineError(None, f"{type(exc).__name__}: {exc}", self.instance_id) from exc
 
     @property
     def completed(self) -> bool:

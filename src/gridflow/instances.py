@@ -18,11 +18,28 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from gridflow.engine import Run, Snapshot
+from gridflow.engine import EngineError, Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
-from gridflow.models import Definition, Demand, Instance, TaskEvent, Wait, WorkItem, to_ms
-from gridflow.roles import SYSTEM, Actor
+from gridflow.models import (
+    Definition,
+    Demand,
+    Incident,
+    Instance,
+    TaskEvent,
+    User,
+    Wait,
+    WorkItem,
+    to_ms,
+)
+from gridflow.roles import SYSTEM, Actor, Role
 from gridflow.runtime import Deployed, Runtime
+
+
+def on_engine_error(verb: Any) -> Any:  # noqa: ANN401 - see incidents.on_engine_error
+    from gridflow import incidents
+
+    return incidents.on_engine_error(verb)
+
 
 OPEN = ("ready", "claimed")
 
@@ -31,6 +48,8 @@ INSTANCES = cast(Table, Instance.__table__)
 WORK_ITEMS = cast(Table, WorkItem.__table__)
 TASK_EVENTS = cast(Table, TaskEvent.__table__)
 WAITS = cast(Table, Wait.__table__)
+USERS = cast(Table, User.__table__)
+INCIDENTS = cast(Table, Incident.__table__)
 
 # What a task event copies from its work item.
 EVENT_SOURCE = (
@@ -178,6 +197,14 @@ _NEXT_DUE = (
     .where(
         INSTANCES.c.status == "running",
         INSTANCES.c.id.notin_(bindparam("seen", expanding=True)),
+        # An instance stuck on an engine error waits for a person, not for the next tick.
+        ~select(INCIDENTS.c.id)
+        .where(
+            INCIDENTS.c.instance_id == INSTANCES.c.id,
+            INCIDENTS.c.state == "open",
+            INCIDENTS.c.kind == "engine_error",
+        )
+        .exists(),
         INSTANCES.c.id.in_(
             select(WAITS.c.instance_id).where(
                 WAITS.c.kind == "timer", WAITS.c.due_at < bindparam("now")
@@ -199,6 +226,7 @@ _OPEN_ITEM_OF_TASK = select(*EVENT_SOURCE, WORK_ITEMS.c.escalated, WORK_ITEMS.c.
 )
 
 
+@on_engine_error
 def deliver_message(
     rt: Runtime,
     instance_id: int,
@@ -216,6 +244,7 @@ def deliver_message(
         return True
 
 
+@on_engine_error
 def send_signal(
     rt: Runtime, name: str, payload: Mapping[str, object] | None = None, actor: Actor = SYSTEM
 ) -> int:
@@ -248,31 +277,43 @@ def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
     now = rt.clock.now()
     seen: set[int] = set()
     while len(seen) < limit:
-        with rt.db.transaction() as connection:
-            row = connection.execute(_NEXT_DUE, {"seen": list(seen), "now": now}).first()
-            if row is None:
-                return fired
-            instance = held(row)
-            # Never pick the same instance twice in one round (stored due times are cut to
-            # milliseconds, so a timer a few microseconds short of due waits for the next one).
-            seen.add(instance.id)
-            due = connection.execute(_DUE_WAITS, {"instance_id": instance.id, "now": now}).all()
-            run = _restore(rt, instance)
-            run.step()
-            snapshot = run.snapshot()
-            still_waiting = {w.task_id for w in snapshot.waits}
-            went_off = [w for w in due if w.task_id not in still_waiting]
-            if not went_off:
-                continue
-            at = to_ms(now)
-            events: list[dict[str, Any]] = []
-            for wait in went_off:
-                if wait.attached_task_id is None:
-                    continue
-                _escalate(connection, wait.attached_task_id, wait.element_id, at, events)
-            write_run(rt, connection, instance, run, at, SYSTEM, events=events, snapshot=snapshot)
-            fired += 1
+        try:
+            with rt.db.transaction() as connection:
+                row = connection.execute(_NEXT_DUE, {"seen": list(seen), "now": now}).first()
+                if row is None:
+                    return fired
+                instance = held(row)
+                # Never pick the same instance twice in one round (stored due times are cut to
+                # milliseconds, so a timer a few microseconds short of due waits for the next).
+                seen.add(instance.id)
+                if _fire(rt, connection, instance, now):
+                    fired += 1
+        except EngineError as exc:
+            # The process failed at this timer: nothing changed, an incident says where, and
+            # the instance is left alone until a person retries it.
+            from gridflow import incidents
+
+            incidents.record_engine_error(rt, exc)
     return fired
+
+
+def _fire(rt: Runtime, connection: Connection, instance: Held, now: datetime) -> bool:
+    due = connection.execute(_DUE_WAITS, {"instance_id": instance.id, "now": now}).all()
+    run = _restore(rt, instance)
+    run.step()
+    snapshot = run.snapshot()
+    still_waiting = {w.task_id for w in snapshot.waits}
+    went_off = [w for w in due if w.task_id not in still_waiting]
+    if not went_off:
+        return False
+    at = to_ms(now)
+    events: list[dict[str, Any]] = []
+    for wait in went_off:
+        if wait.attached_task_id is None:
+            continue
+        _escalate(connection, wait.attached_task_id, wait.element_id, at, events)
+    write_run(rt, connection, instance, run, at, SYSTEM, events=events, snapshot=snapshot)
+    return True
 
 
 def _escalate(
@@ -439,17 +480,23 @@ def write_run(
         if link.state != "ready" or link.task_id in known:
             continue
         meta = definition.links[link.element_id]
-        if meta.role.front_end and owner is False:
-            owner = _desk_owner(connection, instance.id, new, now)
+        role = meta.role if meta.role is not None else _role_held(rt, meta, link)
+        given, by = None, None
+        if meta.assignee is not None or meta.assignee_variable is not None:
+            given, by = _named_assignee(connection, meta, link, role), "assignee"
+        elif role.front_end:
+            if owner is False:
+                owner = _desk_owner(connection, instance.id, new, now)
+            given, by = (owner, "desk_owner") if isinstance(owner, str) else (None, None)
         values = {
             "instance_id": instance.id,
             "definition_id": instance.definition_id,
             "task_id": link.task_id,
             "element_id": link.element_id,
             "link_name": meta.name,
-            "lane": meta.lane,
-            "role": meta.role.id,
-            "department": meta.department,
+            "lane": meta.lane if meta.role_variable is None else role.name,
+            "role": role.id,
+            "department": role.department.id,
             "customer_facing": meta.customer_facing,
             "state": "ready",
             "ready_at": now,
@@ -459,16 +506,17 @@ def write_run(
             "escalated": False,
             "lock_version": 1,
         }
-        if meta.role.front_end and isinstance(owner, str):
-            values["assignee"] = owner
+        if given is not None:
+            values["assignee"] = given
         inserted = connection.execute(INSERT_ITEM, values).inserted_primary_key
         assert inserted is not None
         values["id"] = inserted[0]
         ready_events.append(event_row(_Source(values), "ready", now, None))
-        if meta.role.front_end and isinstance(owner, str):
-            # Desk owner first: the link is in the owner's "My work", not yet started by them.
+        if given is not None:
+            # Given first (the desk owner, or the assignee the diagram names): the link is in
+            # their "My work", not yet started by them.
             ready_events.append(
-                event_row(_Source(values), "assigned", now, Actor(owner), {"by": "desk_owner"})
+                event_row(_Source(values), "assigned", now, Actor(given), {"by": by})
             )
     states = {link.task_id: link.state for link in links}
     for task_id, item in known.items():
@@ -530,6 +578,43 @@ def _desk_owner(
     if not owner or not available_for_desk(connection, owner, now):
         return None
     return str(owner)
+
+
+def _role_held(rt: Runtime, meta: Any, link: Any) -> Role:  # noqa: ANN401 - Link, LinkTask
+    """The role a link's `camunda:candidateGroups="${variable}"` holds when it is reached."""
+    value = link.data.get(meta.role_variable)
+    role = rt.roles.roles.get(value) if isinstance(value, str) else None
+    if role is None or not role.owns_lanes:
+        raise EngineError(
+            link.element_id,
+            f"candidate group variable {meta.role_variable!r} holds {value!r}, not a role that "
+            "does work",
+        )
+    return role
+
+
+_USER_ROLES = select(USERS.c.roles, USERS.c.active).where(USERS.c.username == bindparam("username"))
+
+
+def _named_assignee(
+    connection: Connection,
+    meta: Any,
+    link: Any,
+    role: Role,  # noqa: ANN401 - Link, LinkTask
+) -> str | None:
+    """The person `camunda:assignee` names, when that account exists, is active and may do the
+    link (holds its role); else nobody, and the link waits in its role's team queue."""
+    name = meta.assignee
+    if meta.assignee_variable is not None:
+        value = link.data.get(meta.assignee_variable)
+        name = value if isinstance(value, str) else None
+    if not name:
+        return None
+    row = connection.execute(_USER_ROLES, {"username": name}).first()
+    if row is None or not row.active:
+        return None
+    held_roles = row.roles or []
+    return name if role.id in held_roles or "admin" in held_roles else None
 
 
 class _Source:
@@ -651,4 +736,6 @@ def _instance(connection: Connection, instance_id: int) -> Held:
 
 
 def _restore(rt: Runtime, instance: Held) -> Run:
-    return rt.engine.restore(rt.definition(instance.definition_id), instance.document)
+    run = rt.engine.restore(rt.definition(instance.definition_id), instance.document)
+    run.instance_id = instance.id
+    return run

@@ -250,7 +250,7 @@ class SystemTask(Base):
     step_name: Mapped[str] = mapped_column(String(500))
     lane: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # external | call
-    # external: ready | locked | incident | completed | cancelled
+    # external: ready | locked | incident | completed | error (a BPMN error) | cancelled
     # call: running | completed | cancelled
     state: Mapped[str] = mapped_column(String(20))
     topic: Mapped[str | None] = mapped_column(String(100))
@@ -267,6 +267,7 @@ class SystemTask(Base):
     first_locked_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # its data when reached
     variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what it completed with
     child_instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
     # created → first locked, first locked → completed, in seconds (set when it completes)

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select
 
+from gridflow import incidents
 from gridflow.engine import EngineError, Run, Snapshot, SystemStep
 from gridflow.errors import ConflictError, InvalidStateError, NotFoundError
 from gridflow.instances import (
@@ -155,6 +156,7 @@ def write_steps(
             "topic": step.topic,
             "priority": step.priority,
             "attempts": 0,
+            "inputs": _json_safe(step.data) if step.kind == "external" else None,
             "created_at": now,
             "lock_version": 1,
         }
@@ -424,6 +426,7 @@ def cancel_tree(
         if step.child_instance_id is not None:
             children.append(step.child_instance_id)
     connection.execute(_DELETE_WAITS, {"instance_id": instance_id})
+    incidents.resolve_for_instance(connection, instance_id, now, actor, "cancelled")
     insert_events(connection, events)
     for child_id in children:
         cancel_tree(rt, connection, child_id, now, actor, reason)

@@ -19,12 +19,14 @@ from gridflow.standards import Standard
 
 @dataclass(frozen=True)
 class Link:
-    """One human step of a process: a user task in a lane owned by a role."""
+    """One human step of a process: a user task owned by a role (its lane's, or the one its
+    `camunda:candidateGroups` names, or, with `role_variable`, the one a variable holds when it
+    is reached, as for each department of a countersign)."""
 
     element_id: str
     name: str
     lane: str
-    role: Role
+    role: Role | None
     form: Form
     standard: Standard
     customer_facing: bool = False
@@ -32,10 +34,29 @@ class Link:
     # What the skill pool needs for it (issue 6): (skill, minimum level) and equipment types.
     skills: tuple[tuple[str, int], ...] = ()
     equipment: tuple[str, ...] = ()
+    role_variable: str | None = None
+    # camunda:assignee: a user name, or ${variable} (the name of the variable held here)
+    assignee: str | None = None
+    assignee_variable: str | None = None
+    multi_instance: bool = False
 
     @property
     def department(self) -> str:
-        return self.role.department.id
+        return self.role.department.id if self.role is not None else ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A system step: an external task a worker serves (its topic, the variables it may set)
+    or a call activity (the process it calls)."""
+
+    element_id: str
+    name: str
+    kind: str  # external | call
+    topic: str | None = None
+    outputs: tuple[str, ...] = ()
+    called_element: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,7 @@ class ProcessDefinition:
     message_names: frozenset[str] = frozenset()
     message_start: str | None = None
     element_names: Mapping[str, str] = field(default_factory=dict)
+    steps: Mapping[str, Step] = field(default_factory=dict)
 
     @cached_property
     def content_hash(self) -> str:

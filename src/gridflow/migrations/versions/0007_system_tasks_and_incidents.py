@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("first_locked_at", sa.DateTime(), nullable=True),
         sa.Column("ended_at", sa.DateTime(), nullable=True),
         sa.Column("completed_by", sa.String(length=200), nullable=True),
+        sa.Column("inputs", sa.JSON(), nullable=True),
         sa.Column("variables", sa.JSON(), nullable=True),
         sa.Column("child_instance_id", Id, nullable=True),
         sa.Column("waiting_s", sa.Float(), nullable=True),
