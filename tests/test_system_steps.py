@@ -438,3 +438,69 @@ def test_an_engine_error_inside_a_verb_changes_nothing_and_opens_an_incident(
     assert failed.value.incident_id == incident.id
     work_items.complete(steps_rt, item.id, ADMIN, {"budget": 500})
     assert _status(steps_rt, started.instance_id) == "completed"
+
+
+# --- timelines and figures ------------------------------------------------------------------
+
+
+def test_system_steps_are_on_the_timeline_and_in_their_own_audit_figures(
+    steps_rt: Runtime,
+) -> None:
+    from gridflow import step_figures, timeline
+    from gridflow.audit import EVERYTHING
+
+    clock = steps_rt.clock
+    assert isinstance(clock, SimulatedClock)
+    for n, (wait_s, work_s) in enumerate([(60, 30), (120, 10), (600, 50)]):
+        instance_id = _start_payment(steps_rt, f"F-{n}")
+        clock.advance(timedelta(seconds=wait_s))
+        [task] = external_tasks.fetch_and_lock(steps_rt, FINANCE, PAYMENT, 1)
+        if n == 0:
+            external_tasks.failure(steps_rt, task.id, FINANCE, "busy", retries=3)
+            [task] = external_tasks.fetch_and_lock(steps_rt, FINANCE, PAYMENT, 1)
+        clock.advance(timedelta(seconds=work_s))
+        external_tasks.complete(steps_rt, task.id, FINANCE, {"paid": True})
+    open_id = _start_payment(steps_rt, "F-open")
+
+    [figures] = [
+        f
+        for f in step_figures.step_figures(steps_rt, EVERYTHING)
+        if f.element_id == "Task_check_payment"
+    ]
+    assert (figures.kind, figures.topic, figures.count, figures.failures, figures.open) == (
+        "external",
+        "finance_payment",
+        3,
+        1,
+        1,
+    )
+    assert figures.durations["waiting_median_s"] == 120.0
+    assert figures.durations["waiting_max_s"] == 600.0
+    assert figures.durations["handling_median_s"] == 30.0
+    assert figures.durations["handling_p95_s"] == pytest.approx(30 + 0.9 * 20)
+
+    view = timeline.instance_timeline(steps_rt, open_id).as_json()
+    [step] = view["system_steps"]  # type: ignore[misc]
+    assert (step["step_name"], step["state"], step["topic"]) == (
+        "Check payment with finance",
+        "ready",
+        "finance_payment",
+    )
+    assert view["links"] == []
+    assert view["next"]["open_system_steps"] == [step["system_task_id"]]  # type: ignore[index]
+
+
+def test_the_event_log_shows_a_workers_lock_as_the_start_of_a_system_step(
+    steps_rt: Runtime,
+) -> None:
+    from gridflow import export
+
+    instance_id = _start_payment(steps_rt)
+    [task] = external_tasks.fetch_and_lock(steps_rt, FINANCE, PAYMENT, 1)
+    external_tasks.complete(steps_rt, task.id, FINANCE, {"paid": False})
+    xes = "".join(export.events_xes(steps_rt))
+    trace = xes[xes.index(f'<string key="concept:name" value="{instance_id}"/>') :]
+    events = trace.split("<event>")[1:4]
+    assert ['value="schedule"' in events[0], 'value="start"' in events[1]] == [True, True]
+    assert 'key="org:resource" value="finance_system"' in events[1]
+    assert 'key="org:group" value="system"' in events[1]
