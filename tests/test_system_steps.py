@@ -452,7 +452,7 @@ def test_system_steps_are_on_the_timeline_and_in_their_own_audit_figures(
     clock = steps_rt.clock
     assert isinstance(clock, SimulatedClock)
     for n, (wait_s, work_s) in enumerate([(60, 30), (120, 10), (600, 50)]):
-        instance_id = _start_payment(steps_rt, f"F-{n}")
+        _start_payment(steps_rt, f"F-{n}")
         clock.advance(timedelta(seconds=wait_s))
         [task] = external_tasks.fetch_and_lock(steps_rt, FINANCE, PAYMENT, 1)
         if n == 0:

@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from gridflow import step_figures, audit, export, timeline
+from gridflow import audit, export, step_figures, timeline
 from gridflow.app.auth import load_staff, login_required, runtime
 from gridflow.audit import AuditFilter, AuditFilterError
 from gridflow.demands import CUSTOMER_CATEGORIES
