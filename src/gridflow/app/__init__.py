@@ -48,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
-    from gridflow.app import linkage_api  # noqa: F401 - adds its routes to the API blueprint
+    from gridflow.app import external_api, linkage_api  # noqa: F401 - add routes to the API
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
