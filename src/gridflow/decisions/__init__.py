@@ -1,0 +1,47 @@
+"""DMN 1.3 decision tables: FEEL cells (`feel`), the table model (`model`), reading and linting
+.dmn files (`parse`) and evaluating a table with its hit policy (`evaluate`).
+
+Pure: nothing here touches the database or SpiffWorkflow. Deploying and resolving decisions by
+id and version is `gridflow.decision_catalog`; business-rule tasks run them through `engine`.
+"""
+
+from gridflow.decisions.evaluate import DecisionFailed, Result, evaluate, map_result
+from gridflow.decisions.feel import MissingVariable, compile_feel, compile_unary_tests
+from gridflow.decisions.model import (
+    HIT_POLICIES,
+    RESULT_MAPPINGS,
+    Decision,
+    DecisionFile,
+    Input,
+    Output,
+    Rule,
+)
+from gridflow.decisions.parse import (
+    content_hash,
+    dmn_files,
+    lint_dmn,
+    load_dmn,
+    parse_dmn,
+)
+
+__all__ = [
+    "HIT_POLICIES",
+    "RESULT_MAPPINGS",
+    "Decision",
+    "DecisionFailed",
+    "DecisionFile",
+    "Input",
+    "MissingVariable",
+    "Output",
+    "Result",
+    "Rule",
+    "compile_feel",
+    "compile_unary_tests",
+    "content_hash",
+    "dmn_files",
+    "evaluate",
+    "lint_dmn",
+    "load_dmn",
+    "map_result",
+    "parse_dmn",
+]
