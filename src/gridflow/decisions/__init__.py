@@ -18,6 +18,7 @@ from gridflow.decisions.model import (
 )
 from gridflow.decisions.parse import (
     content_hash,
+    decision_ids_in,
     dmn_files,
     lint_dmn,
     load_dmn,
@@ -38,6 +39,7 @@ __all__ = [
     "compile_feel",
     "compile_unary_tests",
     "content_hash",
+    "decision_ids_in",
     "dmn_files",
     "evaluate",
     "lint_dmn",

@@ -88,7 +88,7 @@ _REFUSED_OPERATORS = {
     "{": "contexts ('{...}') are not supported",
     "}": "contexts ('{...}') are not supported",
     ":": "contexts ('{a: b}') are not supported",
-    "'": "FEEL strings are written in double quotes (\"text\")",
+    "'": 'FEEL strings are written in double quotes ("text")',
 }
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
@@ -713,4 +713,3 @@ def compile_feel(source: str) -> FeelExpression:
     tree = parser.expression()
     parser.done()
     return FeelExpression(text, tree)
-

@@ -23,7 +23,6 @@ from gridflow.decisions.feel import (
     Literal,
     Negate,
     Node,
-    Test,
     UnaryTests,
     compile_feel,
     compile_unary_tests,
@@ -377,7 +376,9 @@ class DmnLinter:
             return None
         return type_ref
 
-    def _values(self, element: etree._Element | None, type_ref: str, what: str) -> tuple | None:  # type: ignore[type-arg]
+    def _values(
+        self, element: etree._Element | None, type_ref: str, what: str
+    ) -> tuple[object, ...] | None:
         """inputValues / outputValues: a list of constants of the column's type."""
         if element is None:
             return None
@@ -528,16 +529,19 @@ class DmnLinter:
                         f"the input is {column.type_ref} but {value!r} is a {kind_of(value)}",
                     )
                     ok = False
-                elif column.values is not None and test.kind == "equal":
-                    if value not in column.values:
-                        self._cell_problem(
-                            rule,
-                            cell,
-                            column.title,
-                            compiled.source,
-                            f"{value!r} is not one of the input values {list(column.values)}",
-                        )
-                        ok = False
+                elif (
+                    column.values is not None
+                    and test.kind == "equal"
+                    and value not in column.values
+                ):
+                    self._cell_problem(
+                        rule,
+                        cell,
+                        column.title,
+                        compiled.source,
+                        f"{value!r} is not one of the input values {list(column.values)}",
+                    )
+                    ok = False
             if test.kind in ("compare", "range") and kind == "boolean":
                 self._cell_problem(
                     rule, cell, column.title, compiled.source, "booleans have no order"
@@ -564,7 +568,7 @@ class DmnLinter:
         return True
 
     def _check_overlaps(self, rules: list[Rule], elements: list[etree._Element]) -> None:
-        for (i, first), (j, second) in combinations(enumerate(rules), 2):
+        for (_, first), (j, second) in combinations(enumerate(rules), 2):
             if all(_cells_meet(a, b) for a, b in zip(first.inputs, second.inputs, strict=True)):
                 self.problem(
                     elements[j],
@@ -641,3 +645,17 @@ def dmn_files(paths: Iterable[Path]) -> list[Path]:
 def decision_ids(files: Iterable[DecisionFile]) -> Iterator[str]:
     for parsed in files:
         yield from parsed.decisions
+
+
+def decision_ids_in(path: Path) -> list[str]:
+    """The decision ids a .dmn file names, read leniently (the file may have problems), so a
+    process that refers to one is not reported twice."""
+    try:
+        root = parse_xml(path.read_bytes()[: MAX_FILE_BYTES + 1], str(path)).getroot()
+    except (OSError, Refused):
+        return []
+    return [
+        element.get("id") or ""
+        for element in root
+        if _local(element) == "decision" and _ns(element) in DMN_NAMESPACES
+    ]

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-
+from gridflow.definitions.decision_task import DecisionRef, GridflowParser
 from gridflow.definitions.xml import parse_xml
 from gridflow.forms import Form
 from gridflow.roles import Role
@@ -53,6 +52,8 @@ class ProcessDefinition:
     message_names: frozenset[str] = frozenset()
     message_start: str | None = None
     element_names: Mapping[str, str] = field(default_factory=dict)
+    # Business-rule tasks: element id → the decision it runs (issue 10).
+    decision_refs: Mapping[str, DecisionRef] = field(default_factory=dict)
 
     @cached_property
     def content_hash(self) -> str:
@@ -61,7 +62,7 @@ class ProcessDefinition:
     @cached_property
     def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
         """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
-        parser = CamundaParser()
+        parser = GridflowParser()
         parser.add_bpmn_xml(parse_xml(self.xml, self.file), filename=self.file)
         return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
 
