@@ -22,6 +22,7 @@ from gridflow.decisions.parse import (
     dmn_files,
     lint_dmn,
     load_dmn,
+    looks_like_dmn,
     parse_dmn,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "evaluate",
     "lint_dmn",
     "load_dmn",
+    "looks_like_dmn",
     "map_result",
     "parse_dmn",
 ]

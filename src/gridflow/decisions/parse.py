@@ -659,3 +659,13 @@ def decision_ids_in(path: Path) -> list[str]:
         for element in root
         if _local(element) == "decision" and _ns(element) in DMN_NAMESPACES
     ]
+
+
+def looks_like_dmn(xml: bytes, file_name: str = "") -> bool:
+    """Whether an upload is a .dmn file: by its name, or by a DMN namespace near its top."""
+    if file_name.lower().endswith(".dmn"):
+        return True
+    if file_name.lower().endswith(".bpmn"):
+        return False
+    head = xml[:4096]
+    return any(ns.encode() in head for ns in DMN_NAMESPACES)
