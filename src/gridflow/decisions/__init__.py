@@ -5,7 +5,13 @@ Pure: nothing here touches the database or SpiffWorkflow. Deploying and resolvin
 id and version is `gridflow.decision_catalog`; business-rule tasks run them through `engine`.
 """
 
-from gridflow.decisions.evaluate import DecisionFailed, Result, evaluate, map_result
+from gridflow.decisions.evaluate import (
+    DecisionFailed,
+    Result,
+    evaluate,
+    map_result,
+    matching_rules,
+)
 from gridflow.decisions.feel import MissingVariable, compile_feel, compile_unary_tests
 from gridflow.decisions.model import (
     HIT_POLICIES,
@@ -47,5 +53,6 @@ __all__ = [
     "load_dmn",
     "looks_like_dmn",
     "map_result",
+    "matching_rules",
     "parse_dmn",
 ]

@@ -120,11 +120,16 @@ def _rank(outputs: Sequence[Output], row: Mapping[str, object]) -> tuple[int, ..
     return tuple(ranks)
 
 
+def matching_rules(decision: Decision, variables: Mapping[str, object]) -> list[Rule]:
+    """Every rule whose input entries all match, in table order (before the hit policy)."""
+    values = _input_values(decision, variables)
+    return [rule for rule in decision.rules if _matches(decision, rule, values, variables)]
+
+
 def evaluate(decision: Decision, variables: Mapping[str, object]) -> Result:
     """The decision's result for these variables: one dict per matching rule (output name →
     value), chosen and ordered by the hit policy; an empty list when no rule matches."""
-    values = _input_values(decision, variables)
-    matched = [rule for rule in decision.rules if _matches(decision, rule, values, variables)]
+    matched = matching_rules(decision, variables)
     policy = decision.hit_policy
     if policy == "UNIQUE" and len(matched) > 1:
         rules = ", ".join(rule.title for rule in matched)
