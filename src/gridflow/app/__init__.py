@@ -41,7 +41,17 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         app.config.update(config)
     app.extensions["gridflow"] = runtime or Runtime.create(app.config.get("DATABASE_URL"))
 
-    from gridflow.app import api, audit_pages, auth, designer, i18n, manpower, pages, vendor
+    from gridflow.app import (
+        api,
+        audit_pages,
+        auth,
+        decision_designer,
+        designer,
+        i18n,
+        manpower,
+        pages,
+        vendor,
+    )
 
     csrf.init_app(app)
     i18n.init_app(app)
@@ -53,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     app.register_blueprint(designer.blueprint)
+    app.register_blueprint(decision_designer.blueprint)
     app.register_blueprint(audit_pages.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
