@@ -139,7 +139,7 @@ def demand_at_planning(server: LiveServer, customer: str) -> dict[str, int]:
         server.rt,
         open_items(server, demand_id)["Activity_accept"],
         MANAGER,
-        {"id_checked": True, "capacity_kw": 800, "supply": "dual"},
+        {"id_checked": True, "capacity_kw": 800, "supply": "dual", "customer_importance": "none"},
     )
     items = open_items(server, demand_id)
     assert set(items) == {"Activity_site_survey", "Activity_design_scheme"}

@@ -5,6 +5,7 @@ Pure: nothing here touches the database or SpiffWorkflow. Deploying and resolvin
 id and version is `gridflow.decision_catalog`; business-rule tasks run them through `engine`.
 """
 
+from gridflow.decisions.book import DecisionBook
 from gridflow.decisions.evaluate import (
     DecisionFailed,
     Result,
@@ -36,6 +37,7 @@ __all__ = [
     "HIT_POLICIES",
     "RESULT_MAPPINGS",
     "Decision",
+    "DecisionBook",
     "DecisionFailed",
     "DecisionFile",
     "Input",
