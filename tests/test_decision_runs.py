@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import STAFF_PASSWORD, complete, open_items, token
+from conftest import STAFF_PASSWORD, complete, login, open_items, token
 from dmn_samples import ROUTE_RULES, rule_process, table
 from sqlalchemy import select
 
@@ -247,3 +247,36 @@ def test_a_dmn_file_uploads_through_the_api(client: Any, rt: Runtime, designer: 
     assert deployed.status_code == 201, deployed.text
     staff = token(client, "desk1")
     assert post(client, staff, table(ROUTE_RULES), "route.dmn").status_code == 403
+
+
+def test_a_dmn_file_uploads_on_the_designer_page(client: Any, rt: Runtime, designer: str) -> None:
+    login(client, designer)
+    response = client.post(
+        "/designer/upload",
+        data={"file": (io.BytesIO(table(ROUTE_RULES).encode()), "route.dmn")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/designer/decisions/route?version=1"
+    page = client.get("/designer/decisions/route?version=1")
+    assert page.status_code == 200
+    assert 'data-version="1"' in page.text
+    assert "dmn-viewer.production.min.js" in page.text
+    assert client.get("/designer/decisions/route/1.dmn").data == table(ROUTE_RULES).encode()
+    assert 'data-decision="route"' in client.get("/designer/").text
+    refused = client.post(
+        "/designer/upload",
+        data={"file": (io.BytesIO(table([(['system("rm")'], ['"a"'])]).encode()), "route.dmn")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "the function system() is not allowed" in refused.text
+    assert client.get("/designer/decisions/nothing").status_code == 404
+    assert client.get("/designer/decisions/route?version=9").status_code == 404
+
+
+def test_only_designers_reach_the_decision_pages(client: Any, rt: Runtime) -> None:
+    login(client, "desk1")
+    assert client.get("/designer/decisions/supply_voltage").status_code == 403
+    assert client.get("/designer/decisions/supply_voltage/editor").status_code == 403
+    assert client.post("/designer/decisions/supply_voltage/deploy", data=b"x").status_code == 403
