@@ -1,5 +1,6 @@
-"""DMN 1.3 decision tables: FEEL cells (`feel`), the table model (`model`), reading and linting
-.dmn files (`parse`) and evaluating a table with its hit policy (`evaluate`).
+"""DMN 1.3 decision tables: FEEL expressions (`feel`) and unary tests (`unary`), the table model
+(`model`), reading and linting .dmn files (`parse`, with `overlap` for UNIQUE tables) and
+evaluating a table with its hit policy (`evaluate`); `book` holds tables in memory.
 
 Pure: nothing here touches the database or SpiffWorkflow. Deploying and resolving decisions by
 id and version is `gridflow.decision_catalog`; business-rule tasks run them through `engine`.
@@ -13,7 +14,7 @@ from gridflow.decisions.evaluate import (
     map_result,
     matching_rules,
 )
-from gridflow.decisions.feel import MissingVariable, compile_feel, compile_unary_tests
+from gridflow.decisions.feel import MissingVariable, compile_feel
 from gridflow.decisions.model import (
     HIT_POLICIES,
     RESULT_MAPPINGS,
@@ -32,6 +33,7 @@ from gridflow.decisions.parse import (
     looks_like_dmn,
     parse_dmn,
 )
+from gridflow.decisions.unary import compile_unary_tests
 
 __all__ = [
     "HIT_POLICIES",

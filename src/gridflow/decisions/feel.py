@@ -1,7 +1,7 @@
 """The part of FEEL (DMN 1.3's expression language) that decision tables need, parsed into a
 small tree and evaluated by walking it; nothing is ever passed to eval, exec or compile.
 
-Three kinds of text are read:
+Three kinds of text are read (unary tests in `gridflow.decisions.unary`, on this parser):
 - unary tests, the input entries of a rule: `-`, `null`, literals, `< 10`, `>= 10`,
   ranges `[10..100)` / `]10..100]`, lists `"a","b"`, `not(...)`;
 - input expressions: names, dotted paths (`customer.category`), literals, arithmetic
@@ -40,9 +40,7 @@ from gridflow.expressions import MAX_DEPTH, MAX_INT_BITS, MAX_LENGTH
 __all__ = [
     "FeelExpression",
     "MissingVariable",
-    "UnaryTests",
     "compile_feel",
-    "compile_unary_tests",
 ]
 
 FUNCTIONS = ("date", "not")
@@ -93,7 +91,7 @@ _REFUSED_OPERATORS = {
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
 
-def _error(source: str, index: int, detail: str) -> ExpressionError:
+def syntax_error(source: str, index: int, detail: str) -> ExpressionError:
     return ExpressionError(source, f"column {index + 1}: {detail}")
 
 
@@ -111,11 +109,11 @@ def _tokens(source: str) -> list[_Token]:
         if char.isdigit() or (char == "." and source[index + 1 : index + 2].isdigit()):
             match = _NUMBER.match(source, index)
             if match is None:  # "1.": a number cannot end with a point
-                raise _error(source, index, "a number cannot end with '.'")
+                raise syntax_error(source, index, "a number cannot end with '.'")
             text = match.group()
             number: int | float = float(text) if "." in text else int(text)
             if isinstance(number, int) and number.bit_length() > MAX_INT_BITS:
-                raise _error(source, index, "the number is too large")
+                raise syntax_error(source, index, "the number is too large")
             tokens.append(_Token("number", number, index))
             index = match.end()
         elif char == '"':
@@ -123,9 +121,11 @@ def _tokens(source: str) -> list[_Token]:
         elif (match := _NAME.match(source, index)) is not None:
             word = match.group()
             if word in _REFUSED_WORDS:
-                raise _error(source, index, _REFUSED_WORDS[word])
+                raise syntax_error(source, index, _REFUSED_WORDS[word])
             if "__" in word:
-                raise _error(source, index, f"name {word!r} is not allowed ('__' is reserved)")
+                raise syntax_error(
+                    source, index, f"name {word!r} is not allowed ('__' is reserved)"
+                )
             tokens.append(_Token("op" if word in _KEYWORDS else "name", word, index))
             index = match.end()
         else:
@@ -133,9 +133,9 @@ def _tokens(source: str) -> list[_Token]:
                 if source.startswith(op, index):
                     break
             else:
-                raise _error(source, index, f"unexpected character {char!r}")
+                raise syntax_error(source, index, f"unexpected character {char!r}")
             if op in _REFUSED_OPERATORS:
-                raise _error(source, index, _REFUSED_OPERATORS[op])
+                raise syntax_error(source, index, _REFUSED_OPERATORS[op])
             tokens.append(_Token("op", op, index))
             index += len(op)
 
@@ -151,13 +151,13 @@ def _string(source: str, start: int, tokens: list[_Token]) -> int:
         if char == "\\":
             escaped = source[index + 1 : index + 2]
             if escaped not in _ESCAPES:
-                raise _error(source, index, f"unknown escape '\\{escaped}'")
+                raise syntax_error(source, index, f"unknown escape '\\{escaped}'")
             chars.append(_ESCAPES[escaped])
             index += 2
             continue
         chars.append(char)
         index += 1
-    raise _error(source, start, "unterminated string")
+    raise syntax_error(source, start, "unterminated string")
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -359,7 +359,7 @@ class Arithmetic(Node):
         return iter((self.left, self.right))
 
 
-def _walk(tree: Node) -> Iterator[Node]:
+def walk(tree: Node) -> Iterator[Node]:
     pending = [tree]
     while pending:
         node = pending.pop()
@@ -380,7 +380,7 @@ class FeelExpression:
     @property
     def names(self) -> frozenset[str]:
         """The variables the expression reads (the first name of each dotted path)."""
-        return frozenset(node.name for node in _walk(self.tree) if isinstance(node, Name))
+        return frozenset(node.name for node in walk(self.tree) if isinstance(node, Name))
 
     @property
     def literal(self) -> tuple[bool, object]:
@@ -395,75 +395,10 @@ class FeelExpression:
         return False, None
 
 
-# --- unary tests -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Test:
-    """One positive unary test: `< e`, `[a..b)`, `null` or an endpoint the input must equal."""
-
-    kind: str  # compare | range | equal (`null` is equality with null)
-    operator: str = ""  # for compare: < <= > >=
-    low: Node | None = None  # for range: the ends and whether each is closed
-    high: Node | None = None
-    low_closed: bool = True
-    high_closed: bool = True
-    value: Node | None = None  # for compare and equal
-
-    def matches(self, input_value: object, variables: Mapping[str, object], source: str) -> bool:
-        if self.kind == "equal":
-            assert self.value is not None
-            return feel_equal(input_value, self.value.evaluate(variables, source)) is True
-        if self.kind == "compare":
-            assert self.value is not None
-            bound = self.value.evaluate(variables, source)
-            return feel_compare(self.operator, input_value, bound) is True
-        assert self.low is not None and self.high is not None
-        low = self.low.evaluate(variables, source)
-        high = self.high.evaluate(variables, source)
-        above = feel_compare(">=" if self.low_closed else ">", input_value, low)
-        below = feel_compare("<=" if self.high_closed else "<", input_value, high)
-        return above is True and below is True
-
-    def nodes(self) -> Iterator[Node]:
-        for node in (self.value, self.low, self.high):
-            if node is not None:
-                yield node
-
-
-@dataclass(frozen=True)
-class UnaryTests:
-    """A compiled input entry: `-` (any), a list of tests, or `not(...)` of a list."""
-
-    source: str
-    tests: tuple[Test, ...]  # empty: "-", matches anything
-    negated: bool = False
-
-    @property
-    def any(self) -> bool:
-        return not self.tests
-
-    def matches(self, input_value: object, variables: Mapping[str, object]) -> bool:
-        if not self.tests:
-            return True
-        found = any(test.matches(input_value, variables, self.source) for test in self.tests)
-        return not found if self.negated else found
-
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(
-            node.name
-            for test in self.tests
-            for top in test.nodes()
-            for node in _walk(top)
-            if isinstance(node, Name)
-        )
-
-
 # --- parser ------------------------------------------------------------------------------------
 
 
-class _Parser:
+class Parser:
     def __init__(self, source: str):
         self.source = source
         self.tokens = _tokens(source)
@@ -496,7 +431,7 @@ class _Parser:
         else:
             found = repr(str(token.value))
         detail = f"unexpected {found}" + (f" ({hint})" if hint else "")
-        return _error(self.source, token.start, detail)
+        return syntax_error(self.source, token.start, detail)
 
     def done(self) -> None:
         if self.peek().kind != "end":
@@ -562,7 +497,7 @@ class _Parser:
                 raise self.unexpected(token, "a member name must follow '.'")
             node = Path(node, str(token.value))
             if self.at("("):
-                raise _error(
+                raise syntax_error(
                     self.source,
                     self.peek().start,
                     f"calls on members ('.{token.value}(...)') are not allowed",
@@ -597,7 +532,7 @@ class _Parser:
     def call(self, token: _Token) -> Node:
         name = str(token.value)
         if name != "date":
-            raise _error(
+            raise syntax_error(
                 self.source,
                 token.start,
                 f"the function {name}() is not allowed; gridflow's FEEL accepts only "
@@ -611,80 +546,13 @@ class _Parser:
         try:
             return Literal(date.fromisoformat(str(argument.value)))
         except ValueError:
-            raise _error(
+            raise syntax_error(
                 self.source, argument.start, f"{argument.value!r} is not a date (YYYY-MM-DD)"
             ) from None
 
-    # unary tests
 
-    def unary_tests(self) -> UnaryTests:
-        if self.at("-") and self.peek(1).kind == "end":
-            return UnaryTests(self.source, ())
-        if self.at("not") and self.peek(1).kind == "op" and self.peek(1).value == "(":
-            self.next()
-            self.next()
-            tests = self.positive_tests()
-            self.expect(")")
-            self.done()
-            return UnaryTests(self.source, tests, negated=True)
-        tests = self.positive_tests()
-        self.done()
-        return UnaryTests(self.source, tests)
-
-    def positive_tests(self) -> tuple[Test, ...]:
-        tests = [self.positive_test()]
-        while self.at(","):
-            self.next()
-            tests.append(self.positive_test())
-        return tuple(tests)
-
-    def positive_test(self) -> Test:
-        if self.at("<", "<=", ">", ">="):
-            op = str(self.next().value)
-            return Test("compare", operator=op, value=self.endpoint())
-        if self.at("[", "]", "(") and self.is_range():
-            opening = str(self.next().value)
-            low = self.endpoint()
-            self.expect("..")
-            high = self.endpoint()
-            closing = self.next()
-            if closing.kind != "op" or closing.value not in ("]", "[", ")"):
-                raise self.unexpected(closing, "a range ends with ']', '[' or ')'")
-            return Test(
-                "range",
-                low=low,
-                high=high,
-                low_closed=opening == "[",
-                high_closed=closing.value == "]",
-            )
-        if self.at("-") and self.peek(1).kind == "op" and self.peek(1).value in (",", ")"):
-            raise self.unexpected(self.peek(), "'-' (any value) must stand alone")
-        return Test("equal", value=self.endpoint())
-
-    def is_range(self) -> bool:
-        """Whether the bracket at hand opens a range (`[1..5]`) rather than a parenthesis."""
-        depth = 1
-        for ahead in range(1, len(self.tokens) - self.index):
-            token = self.peek(ahead)
-            if token.kind == "end":
-                return False
-            if token.kind == "op" and token.value == ".." and depth == 1:
-                return True
-            if token.kind == "op" and token.value in ("(", "["):
-                depth += 1
-            elif token.kind == "op" and token.value in (")", "]"):
-                depth -= 1
-                if depth <= 0:
-                    return False
-        return False
-
-    def endpoint(self) -> Node:
-        """A range end or comparison bound: a literal, a (dotted) name, `date(...)`, or a
-        negative number; arithmetic is allowed in parentheses."""
-        return self.additive()
-
-
-def _check(source: str) -> str:
+def checked_text(source: str) -> str:
+    """The text to parse, stripped, within the length limit shared with `expressions`."""
     if not isinstance(source, str):
         raise ExpressionError(repr(source), "a FEEL text must be text")
     text = source.strip()
@@ -694,22 +562,12 @@ def _check(source: str) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def compile_unary_tests(source: str) -> UnaryTests:
-    """An input entry; an empty cell counts as `-` (Camunda Modeler writes `""` for blank
-    cells only in outputs, but hand-written files leave input cells empty)."""
-    text = _check(source)
-    if not text:
-        return UnaryTests("-", ())
-    return _Parser(text).unary_tests()
-
-
-@functools.lru_cache(maxsize=8192)
 def compile_feel(source: str) -> FeelExpression:
     """An input expression or an output entry (a simple FEEL expression)."""
-    text = _check(source)
+    text = checked_text(source)
     if not text:
         raise ExpressionError(source, "the expression is empty")
-    parser = _Parser(text)
+    parser = Parser(text)
     tree = parser.expression()
     parser.done()
     return FeelExpression(text, tree)

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from gridflow.decisions.feel import FeelExpression, UnaryTests
+from gridflow.decisions.feel import FeelExpression
+from gridflow.decisions.unary import UnaryTests
 
 # typeRef → the FEEL kind of its values. "number" is DMN 1.3's own name for numbers.
 TYPE_KINDS: Mapping[str, str] = {

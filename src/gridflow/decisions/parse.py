@@ -18,18 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gridflow.decisions.feel import (
-    FeelExpression,
-    Literal,
-    Negate,
-    Node,
-    UnaryTests,
-    compile_feel,
-    compile_unary_tests,
-    feel_compare,
-    feel_equal,
-    kind_of,
-)
+from gridflow.decisions.feel import FeelExpression, compile_feel, kind_of
 from gridflow.decisions.model import (
     AGGREGATIONS,
     HIT_POLICIES,
@@ -40,6 +29,8 @@ from gridflow.decisions.model import (
     Output,
     Rule,
 )
+from gridflow.decisions.overlap import cells_meet, constant
+from gridflow.decisions.unary import UnaryTests, compile_unary_tests
 from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, parse_xml, too_big
 from gridflow.errors import DefinitionError, ExpressionError, Problem
 
@@ -96,89 +87,6 @@ def _line(element: etree._Element | None) -> int | None:
 def content_hash(xml: bytes) -> str:
     """Version identity of a .dmn file, as for BPMN: line endings do not count."""
     return hashlib.sha256(xml.replace(b"\r\n", b"\n")).hexdigest()
-
-
-# --- reading a cell's constants, for the type and overlap checks ---------------------------------
-
-
-def _constant(node: Node | None) -> tuple[bool, object]:
-    if isinstance(node, Literal):
-        return True, node.value
-    if isinstance(node, Negate) and isinstance(node.operand, Literal):
-        value = node.operand.value
-        if kind_of(value) == "number":
-            return True, -value  # type: ignore[operator]
-    return False, None
-
-
-# An atom of a cell: ("eq", value) or ("range", low, low_closed, high, high_closed), None = open.
-Atom = tuple[object, ...]
-
-
-def _atoms(cell: UnaryTests) -> list[Atom] | None:
-    """The values a cell accepts as constants, or None when that cannot be told statically."""
-    if cell.negated:
-        return None
-    atoms: list[Atom] = []
-    for test in cell.tests:
-        if test.kind == "equal":
-            known, value = _constant(test.value)
-            if not known:
-                return None
-            atoms.append(("eq", value))
-        elif test.kind == "compare":
-            known, value = _constant(test.value)
-            if not known:
-                return None
-            if test.operator in ("<", "<="):
-                atoms.append(("range", None, False, value, test.operator == "<="))
-            else:
-                atoms.append(("range", value, test.operator == ">=", None, False))
-        else:
-            low_known, low = _constant(test.low)
-            high_known, high = _constant(test.high)
-            if not (low_known and high_known):
-                return None
-            atoms.append(("range", low, test.low_closed, high, test.high_closed))
-    return atoms
-
-
-def _inside(value: object, atom: Atom) -> bool:
-    _, low, low_closed, high, high_closed = atom
-    if low is not None and feel_compare(">=" if low_closed else ">", value, low) is not True:
-        return False
-    return high is None or feel_compare("<=" if high_closed else "<", value, high) is True
-
-
-def _atoms_meet(a: Atom, b: Atom) -> bool:
-    if a[0] == "eq" and b[0] == "eq":
-        return feel_equal(a[1], b[1]) is True
-    if a[0] == "eq":
-        return _inside(a[1], b)
-    if b[0] == "eq":
-        return _inside(b[1], a)
-    # Two ranges meet when each one's low end lies below the other's high end.
-    for first, second in ((a, b), (b, a)):
-        low, low_closed = first[1], first[2]
-        high, high_closed = second[3], second[4]
-        if low is None or high is None:
-            continue
-        closed = low_closed and high_closed
-        if feel_compare("<=" if closed else "<", low, high) is not True:
-            return False
-    return True
-
-
-def _cells_meet(a: UnaryTests, b: UnaryTests) -> bool:
-    """Whether some input value surely satisfies both cells (False when unsure)."""
-    if a.any or b.any:
-        return True
-    if a.source == b.source:
-        return True
-    first, second = _atoms(a), _atoms(b)
-    if first is None or second is None:
-        return False
-    return any(_atoms_meet(x, y) for x in first for y in second)
 
 
 # --- the linter -----------------------------------------------------------------------------------
@@ -392,7 +300,7 @@ class DmnLinter:
             return None
         values = []
         for test in cell.tests:
-            known, value = _constant(test.value)
+            known, value = constant(test.value)
             if test.kind != "equal" or not known or cell.negated:
                 self.problem(element, f"{what} values must be a list of constants, not {text!r}")
                 return None
@@ -517,7 +425,7 @@ class DmnLinter:
         ok = True
         for test in compiled.tests:
             for node in test.nodes():
-                known, value = _constant(node)
+                known, value = constant(node)
                 if not known or value is None:
                     continue
                 if kind_of(value) != kind:
@@ -569,7 +477,7 @@ class DmnLinter:
 
     def _check_overlaps(self, rules: list[Rule], elements: list[etree._Element]) -> None:
         for (_, first), (j, second) in combinations(enumerate(rules), 2):
-            if all(_cells_meet(a, b) for a, b in zip(first.inputs, second.inputs, strict=True)):
+            if all(cells_meet(a, b) for a, b in zip(first.inputs, second.inputs, strict=True)):
                 self.problem(
                     elements[j],
                     f"{first.title} and {second.title} can both match the same input: a UNIQUE "
