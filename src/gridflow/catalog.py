@@ -1,5 +1,7 @@
 """Deploying process definitions: each changed file becomes the next version of its process;
-the same content again changes nothing. Running instances keep the version they started on."""
+the same content again changes nothing. Running instances keep the version they started on.
+A folder's .dmn files are deployed with its processes, in the same transaction (see
+`decision_catalog`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from gridflow import definitions
+from gridflow import decision_catalog, decisions, definitions
+from gridflow.decision_catalog import DecisionDeployment
+from gridflow.decisions import DecisionFile
 from gridflow.definitions import ProcessDefinition
 from gridflow.errors import DefinitionError
 from gridflow.models import Definition, DeployRecord
@@ -32,28 +36,66 @@ class Deployment:
 def deploy_paths(
     rt: Runtime, paths: Iterable[Path], actor: str, channel: str = "cli"
 ) -> list[Deployment]:
-    """Deploy every BPMN file under the paths, all or nothing: one bad file deploys none."""
-    files = definitions.bpmn_files(paths)
-    parsed: list[ProcessDefinition] = []
+    """Deploy every BPMN and DMN file under the paths, all or nothing: one bad file deploys
+    none. The processes' deployments (see `deploy_all` for the decisions' too)."""
+    return deploy_all(rt, paths, actor, channel)[1]
+
+
+def deploy_all(
+    rt: Runtime, paths: Iterable[Path], actor: str, channel: str = "cli"
+) -> tuple[list[DecisionDeployment], list[Deployment]]:
+    """Deploy every BPMN and DMN file under the paths, all or nothing: one bad file deploys
+    none. Decisions are deployed first, so processes deployed with them bind them."""
+    paths = list(paths)
+    tables: list[DecisionFile] = []
     problems = []
-    for path in files:
+    for path in decisions.dmn_files(paths):
+        try:
+            tables.append(decisions.load_dmn(path))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    parsed: list[ProcessDefinition] = []
+    for path in definitions.bpmn_files(paths):
         try:
             parsed.append(definitions.load(path, rt.roles))
         except DefinitionError as exc:
             problems.extend(exc.problems)
     if problems:
         raise DefinitionError(problems)
-    return deploy(rt, parsed, actor, channel)
+    return _deploy(rt, parsed, actor, channel, tables)
 
 
 def deploy(
     rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str, channel: str = "cli"
 ) -> list[Deployment]:
     """Deploy linted definitions in one transaction; each request is recorded with who, when
-    and how (cli, upload, modeler, api), whether it made a new version or found one."""
+    and how (cli, upload, modeler, api), whether it made a new version or found one. A process
+    naming a decision the store lacks deploys nothing."""
+    return _deploy(rt, parsed, actor, channel, ())[1]
+
+
+def deploy_decisions(
+    rt: Runtime, tables: Iterable[DecisionFile], actor: str, channel: str = "cli"
+) -> list[DecisionDeployment]:
+    """Deploy linted .dmn files on their own (upload, the decision editor, the API)."""
+    return _deploy(rt, (), actor, channel, tables)[0]
+
+
+def _deploy(
+    rt: Runtime,
+    parsed: Iterable[ProcessDefinition],
+    actor: str,
+    channel: str,
+    tables: Iterable[DecisionFile],
+) -> tuple[list[DecisionDeployment], list[Deployment]]:
+    parsed = list(parsed)
     result = []
     now = rt.clock.now()
     with rt.db.write() as session:
+        decided = decision_catalog.deploy_files(session, tables, actor, channel, now)
+        problems = [p for d in parsed for p in decision_catalog.check_references(session, d)]
+        if problems:
+            raise DefinitionError(problems)
         for definition in parsed:
             existing = session.scalar(
                 select(Definition).where(
@@ -85,9 +127,10 @@ def deploy(
             )
             session.add(row)
             session.flush()
+            decision_catalog.bind(session, row.id, definition)
             session.add(_record(row, True, channel, actor, now))
             result.append(Deployment(definition.process_id, row.version, row.id, True))
-    return result
+    return decided, result
 
 
 def _record(row: Definition, created: bool, channel: str, actor: str, at: datetime) -> DeployRecord:

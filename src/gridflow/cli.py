@@ -49,8 +49,8 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN files (and a folder's rules.yaml); one line per problem, exit status 1 when
-    there is any."""
+    """Check BPMN and DMN files (and a folder's rules.yaml); one line per problem, exit status
+    1 when there is any."""
     from gridflow import linkage, rules
 
     book = load_roles(roles)
@@ -72,10 +72,12 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
 @database_option
 @click.option("--actor", default="cli", help="Who deploys (recorded with the version).")
 def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
-    """Deploy BPMN files: changed content becomes the next version, unchanged is a no-op."""
+    """Deploy BPMN and DMN files: changed content becomes the next version, unchanged is a
+    no-op."""
     rt = _runtime(database)
     try:
-        for deployment in catalog.deploy_paths(rt, paths, actor):
+        tables, processes = catalog.deploy_all(rt, paths, actor)
+        for deployment in [*tables, *processes]:
             click.echo(str(deployment))
     except DefinitionError as exc:
         for problem in exc.problems:

@@ -10,7 +10,7 @@ from datetime import datetime
 from lxml import etree
 from sqlalchemy import func, select
 
-from gridflow import catalog, definitions
+from gridflow import catalog, decision_catalog, decisions, definitions
 from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
 from gridflow.catalog import Deployment
 from gridflow.definitions import ProcessDefinition
@@ -125,6 +125,15 @@ def deploy_bpmn(rt: Runtime, xml: bytes, file_name: str, actor: str, channel: st
     assert channel in CHANNELS
     definition = definitions.parse(xml, file_name, rt.roles)
     return catalog.deploy(rt, [definition], actor, channel)[0]
+
+
+def deploy_dmn(
+    rt: Runtime, xml: bytes, file_name: str, actor: str, channel: str
+) -> list[decision_catalog.DecisionDeployment]:
+    """Lint .dmn text as `gridflow lint` does and deploy its decisions when clean: each the
+    next version, or the existing one for unchanged content. DefinitionError otherwise."""
+    assert channel in CHANNELS
+    return catalog.deploy_decisions(rt, [decisions.parse_dmn(xml, file_name)], actor, channel)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         api,
         audit_pages,
         auth,
+        decision_designer,
         designer,
         i18n,
         incident_pages,
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     app.register_blueprint(designer.blueprint)
+    app.register_blueprint(decision_designer.blueprint)
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
     csrf.exempt(api.blueprint)

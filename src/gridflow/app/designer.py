@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from gridflow import definitions, migration, versions
+from gridflow import decision_catalog, decisions, definitions, migration, versions
 from gridflow.app.api import DESIGNER_ROLES, deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, login_required, runtime
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError, Problem
@@ -80,7 +80,11 @@ def _number(name: str) -> int | None:
 @blueprint.get("/")
 @designer_required
 def index() -> str:
-    return render_template("designer/index.html", processes=versions.processes(runtime()))
+    return render_template(
+        "designer/index.html",
+        processes=versions.processes(runtime()),
+        decisions=decision_catalog.catalog(runtime().db),
+    )
 
 
 @blueprint.get("/<process_id>")
@@ -164,6 +168,8 @@ def upload() -> Response | tuple[str, int]:
     if isinstance(uploaded, list):
         return _upload_refused(uploaded, b"")
     xml, file_name = uploaded
+    if decisions.looks_like_dmn(xml, file_name):
+        return _upload_decisions(xml, file_name)
     try:
         deployment = versions.deploy_bpmn(runtime(), xml, file_name, _actor(), "upload")
     except DefinitionError as exc:
@@ -177,6 +183,38 @@ def upload() -> Response | tuple[str, int]:
         )
     return redirect(
         url_for("designer.process", process_id=deployment.process_id, version=deployment.version)
+    )
+
+
+def _upload_decisions(xml: bytes, file_name: str) -> Response | tuple[str, int]:
+    """A .dmn upload: its decisions deployed, then the first one's page."""
+    try:
+        deployed = versions.deploy_dmn(runtime(), xml, file_name, _actor(), "upload")
+    except DefinitionError as exc:
+        page = render_template("designer/refused.html", problems=exc.problems, xml="", markers={})
+        return page, 422
+    for deployment in deployed:
+        if deployment.created:
+            flash(
+                _(
+                    "Deployed decision %(decision)s, version %(version)d.",
+                    decision=deployment.decision_id,
+                    version=deployment.version,
+                ),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "Unchanged: decision %(decision)s is version %(version)d.",
+                    decision=deployment.decision_id,
+                    version=deployment.version,
+                ),
+                "info",
+            )
+    first = deployed[0]
+    return redirect(
+        url_for("decisions.decision", decision_id=first.decision_id, version=first.version)
     )
 
 

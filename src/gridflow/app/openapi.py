@@ -299,6 +299,18 @@ def _schemas() -> dict[str, Any]:
             definition_id={"type": "integer"},
             created={"type": "boolean", "description": "false: the same content was deployed"},
         ),
+        "DecisionDeployments": _object(
+            ["decisions"],
+            decisions={
+                "type": "array",
+                "items": _object(
+                    ["decision_id", "version", "created"],
+                    decision_id={"type": "string"},
+                    version={"type": "integer"},
+                    created={"type": "boolean"},
+                ),
+            },
+        ),
         "Problems": {
             "type": "object",
             "required": ["error", "problems"],
@@ -318,8 +330,12 @@ def _schemas() -> dict[str, Any]:
         "Processes": {
             "type": "object",
             "description": "every process with its versions (who, when, content hash, "
-            "running and finished instances), newest version first",
-            "properties": {"processes": {"type": "array", "items": {"type": "object"}}},
+            "running and finished instances), newest version first; every DMN decision "
+            "with its versions",
+            "properties": {
+                "processes": {"type": "array", "items": {"type": "object"}},
+                "decisions": {"type": "array", "items": {"type": "object"}},
+            },
         },
     }
 
@@ -441,10 +457,13 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(_ref("Processes"), "The catalog"), **ERRORS},
             },
             "post": {
-                "summary": "Lint and deploy a BPMN file (designers and admins)",
+                "summary": "Lint and deploy a BPMN or DMN file (designers and admins)",
                 "description": "The file as multipart field `file`, or the XML as the body. "
-                "Files over 5 MiB, with DOCTYPE or entity declarations, Java delegates or "
-                "code in scripts and conditions are refused with problems.",
+                "A .dmn file (by its name, or by its DMN namespace) deploys each decision "
+                "table in it and answers with `decisions`. "
+                "Files over 5 MiB, with DOCTYPE or entity declarations, Java delegates, "
+                "code in scripts and conditions, or decision cells outside gridflow's FEEL "
+                "are refused with problems.",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -455,8 +474,14 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Deployment"), "A new version"),
-                    "200": _json(_ref("Deployment"), "Unchanged content: the existing version"),
+                    "201": _json(
+                        {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
+                        "A new version (of a process, or of decisions)",
+                    ),
+                    "200": _json(
+                        {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
+                        "Unchanged content: the existing version",
+                    ),
                     "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
                     **ERRORS,
                 },

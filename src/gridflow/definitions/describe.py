@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from gridflow.definitions.decision_task import DecisionRef
 from gridflow.definitions.spiff import GridflowParser, connect_loops
 from gridflow.definitions.xml import parse_xml
 from gridflow.forms import Form
@@ -74,6 +75,8 @@ class ProcessDefinition:
     message_start: str | None = None
     element_names: Mapping[str, str] = field(default_factory=dict)
     steps: Mapping[str, Step] = field(default_factory=dict)
+    # Business-rule tasks: element id → the decision it runs (issue 10).
+    decision_refs: Mapping[str, DecisionRef] = field(default_factory=dict)
 
     @cached_property
     def content_hash(self) -> str:

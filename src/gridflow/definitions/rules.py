@@ -10,6 +10,7 @@ from lxml import etree
 
 from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, EVENTS, FLOW_NODES
 from gridflow.definitions import steps as step_rules
+from gridflow.definitions.decision_task import BINDINGS, DecisionRef, decision_ref
 from gridflow.definitions.describe import (
     Link,
     ProcessDefinition,
@@ -32,6 +33,9 @@ ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-
 # SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
 RESERVED_IDS = frozenset({"Start", "End"})
 DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
+# camunda:mapDecisionResult values (Camunda's; resultList is its default).
+RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _line(element: etree._Element | None) -> int | None:
@@ -54,7 +58,18 @@ def _ns(element: etree._Element) -> str:
 class Linter:
     """One pass over a parsed file, collecting every problem it finds."""
 
-    def __init__(self, tree: etree._ElementTree, file: str, roles: RoleBook):
+    def __init__(
+        self,
+        tree: etree._ElementTree,
+        file: str,
+        roles: RoleBook,
+        decisions: Mapping[str, int | None] | None = None,
+    ):
+        """`decisions`, when given, are the decision ids a business-rule task may name (a
+        folder's .dmn files) with their number of output columns where known; without it,
+        deploy checks the references against the store."""
+        self.decisions = decisions
+        self.decision_refs: dict[str, DecisionRef] = {}
         self.tree = tree
         self.root = tree.getroot()
         self.file = file
@@ -182,7 +197,9 @@ class Linter:
                 self._check_script(element)
             elif kind == "serviceTask":
                 step = step_rules.check_external_task(self, element)
-            elif kind in ("sendTask", "businessRuleTask"):
+            elif kind == "businessRuleTask":
+                self._check_business_rule(element)
+            elif kind == "sendTask":
                 self._check_delegate(element, kind)
             elif kind == "callActivity":
                 step = step_rules.check_call_activity(self, element)
@@ -364,6 +381,97 @@ class Linter:
             element, f"{kind} is not supported: model the step as a user task or a script task"
         )
 
+    def _check_business_rule(self, element: etree._Element) -> None:
+        """A decision table by reference (camunda:decisionRef), evaluated by gridflow's own
+        DMN engine; Java delegates, expressions, external workers and DMN engines of other
+        kinds are refused."""
+        camunda = f"{{{CAMUNDA_NS}}}"
+        attributes = {
+            str(key)[len(camunda) :]: str(value)
+            for key, value in element.attrib.items()
+            if str(key).startswith(camunda)
+        }
+        for attribute in DELEGATE_ATTRIBUTES:
+            if attributes.get(attribute):
+                self.problem(
+                    element,
+                    f"businessRuleTask with camunda:{attribute}={attributes[attribute]!r} is "
+                    "refused: gridflow runs business rules only as DMN decision tables "
+                    "(camunda:decisionRef)",
+                )
+                return
+        ref = attributes.get("decisionRef", "")
+        if not ref:
+            self.problem(
+                element,
+                "businessRuleTask needs camunda:decisionRef: the id of a decision table "
+                "in a .dmn file deployed with the processes",
+            )
+            return
+        ok = True
+        if not PLAIN_NAME.fullmatch(ref):
+            self.problem(
+                element,
+                f"camunda:decisionRef={ref!r} must be a decision id (letters, digits, _), "
+                "not an expression",
+            )
+            ok = False
+        binding = attributes.get("decisionRefBinding") or "latest"
+        version = attributes.get("decisionRefVersion")
+        if binding not in BINDINGS:
+            self.problem(
+                element,
+                f"camunda:decisionRefBinding={binding!r} is not supported; use "
+                f"{', '.join(BINDINGS)}",
+            )
+            ok = False
+        elif binding == "version" and not (version or "").isdigit():
+            self.problem(
+                element,
+                "camunda:decisionRefBinding=version needs camunda:decisionRefVersion "
+                f"as a version number, not {version!r}",
+            )
+            ok = False
+        elif binding != "version" and version:
+            self.problem(
+                element,
+                f"camunda:decisionRefVersion={version!r} counts only with "
+                'camunda:decisionRefBinding="version"',
+            )
+            ok = False
+        mapping = attributes.get("mapDecisionResult") or "resultList"
+        if mapping not in RESULT_MAPPINGS:
+            self.problem(
+                element,
+                f"camunda:mapDecisionResult={mapping!r} is unknown; use one of "
+                f"{', '.join(RESULT_MAPPINGS)}",
+            )
+            ok = False
+        result = attributes.get("resultVariable")
+        if result is not None and (not PLAIN_NAME.fullmatch(result) or "__" in result):
+            self.problem(element, f"camunda:resultVariable={result!r} must be a plain name")
+            ok = False
+        if self.decisions is not None and ok:
+            if ref not in self.decisions:
+                known = ", ".join(sorted(self.decisions)) or "none"
+                self.problem(
+                    element,
+                    f"decision {ref!r} is in no .dmn file beside this process "
+                    f"(decisions there: {known})",
+                )
+                ok = False
+            else:
+                outputs = self.decisions[ref]
+                if mapping in ("singleEntry", "collectEntries") and outputs not in (None, 1):
+                    self.problem(
+                        element,
+                        f"camunda:mapDecisionResult={mapping} needs a decision with one "
+                        f"output column; {ref!r} has {outputs}",
+                    )
+                    ok = False
+        if ok:
+            self.decision_refs[element.get("id", "")] = decision_ref(attributes)
+
     def _check_event(self, element: etree._Element) -> None:
         for definition in element:
             kind = _local(definition)
@@ -477,4 +585,5 @@ class Linter:
             message_start=message_start,
             element_names=names,
             steps=self.steps,
+            decision_refs=dict(self.decision_refs),
         )
