@@ -106,10 +106,7 @@ def test_lint_problems_carry_element_ids_and_lines_and_deploy_nothing(
     response = upload(client, headers, broken)
     assert response.status_code == 422
     problems = {(p["element_id"], p["message"]) for p in response.json["problems"]}
-    assert (
-        "Lane_metering",
-        "lane '' names no known role (roles: " + ", ".join(rt.roles.lane_names()) + ")",
-    ) in problems
+    assert ("Lane_metering", "lane has no name: name it after the role that owns it") in problems
     assert (
         "Activity_check",
         "service standard: property 'standard_target' is missing (an ISO duration like P5D)",

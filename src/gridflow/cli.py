@@ -57,9 +57,12 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
     results = definitions.lint_paths(paths, book)
     for folder in (p for p in paths if p.is_dir() and (p / rules.RULES_FILE).exists()):
         path = folder / rules.RULES_FILE
-        results[path] = rules.lint(
-            path.read_text(encoding="utf-8"), str(path), linkage.catalogue_for(folder, book)
-        )
+        try:
+            text = rules.read(path)
+        except DefinitionError as exc:
+            results[path] = exc.problems
+            continue
+        results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))

@@ -13,13 +13,21 @@ from gridflow.definitions.describe import (
     parse_equipment,
     parse_skills,
 )
-from gridflow.definitions.parse import bpmn_files, lint, lint_paths, load, parse
+from gridflow.definitions.parse import (
+    bpmn_files,
+    lint,
+    lint_paths,
+    load,
+    parse,
+    parse_deployed,
+)
 from gridflow.definitions.rules import ISO_LITERAL, TIMER_FUNCTIONS
-from gridflow.definitions.xml import MAX_FILE_BYTES, well_formed
+from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, read_file, well_formed
 
 __all__ = [
     "ISO_LITERAL",
     "MAX_FILE_BYTES",
+    "Refused",
     "TIMER_FUNCTIONS",
     "Link",
     "ProcessDefinition",
@@ -29,7 +37,9 @@ __all__ = [
     "lint_paths",
     "load",
     "parse",
+    "parse_deployed",
     "parse_equipment",
     "parse_skills",
+    "read_file",
     "well_formed",
 ]

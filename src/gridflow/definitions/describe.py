@@ -53,6 +53,9 @@ class ProcessDefinition:
     message_names: frozenset[str] = frozenset()
     message_start: str | None = None
     element_names: Mapping[str, str] = field(default_factory=dict)
+    # The start variables it reads (found when linted for deploy; empty when loaded from the
+    # store): a linkage rule that starts it must give them.
+    start_reads: frozenset[str] = frozenset()
 
     @cached_property
     def content_hash(self) -> str:
@@ -62,7 +65,8 @@ class ProcessDefinition:
     def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
         """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
         parser = CamundaParser()
-        parser.add_bpmn_xml(parse_xml(self.xml, self.file), filename=self.file)
+        tree = parse_xml(self.xml, self.file, utf8_only=False)  # linted when it was made
+        parser.add_bpmn_xml(tree, filename=self.file)
         return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
 
 

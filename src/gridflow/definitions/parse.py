@@ -12,25 +12,38 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from gridflow.definitions.describe import ProcessDefinition
 from gridflow.definitions.rules import Linter
-from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, parse_xml, too_big
+from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, parse_xml, read_file, too_big
 from gridflow.errors import DefinitionError, Problem
 from gridflow.roles import RoleBook
 
 
 def load(path: Path, roles: RoleBook) -> ProcessDefinition:
-    """The definition in a BPMN file, or DefinitionError listing every problem."""
+    """The definition in a BPMN file, or DefinitionError listing every problem. Only a regular
+    file is read, and at most MAX_FILE_BYTES of it (see `xml.read_file`)."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DefinitionError([Problem(str(path), None, None, f"cannot read: {exc}")]) from exc
-    if size > MAX_FILE_BYTES:
-        raise DefinitionError([too_big(str(path), size)])
-    return parse(path.read_bytes(), str(path), roles)
+        xml = read_file(path)
+    except Refused as refused:
+        raise DefinitionError([refused.problem]) from None
+    return parse(xml, str(path), roles)
 
 
 def parse(xml: bytes, file: str, roles: RoleBook) -> ProcessDefinition:
     """The definition in BPMN text, or DefinitionError listing every problem."""
     definition, problems = _lint(xml, file, roles)
+    if problems or definition is None:
+        raise DefinitionError(problems)
+    return definition
+
+
+def parse_deployed(xml: bytes, file: str, roles: RoleBook) -> ProcessDefinition:
+    """The definition of a version already in the store, for running it.
+
+    The checks of what would break at run time (timers, gateways, variables, types; see
+    `rules`) ran when it was deployed and are not repeated: a version deployed before a check
+    existed keeps running its instances. Safety is checked again (no DTD or entities, no code
+    in scripts or conditions), and SpiffWorkflow must still accept it.
+    """
+    definition, problems = _lint(xml, file, roles, deployed=True)
     if problems or definition is None:
         raise DefinitionError(problems)
     return definition
@@ -63,14 +76,16 @@ def bpmn_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _lint(xml: bytes, file: str, roles: RoleBook) -> tuple[ProcessDefinition | None, list[Problem]]:
+def _lint(
+    xml: bytes, file: str, roles: RoleBook, *, deployed: bool = False
+) -> tuple[ProcessDefinition | None, list[Problem]]:
     if len(xml) > MAX_FILE_BYTES:
         return None, [too_big(file, len(xml))]
     try:
-        tree = parse_xml(xml, file)
+        tree = parse_xml(xml, file, utf8_only=not deployed)
     except Refused as refused:
         return None, [refused.problem]
-    linter = Linter(tree, file, roles)
+    linter = Linter(tree, file, roles, deploying=not deployed)
     problems = linter.run()
     if problems:
         return None, problems
