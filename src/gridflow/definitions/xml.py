@@ -135,12 +135,13 @@ def _check_encoding(xml: bytes, file: str) -> None:
     except LookupError:
         text = ""
     _refuse_declarations(text, file)
+    family = encoding.upper().removesuffix("-LE").removesuffix("-BE")
     raise Refused(
         Problem(
             file,
             1,
             None,
-            f"the file is in {encoding.upper()}; gridflow reads BPMN files in UTF-8 only "
+            f"the file is in {family}; gridflow reads BPMN files in UTF-8 only "
             "(as Camunda Modeler and bpmn.io save them): save it again as UTF-8",
         )
     )

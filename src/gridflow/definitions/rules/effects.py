@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from gridflow.definitions.rules.common import NS, camunda, local, name_of, properties
-from gridflow.definitions.rules.timers import ISO_LITERAL, TIMER_FUNCTIONS, TIMER_KINDS
+from gridflow.definitions.rules.timers import (
+    ISO_LITERAL,
+    TIMER_FUNCTIONS,
+    TIMER_KINDS,
+    misread_iso,
+)
 from gridflow.definitions.rules.types import VarType, result_type
 from gridflow.errors import ExpressionError
 from gridflow.expressions import Expression, Script, compile_expression, compile_script
@@ -271,7 +276,8 @@ def _timer(element: etree._Element, scope: Scope) -> Effects:
             text = (part.text or "").strip()
             if local(part) in TIMER_KINDS and text and not ISO_LITERAL.match(text):
                 use = scope.expression(element, f"timer {local(part)}", text)
-                if use is not None:
+                # A misread ISO text (P5X) is the timer rules' to report, not a variable.
+                if use is not None and use.expression and not misread_iso(use.expression):
                     found.reads.append(use)
     return found
 

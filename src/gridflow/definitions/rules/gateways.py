@@ -56,8 +56,9 @@ def check_gateways(container: etree._Element, report: Report) -> None:
             ]
             if bare:
                 names = ", ".join(repr(flow.get("name") or flow.get("id")) for flow in bare)
+                fix = "give each a condition" + ("" if default else ", or make one the default")
                 report(
                     node,
                     f"{kind} {name!r}: outgoing flow(s) {names} have no condition and are not "
-                    "its default; give each a condition, or make one the default flow",
+                    f"its default flow; {fix}",
                 )

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from gridflow.definitions.rules.common import NS, Report, local, nodes, properties
 from gridflow.errors import ExpressionError
-from gridflow.expressions import Call, Expression, Literal, compile_expression
+from gridflow.expressions import Call, Expression, Literal, Name, compile_expression
 from gridflow.standards import BASES, StandardError, parse_standard
 from gridflow.working_time import parse_iso_duration
 
@@ -40,8 +40,13 @@ MIN_CYCLE = timedelta(minutes=1)
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
 # Functions a timer expression may call; the engine supplies them. Both give a date and time.
 TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
-# What the engine takes as ISO 8601 text rather than an expression (Camunda writes timers so).
-ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
+# What the engine takes as ISO 8601 text rather than an expression (Camunda writes timers so):
+# a duration, a date and time, or a cycle (with a start or an end date).
+_ISO_DURATION = r"P(?!$)[0-9YMWDTHMS.,]+"
+_ISO_DATE = r"\d{4}-\d\d-\d\dT[0-9:.+\-Z]+"
+ISO_LITERAL = re.compile(
+    rf"^(?:{_ISO_DURATION}|{_ISO_DATE}|R\d*/(?:{_ISO_DATE}/)?{_ISO_DURATION}(?:/{_ISO_DATE})?)$"
+)
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _DURATION = re.compile(
@@ -52,6 +57,7 @@ _DURATION = re.compile(
 # Mean lengths in days: the horizon is a sanity bound, so a mean month is exact enough.
 _DAYS = (365.2425, 365.2425 / 12, 7.0, 1.0, None, 1 / 24, 1 / 1440, 1 / 86400)
 _EXAMPLE_DATE = "2026-03-02T09:00:00+08:00"
+_LOOKS_ISO = re.compile(r"(R\d*|PT?)\d", re.IGNORECASE)
 
 
 def _words(days: float) -> str:
@@ -180,6 +186,11 @@ def literal_problems(kind: str, text: str) -> list[str]:
     return [found] if found else []
 
 
+def misread_iso(expression: Expression) -> bool:
+    """P5X or PT5MIN: meant as ISO 8601, but read as a variable's name."""
+    return isinstance(expression.tree, Name) and bool(_LOOKS_ISO.match(expression.tree.name))
+
+
 def check_timer(event: etree._Element, definition: etree._Element, report: Report) -> None:
     """Check a timerEventDefinition's date, duration or cycle on its event."""
     for part in definition:
@@ -202,6 +213,9 @@ def _check_timer_expression(
     event: etree._Element, kind: str, expression: Expression, report: Report
 ) -> None:
     tree = expression.tree
+    if misread_iso(expression):
+        report(event, f"timer {kind}: {expression.source!r} is not ISO 8601 text (e.g. PT30M)")
+        return
     if not expression.names and not expression.function_names:
         # A constant: what it gives is known now ("2026-03-02" is arithmetic, 2021).
         try:

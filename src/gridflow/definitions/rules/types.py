@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from gridflow.definitions.rules.common import nodes
-from gridflow.expressions import Compare, Display, Expression, Literal, Name, Node
+from gridflow.expressions import BoolOp, Compare, Display, Expression, Literal, Name, Node, Unary
 
 # The kinds values fall into, for comparing: a form field type → its kind.
 _KIND = {
@@ -90,8 +90,6 @@ def literal_type(value: object) -> VarType | None:
 def result_type(expression: Expression) -> VarType | None:
     """What an expression gives, where that is plain from its shape: a comparison or a
     boolean operation gives a yes/no value, a literal its own type; else unknown."""
-    from gridflow.expressions import BoolOp, Unary
-
     tree = expression.tree
     if isinstance(tree, Compare | BoolOp) or (
         isinstance(tree, Unary) and tree.operator in ("not", "empty")
@@ -121,7 +119,7 @@ def comparison_problems(
 def _side(node: Node, types: Mapping[str, tuple[VarType, str]]) -> tuple[VarType, str] | None:
     if isinstance(node, Name) and node.name in types:
         declared, origin = types[node.name]
-        return declared, f"{node.name}, {declared.describe()} ({origin})"
+        return declared, f"{node.name} ({declared.describe()}, {origin})"
     if isinstance(node, Literal):
         found = literal_type(node.value)
         if found is not None:
