@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from bpmn_samples import chain, field, flow, process, script_task, two_lane, user_task
+from bpmn_samples import chain, field, flow, process, two_lane, user_task
 from conftest import PROCESSES
 from lxml import etree
 
