@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gridflow import catalog, definitions
-from gridflow.errors import DefinitionError, GridflowError
+from gridflow.errors import DefinitionError, GridflowError, NotFoundError
 from gridflow.runtime import Runtime, load_roles, processes_dir
 
 
@@ -71,20 +71,51 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @database_option
 @click.option("--actor", default="cli", help="Who deploys (recorded with the version).")
-def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
-    """Deploy BPMN files: changed content becomes the next version, unchanged is a no-op."""
+@click.option(
+    "--rollback",
+    "rollback_process",
+    metavar="PROC",
+    default=None,
+    help="Make an older version of process PROC the newest again (with --to N).",
+)
+@click.option("--to", "to_version", type=int, default=None, help="The version to roll back to.")
+def deploy(
+    paths: tuple[Path, ...],
+    database: str | None,
+    actor: str,
+    rollback_process: str | None,
+    to_version: int | None,
+) -> None:
+    """Deploy BPMN files: changed content becomes the next version, the newest version's
+    content again is a no-op, an older version's content again is a rollback. Or roll back
+    without a file: `gridflow deploy --rollback PROC --to N`."""
+    if rollback_process is not None:
+        if paths or to_version is None:
+            raise click.UsageError("--rollback PROC takes --to N and no files")
+    elif not paths or to_version is not None:
+        raise click.UsageError(
+            "give the BPMN files or folders to deploy (--to goes with --rollback)"
+        )
     rt = _runtime(database)
     try:
-        for deployment in catalog.deploy_paths(rt, paths, actor):
-            click.echo(str(deployment))
+        if rollback_process is not None:
+            assert to_version is not None
+            deployments = [catalog.rollback(rt, rollback_process, to_version, actor)]
+        else:
+            deployments = catalog.deploy_paths(rt, paths, actor)
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         click.echo("nothing deployed", err=True)
         sys.exit(1)
+    except NotFoundError as exc:
+        click.echo(f"{exc}; nothing deployed", err=True)
+        sys.exit(1)
+    for deployment in deployments:
+        click.echo(str(deployment))
 
 
 @main.command()

@@ -293,11 +293,20 @@ def _schemas() -> dict[str, Any]:
         },
         "Timeline": {"type": "object", "description": "instances with every link and its times"},
         "Deployment": _object(
-            ["process_id", "version", "definition_id", "created"],
+            ["process_id", "version", "definition_id", "created", "restores_version"],
             process_id={"type": "string"},
             version={"type": "integer"},
             definition_id={"type": "integer"},
-            created={"type": "boolean", "description": "false: the same content was deployed"},
+            created={
+                "type": "boolean",
+                "description": "false: the content is the newest version's (nothing changed)",
+            },
+            restores_version={
+                "type": "integer",
+                "nullable": True,
+                "description": "a rollback: the older version whose content this new version "
+                "repeats (new demands start on it; running instances keep their version)",
+            },
         ),
         "Problems": {
             "type": "object",
@@ -455,8 +464,11 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Deployment"), "A new version"),
-                    "200": _json(_ref("Deployment"), "Unchanged content: the existing version"),
+                    "201": _json(
+                        _ref("Deployment"),
+                        "A new version (an older version's content again: a rollback)",
+                    ),
+                    "200": _json(_ref("Deployment"), "The newest version's content: unchanged"),
                     "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
                     **ERRORS,
                 },
