@@ -22,6 +22,7 @@ from gridflow.definitions.parse import (
     parse_deployed,
 )
 from gridflow.definitions.rules import ISO_LITERAL, TIMER_FUNCTIONS
+from gridflow.definitions.rules.timers import timer_problems
 from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, read_file, well_formed
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "parse_equipment",
     "parse_skills",
     "read_file",
+    "timer_problems",
     "well_formed",
 ]

@@ -170,9 +170,10 @@ def cycle_problems(text: str) -> list[str]:
     return problems
 
 
-def literal_problems(kind: str, text: str) -> list[str]:
+def timer_problems(kind: str, text: str) -> list[str]:
     """What is wrong with a timer's ISO 8601 text for its kind (timeDate, timeDuration,
-    timeCycle); the engine can call this on a value an expression computed, too."""
+    timeCycle): the lint calls it on literals; the engine can call it on the value an
+    expression computed at run time, before SpiffWorkflow reads it."""
     if kind == "timeDate":
         found = date_problem(text)
     elif kind == "timeDuration":
@@ -199,7 +200,7 @@ def check_timer(event: etree._Element, definition: etree._Element, report: Repor
         if kind not in TIMER_KINDS or not text:
             continue
         if ISO_LITERAL.match(text):
-            for message in literal_problems(kind, text):
+            for message in timer_problems(kind, text):
                 report(event, f"timer {kind}: {message}")
             continue
         try:
@@ -230,7 +231,7 @@ def _check_timer_expression(
                 "(quote a date, or write it with its time, e.g. " + _EXAMPLE_DATE + ")",
             )
             return
-        for message in literal_problems(kind, value):
+        for message in timer_problems(kind, value):
             report(event, f"timer {kind}: {message}")
         return
     for call in (n for n in nodes(tree) if isinstance(n, Call)):
