@@ -59,6 +59,7 @@ def test_a_camunda_modeler_file_deploys_unchanged_and_again_is_a_no_op(
         "version": 1,
         "definition_id": first.json["definition_id"],
         "created": True,
+        "restores_version": None,
     }
     # The stored file is byte for byte the one Camunda Modeler wrote.
     login(client, designer)
