@@ -478,3 +478,22 @@ def test_every_shipped_process_and_rule_lints_clean_with_the_variable_analysis(
     path: Path = PROCESSES / "rules.yaml"
     catalogue = rules.catalogue_of(definitions.load(p, roles) for p in results)
     assert rules.lint(path.read_text(encoding="utf-8"), str(path), catalogue) == []
+
+
+def test_the_linter_passes_known_decision_inputs_to_the_analysis(roles: RoleBook) -> None:
+    from gridflow.definitions.rules import Linter
+    from gridflow.definitions.xml import parse_xml
+
+    task = """
+    <bpmn:businessRuleTask id="Step" camunda:decisionRef="repair_priority"
+        camunda:resultVariable="priority" />"""
+    text = reads_after(task, '${priority == "urgent"}')
+    inputs = {"repair_priority": ["fault_kind", "customer_importance"]}
+    linter = Linter(parse_xml(text.encode(), "s.bpmn"), "s.bpmn", roles, decision_inputs=inputs.get)
+    messages = [(p.element_id, p.message) for p in linter.run()]
+    # Until decisions are merged the task itself is refused; its unknown inputs are named too.
+    assert (
+        "Step",
+        f"decision input of 'repair_priority' 'fault_kind' reads 'fault_kind', {UNSET}",
+    ) in messages
+    assert all(m[0] == "Step" for m in messages), messages

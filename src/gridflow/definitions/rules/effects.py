@@ -7,7 +7,8 @@ returns the element's `Effects`. A new construct plugs in beside the others, for
     def _outputs(element, scope): return Effects(writes=scope.outputs(element))
 
 Several functions may serve one kind (their effects are pooled); `ANY` serves every element
-(multi-instance markers, for instance, sit on any activity).
+(multi-instance markers, for instance, sit on any activity). Register in this module, or in a
+module that `rules/__init__.py` imports, so the function is known before any file is linted.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ file, the line and the element; a file without problems is described as a Proces
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from lxml import etree
 
@@ -36,7 +36,13 @@ class Linter:
     """One pass over a parsed file, collecting every problem it finds."""
 
     def __init__(
-        self, tree: etree._ElementTree, file: str, roles: RoleBook, *, deploying: bool = True
+        self,
+        tree: etree._ElementTree,
+        file: str,
+        roles: RoleBook,
+        *,
+        deploying: bool = True,
+        decision_inputs: Callable[[str], Sequence[str] | None] | None = None,
     ):
         self.tree = tree
         self.root = tree.getroot()
@@ -52,6 +58,9 @@ class Linter:
         # loaded again, so its running instances keep running.
         self.deploying = deploying
         self.start_reads: frozenset[str] = frozenset()
+        # decisionRef → its table's input expressions, for the variable analysis (None: not
+        # known here; decisions deployed beside processes can tell).
+        self.decision_inputs = decision_inputs
 
     def problem(self, element: etree._Element | None, message: str) -> None:
         line = _line(element)
@@ -85,7 +94,9 @@ class Linter:
         self._check_reachable(self.process)
         self.process_standard = self._standard_of(self.process, required=False)
         if self.deploying:
-            findings = run_time.check(self.process, self.messages, self.problem)
+            findings = run_time.check(
+                self.process, self.messages, self.problem, self.decision_inputs
+            )
             self.start_reads = frozenset(findings.start_reads)
         return self.problems
 

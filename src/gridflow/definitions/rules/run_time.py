@@ -10,6 +10,7 @@ running.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from lxml import etree
 
@@ -27,15 +28,22 @@ START_VARIABLES_PROPERTY = "start_variables"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def check(process: etree._Element, messages: dict[str, str], report: Report) -> Findings:
-    """Every run-time check on one executable process; the findings of its variables."""
+def check(
+    process: etree._Element,
+    messages: dict[str, str],
+    report: Report,
+    decision_inputs: Callable[[str], Sequence[str] | None] | None = None,
+) -> Findings:
+    """Every run-time check on one executable process; the findings of its variables.
+    `decision_inputs` gives a decision's input expressions by `decisionRef` where known."""
     check_timers(process, report)
     check_standard(process, report)
     for task in process.iter(f"{{{NS['bpmn']}}}userTask"):
         check_standard(task, report)
     check_gateways(process, report)
     start = start_variables(process, report)
-    return check_variables(process, Scope(messages), start, report)
+    scope = Scope(messages) if decision_inputs is None else Scope(messages, decision_inputs)
+    return check_variables(process, scope, start, report)
 
 
 def start_variables(process: etree._Element, report: Report) -> list[Produced]:
