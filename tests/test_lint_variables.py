@@ -415,8 +415,9 @@ def test_an_external_task_sets_its_declared_outputs(roles: RoleBook) -> None:
     assert analysed(reads_after(task, "${invoice_no}")) == [
         f"Flow_yes: condition '${{invoice_no}}' reads 'invoice_no', {UNSET}"
     ]
-    # Until external tasks are merged, the lint refuses the element itself, and only that.
-    assert [p.element_id for p in lint(reads_after(task, "${paid}"), roles)] == ["Step"]
+    # Through the whole lint as well: the external task deploys, and what reads its outputs.
+    assert lint(reads_after(task, "${paid and receipt_no != ''}"), roles) == []
+    assert [p.element_id for p in lint(reads_after(task, "${invoice_no}"), roles)] == ["Flow_yes"]
 
 
 def test_a_decision_sets_its_result_variable_and_reads_its_inputs() -> None:
@@ -444,13 +445,28 @@ def test_a_call_activity_reads_its_inputs_and_sets_its_outputs() -> None:
     ]
 
 
+def test_a_call_activity_handing_back_all_its_variables_may_set_any() -> None:
+    task = """
+    <bpmn:callActivity id="Step" calledElement="meter_installation">
+      <bpmn:extensionElements><camunda:out variables="all" /></bpmn:extensionElements>
+    </bpmn:callActivity>"""
+    assert analysed(reads_after(task, "${meter_number != ''}")) == []
+
+
 def test_a_multi_instance_element_variable_exists_only_inside_its_task() -> None:
-    countersign = user_task("Step", field("approve", "boolean")).replace(
-        "</bpmn:userTask>",
-        """<bpmn:multiInstanceLoopCharacteristics camunda:collection="${departments}"
+    countersign = (
+        user_task("Step", field("approve", "boolean"))
+        .replace(
+            '<bpmn:userTask id="Step"',
+            '<bpmn:userTask id="Step" camunda:candidateGroups="${department}"',
+        )
+        .replace(
+            "</bpmn:userTask>",
+            """<bpmn:multiInstanceLoopCharacteristics camunda:collection="${departments}"
             camunda:elementVariable="department">
           <bpmn:completionCondition>${!approve or nrOfCompletedInstances == nrOfInstances}</bpmn:completionCondition>
         </bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>""",
+        )
     )
     text = reads_after(countersign, '${department == "finance"}')
     assert analysed(text) == [

@@ -7,9 +7,10 @@ spins is killed, never left burning a core, and a raw exception (what the web ap
 a 500) is reported as such. The assertions say what must hold for every breaker: no hang and
 no 500. Where the verb already raises `EngineError`, it names the element.
 
-LEAD: the run-time side (issue 10, point 6) tightens the assertions marked "LEAD" to "422
-naming the element, plus an incident"; the cases marked xfail(strict) fail today (a 500 or a
-hang) and turn into failures as XPASS once the run time handles them: drop the marker then.
+With the run-time side of issue 10 merged, an engine error inside a verb on a running
+instance is a 422 naming the element, plus an incident. What it does not cover yet is marked:
+"LEAD:" where the answer does not name the element, and xfail(strict) where it is still a 500
+or a hang (an XPASS then fails the run: drop the marker and tighten the assertion).
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ from typing import Any
 
 import pytest
 from bpmn_samples import STANDARD, chain, field, process, two_lane, user_task
-from conftest import token
+from conftest import force_into_store, token
 from sqlalchemy import func, select
 
-from gridflow import definitions
+from gridflow import definitions, incidents
 from gridflow.clock import SimulatedClock
-from gridflow.definitions import content_hash
 from gridflow.instances import fire_due_timers
-from gridflow.models import Definition, Instance, WorkItem
+from gridflow.models import Instance, WorkItem
 from gridflow.roles import RoleBook
 from gridflow.runtime import Runtime
 
@@ -192,24 +192,7 @@ def bounded(rt: Runtime, action: Callable[[], Any]) -> Outcome:
 
 def force(rt: Runtime, xml: str) -> int:
     """Insert the file as the newest version of the process, as no deploy would."""
-    with rt.db.write() as session:
-        latest = session.scalar(
-            select(func.max(Definition.version)).where(Definition.process_id == PROCESS)
-        )
-        row = Definition(
-            process_id=PROCESS,
-            version=(latest or 0) + 1,
-            name="forced",
-            category="connection",
-            content_hash=content_hash(xml.encode()),
-            file_name="forced.bpmn",
-            bpmn_xml=xml.encode(),
-            deployed_at=rt.clock.now(),
-            deployed_by="test",
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+    return force_into_store(rt, PROCESS, xml.encode())
 
 
 def post_demand(client: Any) -> tuple[int, Any]:
@@ -250,7 +233,7 @@ def forced_instance(rt: Runtime, definition_id: int) -> tuple[str, list[str]]:
                 reason="today a raw exception when the demand starts (a 500)",
             ),
         )
-        for name in ("invalid duration", "duration of centuries", "duration as a date")
+        for name in ("invalid duration", "duration of centuries")
     ],
 )
 def test_a_broken_timer_forced_past_the_lint_fails_the_demand_without_a_500(
@@ -260,7 +243,26 @@ def test_a_broken_timer_forced_past_the_lint_fails_the_demand_without_a_500(
     outcome = bounded(rt, lambda: post_demand(client))
     assert outcome.kind != "hung"
     assert not outcome.server_error, outcome
-    # LEAD: tighten to a 422 naming Timer_1, and an incident on the instance.
+    assert outcome.value[0] == 422
+
+
+def test_a_date_timer_given_a_duration_forced_past_the_lint_refuses_the_demand(
+    client: Any, rt: Runtime
+) -> None:
+    force(rt, BREAKERS["duration as a date"][0])
+    outcome = bounded(rt, lambda: post_demand(client))
+    assert outcome.kind == "returned", outcome
+    status, body = outcome.value
+    # No demand and no instance, so no incident: the intake is told.
+    assert (status, body["error"]["code"]) == (422, "engine_error")
+    assert (
+        "'<' not supported between instances of 'dict' and 'datetime.datetime'"
+        in (body["error"]["message"])
+    )
+    # LEAD: the answer does not name the timer yet (element None); it should name Timer_1.
+    assert body["error"]["element"] is None
+    with rt.db.read() as session:
+        assert session.scalar(select(func.count(Instance.id))) == 0
 
 
 @pytest.mark.xfail(
@@ -293,30 +295,32 @@ def test_a_standard_of_centuries_forced_past_the_lint_does_not_500(
     # LEAD: tighten to a 422 naming Activity_accept, and an incident.
 
 
-@pytest.mark.parametrize(
-    ("name", "element_id"),
-    [
-        ("variable nothing sets", "Gateway_survey"),
-        ("ordering a yes/no against text", "Gateway_survey"),
-    ],
-)
-def test_a_condition_that_fails_forced_past_the_lint_is_refused_naming_the_element(
-    client: Any, rt: Runtime, name: str, element_id: str
+@pytest.mark.parametrize("name", ["variable nothing sets", "ordering a yes/no against text"])
+def test_a_condition_that_fails_forced_past_the_lint_is_a_422_naming_it_and_an_incident(
+    client: Any, rt: Runtime, name: str
 ) -> None:
     definition_id = force(rt, BREAKERS[name][0])
     assert post_demand(client)[0] == 201
     outcome = bounded(rt, lambda: accept(client))
     assert outcome.kind == "returned", outcome
     status, body = outcome.value
-    assert status != 500
-    # The engine's error names the element; nothing changed (the link is still open).
-    assert body["error"]["message"].startswith(f"{element_id}: "), body
+    assert (status, body["error"]["code"], body["error"]["element"]) == (
+        422,
+        "engine_error",
+        "Gateway_survey",
+    )
+    assert body["error"]["message"].startswith("Gateway_survey: ")
+    # Nothing changed (the link is still open), and an incident names the element.
     assert forced_instance(rt, definition_id) == ("running", ["Activity_accept"])
-    # LEAD: today a 400; tighten to a 422 naming the element, and an incident.
-    assert status == 400
+    [incident] = incidents.listing(rt)
+    assert (incident.kind, incident.element_id, incident.id) == (
+        "engine_error",
+        "Gateway_survey",
+        body["error"]["incident_id"],
+    )
 
 
-def test_a_gateway_without_outgoing_flow_forced_past_the_lint_is_refused_unnamed(
+def test_a_gateway_without_outgoing_flow_forced_past_the_lint_is_a_422_and_an_incident(
     client: Any, rt: Runtime
 ) -> None:
     definition_id = force(rt, NO_OUTGOING)
@@ -324,12 +328,12 @@ def test_a_gateway_without_outgoing_flow_forced_past_the_lint_is_refused_unnamed
     outcome = bounded(rt, lambda: accept(client))
     assert outcome.kind == "returned", outcome
     status, body = outcome.value
-    assert status != 500
-    # Nothing changed, but SpiffWorkflow's complaint does not say which element.
+    assert (status, body["error"]["message"]) == (422, "process: At least one output required.. ")
     assert forced_instance(rt, definition_id) == ("running", ["Activity_accept"])
-    # LEAD: today a 400 without the element; tighten to a 422 naming Gateway_survey, and an
-    # incident.
-    assert (status, body["error"]["message"]) == (400, "process: At least one output required.. ")
+    [incident] = incidents.listing(rt)
+    # LEAD: SpiffWorkflow's complaint comes without the element: neither the answer nor the
+    # incident names Gateway_survey yet.
+    assert (body["error"]["element"], incident.element_id) == (None, "")
 
 
 def test_a_bare_flow_without_default_forced_past_the_lint_is_refused_by_the_engine(
@@ -340,7 +344,7 @@ def test_a_bare_flow_without_default_forced_past_the_lint_is_refused_by_the_engi
     assert outcome.kind == "returned", outcome
     status, body = outcome.value
     # SpiffWorkflow's own parser refuses the stored version, naming the flow: no demand.
-    assert status == 400  # LEAD: tighten to a 422 naming the element
+    assert status == 400  # LEAD: a definition that cannot load answers 400, not 422
     assert (
         "[Flow_declined] Non-default exclusive outgoing sequence flow" in body["error"]["message"]
     )

@@ -34,6 +34,7 @@ class Staff:
     display_name: str
     roles: frozenset[str]
     locale: str | None
+    grants: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> Actor:
@@ -41,6 +42,10 @@ class Staff:
 
     def has(self, *role_ids: str) -> bool:
         return "admin" in self.roles or any(r in self.roles for r in role_ids)
+
+    def may_serve_topic(self, topic: str) -> bool:
+        """Only integration accounts serve external tasks, and only the topics granted."""
+        return "integration" in self.roles and f"topic:{topic}" in self.grants
 
 
 def _staff(user: User) -> Staff:

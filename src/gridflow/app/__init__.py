@@ -41,19 +41,30 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         app.config.update(config)
     app.extensions["gridflow"] = runtime or Runtime.create(app.config.get("DATABASE_URL"))
 
-    from gridflow.app import api, audit_pages, auth, designer, i18n, manpower, pages, vendor
+    from gridflow.app import (
+        api,
+        audit_pages,
+        auth,
+        designer,
+        i18n,
+        incident_pages,
+        manpower,
+        pages,
+        vendor,
+    )
 
     csrf.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
-    from gridflow.app import linkage_api  # noqa: F401 - adds its routes to the API blueprint
+    from gridflow.app import external_api, linkage_api  # noqa: F401 - add routes to the API
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     app.register_blueprint(designer.blueprint)
     app.register_blueprint(audit_pages.blueprint)
+    app.register_blueprint(incident_pages.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
     return app

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-
+from gridflow.definitions.spiff import GridflowParser, connect_loops
 from gridflow.definitions.xml import parse_xml
 from gridflow.forms import Form
 from gridflow.roles import Role
@@ -20,12 +19,14 @@ from gridflow.standards import Standard
 
 @dataclass(frozen=True)
 class Link:
-    """One human step of a process: a user task in a lane owned by a role."""
+    """One human step of a process: a user task owned by a role (its lane's, or the one its
+    `camunda:candidateGroups` names, or, with `role_variable`, the one a variable holds when it
+    is reached, as for each department of a countersign)."""
 
     element_id: str
     name: str
     lane: str
-    role: Role
+    role: Role | None
     form: Form
     standard: Standard
     customer_facing: bool = False
@@ -33,10 +34,29 @@ class Link:
     # What the skill pool needs for it (issue 6): (skill, minimum level) and equipment types.
     skills: tuple[tuple[str, int], ...] = ()
     equipment: tuple[str, ...] = ()
+    role_variable: str | None = None
+    # camunda:assignee: a user name, or ${variable} (the name of the variable held here)
+    assignee: str | None = None
+    assignee_variable: str | None = None
+    multi_instance: bool = False
 
     @property
     def department(self) -> str:
-        return self.role.department.id
+        return self.role.department.id if self.role is not None else ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A system step: an external task a worker serves (its topic, the variables it may set)
+    or a call activity (the process it calls)."""
+
+    element_id: str
+    name: str
+    kind: str  # external | call
+    topic: str | None = None
+    outputs: tuple[str, ...] = ()
+    called_element: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class ProcessDefinition:
     message_names: frozenset[str] = frozenset()
     message_start: str | None = None
     element_names: Mapping[str, str] = field(default_factory=dict)
+    steps: Mapping[str, Step] = field(default_factory=dict)
     # The start variables it reads (found when linted for deploy; empty when loaded from the
     # store): a linkage rule that starts it must give them.
     start_reads: frozenset[str] = frozenset()
@@ -64,10 +85,13 @@ class ProcessDefinition:
     @cached_property
     def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
         """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
-        parser = CamundaParser()
+        parser = GridflowParser()
         tree = parse_xml(self.xml, self.file, utf8_only=False)  # linted when it was made
         parser.add_bpmn_xml(tree, filename=self.file)
-        return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
+        spec = parser.get_spec(self.process_id)
+        subprocess_specs = parser.get_subprocess_specs(self.process_id)
+        connect_loops(spec, subprocess_specs)
+        return spec, subprocess_specs
 
 
 NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")

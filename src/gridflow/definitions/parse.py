@@ -8,10 +8,10 @@ from pathlib import Path
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from gridflow.definitions.describe import ProcessDefinition
 from gridflow.definitions.rules import Linter
+from gridflow.definitions.spiff import GridflowParser
 from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, parse_xml, read_file, too_big
 from gridflow.errors import DefinitionError, Problem
 from gridflow.roles import RoleBook
@@ -98,7 +98,7 @@ def _lint(
 
 def _spiff_problems(tree: etree._ElementTree, file: str, process_id: str) -> list[Problem]:
     """What SpiffWorkflow's own parser rejects (it must accept whatever we deploy)."""
-    parser = CamundaParser()
+    parser = GridflowParser()
     try:
         parser.add_bpmn_xml(tree, filename=file)
         parser.get_spec(process_id)

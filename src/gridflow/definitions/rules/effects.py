@@ -32,6 +32,10 @@ from gridflow.expressions import Expression, Script, compile_expression, compile
 from gridflow.forms import FIELD_TYPES
 
 ANY = "*"
+# A Produced with this name sets variables not known from this file (a call activity's
+# `camunda:out variables="all"`: whatever the called process holds); reads after it on every
+# path are taken as set.
+UNKNOWN_VARIABLES = "*"
 # What a multi-instance activity gives each of its instances (Camunda's names).
 MULTI_INSTANCE_VARIABLES = ("loopCounter", "nrOfInstances", "nrOfActiveInstances")
 COMPLETION_VARIABLES = ("nrOfCompletedInstances",)
@@ -199,6 +203,20 @@ def _standard_by(element: etree._Element, scope: Scope) -> Effects:
     )
 
 
+@effects_of("userTask")
+def _assignment(element: etree._Element, scope: Scope) -> Effects:
+    """`camunda:candidateGroups="${signer}"` or `camunda:assignee="${owner}"`: read when the
+    task is reached, inside it (a multi-instance element variable is there)."""
+    found = Effects()
+    for attribute in ("candidateGroups", "candidateUsers", "assignee"):
+        value = (camunda(element, attribute) or "").strip()
+        if value.startswith(("${", "#{")):
+            use = scope.expression(element, f"camunda:{attribute}", value)
+            if use is not None:
+                found.reads_inside.append(use)
+    return found
+
+
 @effects_of("scriptTask")
 def _script(element: etree._Element, scope: Scope) -> Effects:
     text = element.findtext("bpmn:script", "", NS) or ""
@@ -252,6 +270,8 @@ def _call(element: etree._Element, scope: Scope) -> Effects:
         target = mapping.get("target")
         if target:
             found.writes.append(scope.produced(element, target, origin))
+        elif mapping.get("variables") == "all":
+            found.writes.append(scope.produced(element, UNKNOWN_VARIABLES, origin))
     return found
 
 

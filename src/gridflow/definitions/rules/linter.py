@@ -8,8 +8,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 from lxml import etree
 
-from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
-from gridflow.definitions.describe import Link, ProcessDefinition, parse_equipment, parse_skills
+from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, EVENTS, FLOW_NODES
+from gridflow.definitions import steps as step_rules
+from gridflow.definitions.describe import (
+    Link,
+    ProcessDefinition,
+    Step,
+    parse_equipment,
+    parse_skills,
+)
 from gridflow.definitions.rules import run_time
 from gridflow.definitions.rules.common import by_id
 from gridflow.definitions.rules.common import line as _line
@@ -51,6 +58,7 @@ class Linter:
         self.problems: list[Problem] = []
         self.process: etree._Element | None = None
         self.links: dict[str, Link] = {}
+        self.steps: dict[str, Step] = {}
         self.lane_of: dict[str, str] = {}
         self.messages: dict[str, str] = {}
         # Deploying: also the checks added since versions were first deployed (what would
@@ -84,6 +92,7 @@ class Linter:
             self.problem(self.process, "the process has no id")
             return self.problems
         self._check_ids()
+        step_rules.check_vendor_extensions(self)
         for message in self.root.findall("bpmn:message", NS):
             if not message.get("name"):
                 self.problem(message, "message has no name")
@@ -144,6 +153,19 @@ class Linter:
                 if node_id in self.lane_of:
                     self.problem(ref, f"element {node_id!r} is in more than one lane")
                 self.lane_of[node_id] = name or ""
+        # What an embedded subprocess holds belongs to the subprocess's lane.
+        for sub in self.process.iter(f"{{{BPMN_NS}}}subProcess"):
+            lane_name = self.lane_of.get(sub.get("id", ""))
+            if lane_name is None:
+                continue
+            for inner in sub.iter():
+                inner_id = inner.get("id") if _local(inner) in FLOW_NODES else None
+                if inner_id and inner_id not in self.lane_of:
+                    self.lane_of[inner_id] = lane_name
+
+    def properties(self, element: etree._Element) -> dict[str, str]:
+        """An element's camunda:properties, by name."""
+        return self._properties(element)
 
     def _check_lane_reference(
         self, lane: etree._Element, ref: etree._Element, node_id: str, nodes: set[str | None]
@@ -189,19 +211,29 @@ class Linter:
             if kind not in FLOW_NODES:
                 continue
             self._check_listeners(element)
+            step_rules.check_loop(self, element)
+            step: Step | None = None
             if kind == "userTask":
                 self._check_user_task(element)
             elif kind == "scriptTask":
                 self._check_script(element)
-            elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
+            elif kind == "serviceTask":
+                step = step_rules.check_external_task(self, element)
+            elif kind in ("sendTask", "businessRuleTask"):
                 self._check_delegate(element, kind)
-            elif kind in ("callActivity", "transaction", "adHocSubProcess"):
+            elif kind == "callActivity":
+                step = step_rules.check_call_activity(self, element)
+            elif kind in ("transaction", "adHocSubProcess"):
                 self.problem(element, f"{kind} is not supported yet")
             elif kind == "subProcess":
                 self._check_elements(element)
                 self._check_flows(element)
-            elif kind in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
+            if kind in EVENTS:
+                step_rules.check_code_events(self, element)
+            if kind in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
                 self._check_event(element)
+            if step is not None:
+                self.steps[step.element_id] = step
             if kind in ("manualTask", "task", "receiveTask"):
                 self.problem(
                     element,
@@ -231,26 +263,25 @@ class Linter:
         element_id = element.get("id", "")
         name = element.get("name") or element_id
         lane = self.lane_of.get(element_id)
-        role = self.roles.for_lane(lane) if lane is not None else None
-        if lane is None:
-            self.problem(element, f"user task {name!r} is outside any lane")
+        found, role_id, role_variable = step_rules.role_of_task(self, element, lane)
+        role = self.roles[role_id] if role_id is not None else None
         form = self._form_of(element)
         standard = self._standard_of(element, required=True)
-        for attribute in ("assignee", "candidateUsers", "candidateGroups"):
-            value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") or ""
-            if "${" in value or "#{" in value:
-                self.problem(
-                    element,
-                    f"camunda:{attribute}={value!r} is refused: work goes to the lane's role",
-                )
+        assignee = (element.get(f"{{{CAMUNDA_NS}}}assignee") or "").strip() or None
+        assignee_reference = step_rules.VARIABLE_REFERENCE.match(assignee or "")
         props = self._properties(element)
         needs = self._needs_of(element, props)
-        if role is not None and standard is not None and form is not None and needs is not None:
+        if found and standard is not None and form is not None and needs is not None:
             self.links[element_id] = Link(
                 element_id=element_id,
                 name=name,
-                lane=lane or "",
+                lane=lane or (role.name if role is not None else ""),
                 role=role,
+                role_variable=role_variable,
+                assignee=None if assignee_reference else assignee,
+                assignee_variable=assignee_reference.group(1) if assignee_reference else None,
+                multi_instance=element.find("bpmn:multiInstanceLoopCharacteristics", NS)
+                is not None,
                 form=form,
                 standard=standard,
                 customer_facing=props.get("customer_facing", "").lower() == "true",
@@ -482,5 +513,6 @@ class Linter:
             message_names=frozenset(n for n in self.messages.values() if n),
             message_start=message_start,
             element_names=names,
+            steps=self.steps,
             start_reads=self.start_reads,
         )

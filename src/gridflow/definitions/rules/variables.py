@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from gridflow.definitions.rules.common import NS, Report, flow_nodes, local
-from gridflow.definitions.rules.effects import Effects, Produced, Scope, Use, effects
+from gridflow.definitions.rules.effects import (
+    UNKNOWN_VARIABLES,
+    Effects,
+    Produced,
+    Scope,
+    Use,
+    effects,
+)
 from gridflow.definitions.rules.types import VarType, comparison_problems, merged, values_problems
 from gridflow.errors import ExpressionError
 from gridflow.expressions import compile_expression
@@ -42,7 +49,8 @@ _NOTHING_SETS_IT = (
 @dataclass(frozen=True)
 class State:
     """What holds at a point of a process: the variables set on every path (`must`) and the
-    producers whose value may be the one there (`may`)."""
+    producers whose value may be the one there (`may`). `must` holds UNKNOWN_VARIABLES when
+    every path passed an element that sets variables not known here."""
 
     must: frozenset[str]
     may: frozenset[Produced]
@@ -54,6 +62,9 @@ class State:
         certain = frozenset(p.name for p in written if p.certain)
         kept = frozenset(p for p in self.may if p.name not in certain)
         return State(self.must | certain, kept | frozenset(written))
+
+    def sets(self, name: str) -> bool:
+        return name in self.must or UNKNOWN_VARIABLES in self.must
 
     def producers(self, name: str) -> list[Produced]:
         return sorted((p for p in self.may if p.name == name), key=lambda p: p.origin)
@@ -189,8 +200,9 @@ def _check_use(use: Use, state: State, report: Report, findings: Findings) -> No
     known: dict[str, tuple[VarType, str]] = {}
     for name in sorted(use.names):
         producers = state.producers(name)
-        if name not in state.must:
-            report(use.element, f"{use.what}{source} reads {name!r}, {_why_unset(producers)}")
+        if not state.sets(name):
+            setters = producers + state.producers(UNKNOWN_VARIABLES)
+            report(use.element, f"{use.what}{source} reads {name!r}, {_why_unset(setters)}")
             continue
         if any(p in findings.start_producers for p in producers):
             findings.start_reads.add(name)
