@@ -1,7 +1,8 @@
 """Deploying process definitions: each changed file becomes the next version of its process;
-the same content again changes nothing. Running instances keep the version they started on.
-A folder's .dmn files are deployed with its processes, in the same transaction (see
-`decision_catalog`)."""
+the content of the newest version again changes nothing; the content of an older version
+again makes it the newest version once more (a rollback). Running instances keep the version
+they started on; new ones start on the newest. A folder's .dmn files are deployed with its
+processes, in the same transaction (see `decision_catalog`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from gridflow import decision_catalog, decisions, definitions
 from gridflow.decision_catalog import DecisionDeployment
 from gridflow.decisions import DecisionFile
 from gridflow.definitions import ProcessDefinition
-from gridflow.errors import DefinitionError
+from gridflow.errors import DefinitionError, NotFoundError
 from gridflow.models import Definition, DeployRecord
 from gridflow.runtime import Runtime
 
@@ -26,9 +27,15 @@ class Deployment:
     process_id: str
     version: int
     definition_id: int
-    created: bool  # False when the same content was already deployed
+    created: bool  # False when the content is the newest version's
+    restores_version: int | None = None  # a rollback: the older version whose content it is
 
     def __str__(self) -> str:
+        if self.restores_version is not None:
+            return (
+                f"{self.process_id} v{self.version} deployed: the content of "
+                f"v{self.restores_version} again (rollback)"
+            )
         verb = "deployed" if self.created else "unchanged"
         return f"{self.process_id} v{self.version} {verb}"
 
@@ -69,8 +76,13 @@ def deploy(
     rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str, channel: str = "cli"
 ) -> list[Deployment]:
     """Deploy linted definitions in one transaction; each request is recorded with who, when
-    and how (cli, upload, modeler, api), whether it made a new version or found one. A process
-    naming a decision the store lacks deploys nothing."""
+    and how (cli, upload, modeler, api), whether it made a new version or found the newest.
+    A process naming a decision the store lacks deploys nothing.
+
+    Only the newest version's content is "unchanged": the content of an older version makes a
+    new version that repeats it (a rollback, recorded with the version it restores), so new
+    demands start on it again.
+    """
     return _deploy(rt, parsed, actor, channel, ())[1]
 
 
@@ -97,26 +109,25 @@ def _deploy(
         if problems:
             raise DefinitionError(problems)
         for definition in parsed:
-            existing = session.scalar(
-                select(Definition).where(
+            newest = session.scalar(
+                select(Definition)
+                .where(Definition.process_id == definition.process_id)
+                .order_by(Definition.version.desc())
+                .limit(1)
+            )
+            if newest is not None and newest.content_hash == definition.content_hash:
+                result.append(Deployment(definition.process_id, newest.version, newest.id, False))
+                session.add(_record(newest, False, channel, actor, now))
+                continue
+            restores = session.scalar(
+                select(func.max(Definition.version)).where(
                     Definition.process_id == definition.process_id,
                     Definition.content_hash == definition.content_hash,
                 )
             )
-            if existing is not None:
-                result.append(
-                    Deployment(definition.process_id, existing.version, existing.id, False)
-                )
-                session.add(_record(existing, False, channel, actor, now))
-                continue
-            latest = session.scalar(
-                select(func.max(Definition.version)).where(
-                    Definition.process_id == definition.process_id
-                )
-            )
             row = Definition(
                 process_id=definition.process_id,
-                version=(latest or 0) + 1,
+                version=(newest.version if newest is not None else 0) + 1,
                 name=definition.name,
                 category=definition.category,
                 content_hash=definition.content_hash,
@@ -128,12 +139,39 @@ def _deploy(
             session.add(row)
             session.flush()
             decision_catalog.bind(session, row.id, definition)
-            session.add(_record(row, True, channel, actor, now))
-            result.append(Deployment(definition.process_id, row.version, row.id, True))
+            session.add(_record(row, True, channel, actor, now, restores))
+            result.append(Deployment(definition.process_id, row.version, row.id, True, restores))
     return decided, result
 
 
-def _record(row: Definition, created: bool, channel: str, actor: str, at: datetime) -> DeployRecord:
+def rollback(
+    rt: Runtime, process_id: str, to_version: int, actor: str, channel: str = "cli"
+) -> Deployment:
+    """Make an older version the newest again: its content, linted as any deploy is, becomes
+    the next version (or nothing changes when it is the newest's content already). New demands
+    start on it; running instances keep their version. NotFoundError for an unknown version,
+    DefinitionError when today's lint refuses that content."""
+    with rt.db.read() as session:
+        row = session.scalar(
+            select(Definition).where(
+                Definition.process_id == process_id, Definition.version == to_version
+            )
+        )
+        if row is None:
+            raise NotFoundError(f"process {process_id!r} has no version {to_version}")
+        xml, file_name = row.bpmn_xml, row.file_name
+    definition = definitions.parse(xml, file_name, rt.roles)
+    return deploy(rt, [definition], actor, channel)[0]
+
+
+def _record(
+    row: Definition,
+    created: bool,
+    channel: str,
+    actor: str,
+    at: datetime,
+    restores_version: int | None = None,
+) -> DeployRecord:
     return DeployRecord(
         definition_id=row.id,
         process_id=row.process_id,
@@ -142,4 +180,5 @@ def _record(row: Definition, created: bool, channel: str, actor: str, at: dateti
         channel=channel,
         actor=actor,
         at=at,
+        restores_version=restores_version,
     )

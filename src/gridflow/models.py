@@ -66,7 +66,8 @@ class Definition(Base):
     __tablename__ = "definitions"
     __table_args__ = (
         UniqueConstraint("process_id", "version", name="uq_definition_version"),
-        UniqueConstraint("process_id", "content_hash", name="uq_definition_content"),
+        # Not unique: an older version's content deployed again is a newer version (rollback).
+        Index("ix_definitions_process_content", "process_id", "content_hash"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -374,10 +375,12 @@ class DeployRecord(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
-    created: Mapped[bool] = mapped_column(Boolean)  # False: the same content was deployed before
+    created: Mapped[bool] = mapped_column(Boolean)  # False: the same content is the newest
     channel: Mapped[str] = mapped_column(String(20))  # cli | upload | modeler | api
     actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+    # A rollback: the new version repeats this older version's content.
+    restores_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class InstanceMigration(Base):

@@ -102,7 +102,7 @@ class Runtime:
             row = session.get(Definition, definition_id)
             if row is None:
                 raise NotFoundError(f"definition {definition_id} does not exist")
-            parsed = definitions.parse(row.bpmn_xml, row.file_name, self.roles)
+            parsed = definitions.parse_deployed(row.bpmn_xml, row.file_name, self.roles)
         with self._lock:
             self._definitions[definition_id] = parsed
         return parsed

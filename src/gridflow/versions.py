@@ -18,7 +18,7 @@ from gridflow.errors import NotFoundError
 from gridflow.models import Definition, DeployRecord, Instance, InstanceMigration
 from gridflow.runtime import Runtime
 
-CHANNELS = ("cli", "upload", "modeler", "api")
+CHANNELS = ("cli", "upload", "modeler", "api", "designer")
 _NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 
 
@@ -142,7 +142,7 @@ class Record:
 
     at: datetime
     actor: str
-    kind: str  # deploy | unchanged | migration
+    kind: str  # deploy | rollback | unchanged | migration
     channel: str
     version: int
     from_version: int | None = None
@@ -153,7 +153,15 @@ def history(rt: Runtime, process_id: str, limit: int = 100) -> list[Record]:
     """Every deploy and migration of a process with who and when, newest first."""
     with rt.db.read() as session:
         deploys = [
-            Record(r.at, r.actor, "deploy" if r.created else "unchanged", r.channel, r.version)
+            Record(
+                r.at,
+                r.actor,
+                _kind(r),
+                r.channel,
+                r.version,
+                # A rollback: the version whose content it repeats.
+                from_version=r.restores_version,
+            )
             for r in session.scalars(
                 select(DeployRecord)
                 .where(DeployRecord.process_id == process_id)
@@ -171,6 +179,12 @@ def history(rt: Runtime, process_id: str, limit: int = 100) -> list[Record]:
             )
         ]
     return sorted(deploys + moves, key=lambda r: r.at, reverse=True)[:limit]
+
+
+def _kind(record: DeployRecord) -> str:
+    if not record.created:
+        return "unchanged"
+    return "rollback" if record.restores_version is not None else "deploy"
 
 
 # --- differences between two versions ---------------------------------------------------------

@@ -559,6 +559,7 @@ def deployment_json(deployment: Deployment) -> dict[str, Any]:
         "version": deployment.version,
         "definition_id": deployment.definition_id,
         "created": deployment.created,
+        "restores_version": deployment.restores_version,
     }
 
 

@@ -1,5 +1,6 @@
 """Designer pages: the process catalog (versions, instances, standards per link, diagram),
-downloads, the in-browser modeler, upload, the diff of two versions and instance migration.
+downloads, the in-browser modeler, upload, rollback to an older version, the diff of two
+versions and instance migration.
 
 Only designers and admins reach these pages; every deploy and migration is recorded with who
 and when (see `versions.history`).
@@ -25,7 +26,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from gridflow import decision_catalog, decisions, definitions, migration, versions
+from gridflow import catalog, decision_catalog, decisions, definitions, migration, versions
 from gridflow.app.api import DESIGNER_ROLES, deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, login_required, runtime
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError, Problem
@@ -174,7 +175,9 @@ def upload() -> Response | tuple[str, int]:
         deployment = versions.deploy_bpmn(runtime(), xml, file_name, _actor(), "upload")
     except DefinitionError as exc:
         return _upload_refused(exc.problems, xml)
-    if deployment.created:
+    if deployment.restores_version is not None:
+        flash(_rolled_back(deployment.version, deployment.restores_version), "success")
+    elif deployment.created:
         flash(_("Deployed version %(version)d.", version=deployment.version), "success")
     else:
         flash(
@@ -228,6 +231,44 @@ def _upload_refused(problems: list[Problem], xml: bytes) -> tuple[str, int]:
         markers={p.element_id: "gf-problem" for p in problems if p.element_id},
     )
     return page, 422
+
+
+@blueprint.route("/<process_id>/rollback", methods=["GET", "POST"])
+@designer_required
+def rollback(process_id: str) -> Response | str | tuple[str, int]:
+    """Make an older version the newest again: a confirmation naming the version (GET), then
+    its content deployed as the next version (POST). New demands start on it; running
+    instances keep their version."""
+    found = _process(process_id)
+    number = _number("to")
+    if number is None:
+        abort(404)
+    version = _version(found, number)
+    if request.method == "GET":
+        same = version.content_hash == found.latest.content_hash
+        return render_template(
+            "designer/rollback.html", process=found, version=version, newest_already=same
+        )
+    try:
+        deployment = catalog.rollback(runtime(), process_id, version.version, _actor(), "designer")
+    except DefinitionError as exc:
+        return _upload_refused(exc.problems, b"")
+    if deployment.created:
+        flash(_rolled_back(deployment.version, version.version), "success")
+    else:
+        flash(
+            _("Unchanged: this content is version %(version)d.", version=deployment.version),
+            "info",
+        )
+    return redirect(url_for("designer.process", process_id=process_id, version=deployment.version))
+
+
+def _rolled_back(version: int, old: int) -> str:
+    return _(
+        "Version %(version)d is the content of version %(old)d again; new demands start on it.",
+        version=version,
+        old=old,
+    )
 
 
 @blueprint.get("/<process_id>/diff")

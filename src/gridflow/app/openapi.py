@@ -293,11 +293,20 @@ def _schemas() -> dict[str, Any]:
         },
         "Timeline": {"type": "object", "description": "instances with every link and its times"},
         "Deployment": _object(
-            ["process_id", "version", "definition_id", "created"],
+            ["process_id", "version", "definition_id", "created", "restores_version"],
             process_id={"type": "string"},
             version={"type": "integer"},
             definition_id={"type": "integer"},
-            created={"type": "boolean", "description": "false: the same content was deployed"},
+            created={
+                "type": "boolean",
+                "description": "false: the content is the newest version's (nothing changed)",
+            },
+            restores_version={
+                "type": "integer",
+                "nullable": True,
+                "description": "a rollback: the older version whose content this new version "
+                "repeats (new demands start on it; running instances keep their version)",
+            },
         ),
         "DecisionDeployments": _object(
             ["decisions"],
@@ -476,11 +485,12 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(
                         {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
-                        "A new version (of a process, or of decisions)",
+                        "A new version of a process (an older version's content again: a "
+                        "rollback), or of decisions",
                     ),
                     "200": _json(
                         {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
-                        "Unchanged content: the existing version",
+                        "The newest version's content: unchanged",
                     ),
                     "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
                     **ERRORS,

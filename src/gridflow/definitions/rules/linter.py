@@ -4,7 +4,7 @@ file, the line and the element; a file without problems is described as a Proces
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from lxml import etree
 
@@ -18,6 +18,12 @@ from gridflow.definitions.describe import (
     parse_equipment,
     parse_skills,
 )
+from gridflow.definitions.rules import run_time
+from gridflow.definitions.rules.common import by_id
+from gridflow.definitions.rules.common import line as _line
+from gridflow.definitions.rules.common import local as _local
+from gridflow.definitions.rules.common import namespace as _ns
+from gridflow.definitions.rules.timers import ISO_LITERAL, TIMER_FUNCTIONS
 from gridflow.errors import ExpressionError, Problem
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.forms import FIELD_TYPES, Form, FormField
@@ -25,10 +31,9 @@ from gridflow.roles import RoleBook
 from gridflow.standards import Standard, StandardError, parse_standard
 
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-# Functions a timer expression may call; the engine supplies them.
-TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
 SCRIPT_FORMATS = ("python", "gridflow")
-ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
+# BPMN ids are XML names (xsd:ID): the engine and the modeler look elements up by them.
+XML_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 
 # SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
 RESERVED_IDS = frozenset({"Start", "End"})
@@ -36,23 +41,6 @@ DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "top
 # camunda:mapDecisionResult values (Camunda's; resultList is its default).
 RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _line(element: etree._Element | None) -> int | None:
-    line = element.sourceline if element is not None else None
-    return line if isinstance(line, int) else None
-
-
-def _local(element: etree._Element) -> str:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return ""
-    return etree.QName(tag).localname
-
-
-def _ns(element: etree._Element) -> str:
-    tag = element.tag
-    return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
 
 
 class Linter:
@@ -64,6 +52,9 @@ class Linter:
         file: str,
         roles: RoleBook,
         decisions: Mapping[str, int | None] | None = None,
+        *,
+        deploying: bool = True,
+        decision_inputs: Callable[[str], Sequence[str] | None] | None = None,
     ):
         """`decisions`, when given, are the decision ids a business-rule task may name (a
         folder's .dmn files) with their number of output columns where known; without it,
@@ -80,6 +71,14 @@ class Linter:
         self.steps: dict[str, Step] = {}
         self.lane_of: dict[str, str] = {}
         self.messages: dict[str, str] = {}
+        # Deploying: also the checks added since versions were first deployed (what would
+        # break at run time, see `run_time`; lanes and ids). Off when a deployed version is
+        # loaded again, so its running instances keep running.
+        self.deploying = deploying
+        self.start_reads: frozenset[str] = frozenset()
+        # decisionRef → its table's input expressions, for the variable analysis (None: not
+        # known here; decisions deployed beside processes can tell).
+        self.decision_inputs = decision_inputs
 
     def problem(self, element: etree._Element | None, message: str) -> None:
         line = _line(element)
@@ -113,6 +112,11 @@ class Linter:
         self._check_flows(self.process)
         self._check_reachable(self.process)
         self.process_standard = self._standard_of(self.process, required=False)
+        if self.deploying:
+            findings = run_time.check(
+                self.process, self.messages, self.problem, self.decision_inputs
+            )
+            self.start_reads = frozenset(findings.start_reads)
         return self.problems
 
     def _check_ids(self) -> None:
@@ -122,6 +126,12 @@ class Linter:
             element_id = element.get("id") if _ns(element) == BPMN_NS else None
             if element_id is None:
                 continue
+            if self.deploying and not XML_NAME.fullmatch(element_id):
+                self.problem(
+                    element,
+                    f"id {element_id!r} is not a valid BPMN id: use letters, digits, '_', '-' "
+                    "and '.', starting with a letter or '_' (as Camunda Modeler does)",
+                )
             if element_id in seen:
                 self.problem(element, f"duplicate id {element_id!r}")
             if element_id in RESERVED_IDS:
@@ -134,15 +144,22 @@ class Linter:
 
     def _check_lanes(self) -> None:
         assert self.process is not None
+        nodes = {e.get("id") for e in self.process.iter() if _local(e) in FLOW_NODES}
         for lane in self.process.iter(f"{{{BPMN_NS}}}lane"):
-            if lane.find("bpmn:childLaneSet", NS) is not None:
+            # A lane split into child lanes leaves its nodes to them; an empty childLaneSet
+            # (what some modelers leave behind) splits nothing.
+            if lane.find("bpmn:childLaneSet/bpmn:lane", NS) is not None:
                 continue
             name = lane.get("name")
-            if self.roles.for_lane(name) is None:
+            if not (name or "").strip():
+                self.problem(lane, "lane has no name: name it after the role that owns it")
+            elif self.roles.for_lane(name) is None:
                 known = ", ".join(self.roles.lane_names())
                 self.problem(lane, f"lane {name!r} names no known role (roles: {known})")
             for ref in lane.findall("bpmn:flowNodeRef", NS):
                 node_id = (ref.text or "").strip()
+                if self.deploying:
+                    self._check_lane_reference(lane, ref, node_id, nodes)
                 if node_id in self.lane_of:
                     self.problem(ref, f"element {node_id!r} is in more than one lane")
                 self.lane_of[node_id] = name or ""
@@ -159,6 +176,21 @@ class Linter:
     def properties(self, element: etree._Element) -> dict[str, str]:
         """An element's camunda:properties, by name."""
         return self._properties(element)
+
+    def _check_lane_reference(
+        self, lane: etree._Element, ref: etree._Element, node_id: str, nodes: set[str | None]
+    ) -> None:
+        where = f"lane {lane.get('name') or lane.get('id')!r}"
+        if node_id not in nodes:
+            self.problem(
+                lane, f"{where} refers to {node_id!r}, which is not an element of this process"
+            )
+        elif ref.text != node_id:
+            self.problem(
+                lane,
+                f"{where} refers to {ref.text!r} with spaces around the id: the engine would "
+                f"not place {node_id!r} in this lane",
+            )
 
     def _properties(self, element: etree._Element) -> dict[str, str]:
         props: dict[str, str] = {}
@@ -497,7 +529,7 @@ class Linter:
 
     def _check_standard_due(self, element: etree._Element) -> None:
         attached = element.get("attachedToRef")
-        target = self.root.find(f".//*[@id='{attached}']") if attached else None
+        target = by_id(self.root, attached) if attached else None
         if target is None or _local(target) != "userTask":
             self.problem(
                 element,
@@ -586,4 +618,5 @@ class Linter:
             element_names=names,
             steps=self.steps,
             decision_refs=dict(self.decision_refs),
+            start_reads=self.start_reads,
         )
