@@ -609,40 +609,38 @@ def _walk(workflow: BpmnWorkflow) -> Iterator[tuple[Any, int]]:
 
 
 def _waits(tasks: Iterable[Any]) -> list[Wait]:
-    result = []
+    result: list[Wait] = []
     for task in tasks:
         spec = task.task_spec
         if not isinstance(spec, CatchingEvent):
             continue
-        definition = spec.event_definition
         attached = _attached_link_task(task)
         attached_id = str(attached.id) if attached is not None else None
-        if isinstance(definition, TimerEventDefinition):
-            value = task.internal_data.get("event_value")
-            due = None
-            if isinstance(value, str):
-                due = TimerEventDefinition.get_datetime(value)
-            elif isinstance(value, dict) and "next" in value:
-                due = TimerEventDefinition.get_datetime(value["next"])
-            result.append(
-                Wait(
-                    "timer",
-                    definition.name or spec.bpmn_id,
-                    str(task.id),
-                    spec.bpmn_id,
-                    _plain(due),
-                    attached_id,
-                )
-            )
-        elif isinstance(definition, MessageEventDefinition):
-            result.append(
-                Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
-            )
-        elif isinstance(definition, SignalEventDefinition):
-            result.append(
-                Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
-            )
+        definition = spec.event_definition
+        # An event-based gateway waits for each of its events at once (SpiffWorkflow keeps
+        # them in one MultipleEventDefinition on the gateway).
+        for one in getattr(definition, "event_definitions", None) or [definition]:
+            wait = _wait(task, spec, one, attached_id)
+            if wait is not None:
+                result.append(wait)
     return result
+
+
+def _wait(task: Any, spec: Any, definition: Any, attached_id: str | None) -> Wait | None:  # noqa: ANN401
+    if isinstance(definition, TimerEventDefinition):
+        value = task.internal_data.get("event_value")
+        due = None
+        if isinstance(value, str):
+            due = TimerEventDefinition.get_datetime(value)
+        elif isinstance(value, dict) and "next" in value:
+            due = TimerEventDefinition.get_datetime(value["next"])
+        name = definition.name or spec.bpmn_id
+        return Wait("timer", name, str(task.id), spec.bpmn_id, _plain(due), attached_id)
+    if isinstance(definition, MessageEventDefinition):
+        return Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+    if isinstance(definition, SignalEventDefinition):
+        return Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+    return None
 
 
 def _system_step(task: Any, spec: Any, state: str) -> SystemStep:  # noqa: ANN401
