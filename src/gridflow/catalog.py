@@ -9,10 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from gridflow import definitions
 from gridflow.definitions import ProcessDefinition
-from gridflow.errors import DefinitionError
+from gridflow.errors import ConflictError, DefinitionError
 from gridflow.models import Definition, DeployRecord
 from gridflow.runtime import Runtime
 
@@ -50,7 +51,26 @@ def deploy(
     rt: Runtime, parsed: Iterable[ProcessDefinition], actor: str, channel: str = "cli"
 ) -> list[Deployment]:
     """Deploy linted definitions in one transaction; each request is recorded with who, when
-    and how (cli, upload, modeler, api), whether it made a new version or found one."""
+    and how (cli, upload, modeler, api), whether it made a new version or found one.
+
+    Two deploys of one process at once: the second to commit hits the unique version (or
+    content) and is tried once more, now seeing the first; if it still collides, ConflictError.
+    """
+    definitions_ = list(parsed)
+    try:
+        return _deploy(rt, definitions_, actor, channel)
+    except IntegrityError:
+        try:
+            return _deploy(rt, definitions_, actor, channel)
+        except IntegrityError as exc:
+            raise ConflictError(
+                "another deploy of the same process was being made; try again"
+            ) from exc
+
+
+def _deploy(
+    rt: Runtime, parsed: list[ProcessDefinition], actor: str, channel: str
+) -> list[Deployment]:
     result = []
     now = rt.clock.now()
     with rt.db.write() as session:

@@ -78,6 +78,7 @@ DEMO_NAMES = {
     "designer": "designer",
     "auditor": "auditor",
     "admin": "admin",
+    "integration": "integration",
 }
 DEMO_PASSWORD = "gridflow-demo"
 SURNAMES = "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Luo Gao"
@@ -381,7 +382,7 @@ def run_demo(
     simulation = Simulation(rt, clock, seed)
     simulation.arrivals(instances, weeks)
     if accounts:
-        _create_accounts(rt)
+        _create_accounts(rt, processes)
     if progress:
         with click.progressbar(length=instances, label="demands finished") as bar:
             simulation.run(lambda: bar.update(simulation.finished - bar.pos), until)
@@ -416,10 +417,15 @@ def _monday_morning(moment: datetime) -> datetime:
     return datetime(monday.year, monday.month, monday.day, 9, tzinfo=beijing).astimezone(UTC)
 
 
-def _create_accounts(rt: Runtime) -> None:
+def _create_accounts(rt: Runtime, processes: Path) -> None:
+    """Demo staff (DEMO_NAMES), and `integration1`, the account of the grid monitoring,
+    metering and call-centre systems, granted every event type the linkage rules take."""
+    from gridflow import linkage
     from gridflow.users import create_user, list_users
 
     existing = {staff.username for staff in list_users(rt)}
+    book = linkage.rulebook(rt.roles, processes)
+    event_grants = sorted(f"event:{n}" for n, e in book.events.items() if not e.internal)
     for role_id, short in DEMO_NAMES.items():
         count = STAFF_PER_ROLE if rt.roles[role_id].owns_lanes else 1
         for n in range(1, count + 1):
@@ -430,6 +436,7 @@ def _create_accounts(rt: Runtime) -> None:
                     DEMO_PASSWORD,
                     [role_id],
                     display_name=f"{rt.roles[role_id].name} {n}",
+                    grants=event_grants if role_id == "integration" else (),
                 )
 
 

@@ -15,6 +15,7 @@ from gridflow.demands import (
     SUPPLIES,
     VOLTAGES,
 )
+from gridflow.queues import MAX_PAGE, MAX_PER_PAGE
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -26,11 +27,23 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERRORS = {
-    "401": _json(_ref("Error"), "No or unknown bearer token"),
-    "403": _json(_ref("Error"), "The token's user may not do this"),
+    "401": _json(_ref("Error"), "No bearer token, or one unknown, expired or revoked"),
+    "403": _json(_ref("Error"), "The token's account may not do this"),
     "404": _json(_ref("Error"), "No such object"),
 }
-ITEM_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+MAX_ID = 2**63 - 1
+ITEM_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+# Statuses any operation of a kind can give, added to each (see `_complete`).
+TOO_LONG = {"description": "The request line is too long (answered by the HTTP server)"}
+TOO_LARGE = _json(_ref("Error"), "The body is larger than 8 MiB")
+BAD_BODY = _json(
+    _ref("Error"), "The body is not a JSON object of the documented shape, or a value is invalid"
+)
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -60,8 +73,26 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
         },
         "security": [{"bearer": []}],
-        "paths": {**_paths(), **_linkage_paths()},
+        "paths": _complete({**_paths(), **_linkage_paths()}),
     }
+
+
+def _complete(paths: dict[str, Any]) -> dict[str, Any]:
+    """Name every status each operation can give: 401 and 403 where a token is needed, 404
+    where the path names an object, 413 and 422 where there is a body, 414 everywhere."""
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if operation.get("security") != []:
+                responses.setdefault("401", ERRORS["401"])
+                responses.setdefault("403", ERRORS["403"])
+            if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+                responses.setdefault("404", ERRORS["404"])
+            if "requestBody" in operation:
+                responses.setdefault("413", TOO_LARGE)
+                responses.setdefault("422", BAD_BODY)
+            responses.setdefault("414", TOO_LONG)
+    return paths
 
 
 def _linkage_paths() -> dict[str, Any]:
@@ -77,7 +108,8 @@ def _linkage_paths() -> dict[str, Any]:
     return {
         "/api/events": {
             "post": {
-                "summary": "Post an event from grid monitoring, metering or the call centre",
+                "summary": "Post an event from grid monitoring, metering or the call centre "
+                "(integration accounts: the event types granted to them; supervisors: any)",
                 "requestBody": _body(event_body),
                 "responses": {
                     "201": received,
@@ -113,7 +145,12 @@ def _linkage_paths() -> dict[str, Any]:
                         reason={"type": "string"},
                     )
                 ),
-                "responses": {"200": _json(_ref("WorkItem"), "Handed over"), **ERRORS},
+                "responses": {
+                    "200": _json(_ref("WorkItem"), "Handed over"),
+                    "409": _json(_ref("Error"), "Changed since read, or not open any more"),
+                    "422": _json(_ref("Error"), "No person named, or a value of the wrong type"),
+                    **ERRORS,
+                },
             }
         },
         "/api/work-items/{id}/helpers": {
@@ -123,7 +160,12 @@ def _linkage_paths() -> dict[str, Any]:
                 "requestBody": _body(
                     _object(["username"], username={"type": "string"}, reason={"type": "string"})
                 ),
-                "responses": {"200": _json(_ref("WorkItem"), "Helper added"), **ERRORS},
+                "responses": {
+                    "200": _json(_ref("WorkItem"), "Helper added"),
+                    "409": _json(_ref("Error"), "The link is not open any more"),
+                    "422": _json(_ref("Error"), "No person named, or a value of the wrong type"),
+                    **ERRORS,
+                },
             }
         },
         "/api/dispatch/rounds": {
@@ -133,8 +175,14 @@ def _linkage_paths() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Run a dispatch round (supervisors); the same key plans once",
-                "requestBody": _body(_object([], key={"type": "string"}), required=False),
-                "responses": {"201": _json({"type": "object"}, "The round"), **ERRORS},
+                "requestBody": _body(
+                    _object([], key={"type": "string", "maxLength": 100}), required=False
+                ),
+                "responses": {
+                    "201": _json({"type": "object"}, "The round"),
+                    "200": _json({"type": "object"}, "The same key again: the same round"),
+                    **ERRORS,
+                },
             },
         },
     }
@@ -329,22 +377,41 @@ def _paths() -> dict[str, Any]:
         "/api/tokens": {
             "post": {
                 "summary": "Exchange a user name and password for a bearer token",
+                "description": "The token is shown only in this answer and expires at "
+                "`expires_at` (GRIDFLOW_TOKEN_LIFETIME, default 8 hours). Sign-in is throttled "
+                "per account and per client address: 429 with Retry-After.",
                 "security": [],
                 "requestBody": _body(
                     _object(
                         ["username", "password"],
-                        username={"type": "string"},
-                        password={"type": "string"},
+                        username={"type": "string", "maxLength": 100},
+                        password={"type": "string", "maxLength": 1000},
                     )
                 ),
                 "responses": {
                     "201": _json(
-                        {"type": "object", "properties": {"token": {"type": "string"}}},
+                        _object(
+                            ["token", "expires_at"],
+                            token={"type": "string"},
+                            expires_at={"type": "string", "format": "date-time"},
+                        ),
                         "A new token",
                     ),
                     "401": _json(_ref("Error"), "Wrong user name or password"),
                     "422": _json(_ref("Error"), "Missing fields"),
+                    "429": {
+                        "description": "Too many failed sign-ins for this account or from "
+                        "this address; try again after Retry-After seconds",
+                        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                        "content": {"application/json": {"schema": _ref("Error")}},
+                    },
                 },
+            }
+        },
+        "/api/tokens/current": {
+            "delete": {
+                "summary": "Revoke the token this request carries; it stops working at once",
+                "responses": {"204": {"description": "Revoked"}},
             }
         },
         "/api/demands": {
@@ -402,11 +469,15 @@ def _paths() -> dict[str, Any]:
                         "in": "query",
                         "schema": {"type": "string", "enum": ["due", "priority", "waiting"]},
                     },
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                    },
                     {
                         "name": "per_page",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                     },
                 ],
                 "responses": {
@@ -423,7 +494,7 @@ def _paths() -> dict[str, Any]:
                         },
                         "One page of the queue",
                     ),
-                    "422": _json(_ref("Error"), "Unknown scope or sort"),
+                    "422": _json(_ref("Error"), "Unknown scope or sort, a page out of range"),
                     "401": ERRORS["401"],
                 },
             }
@@ -457,6 +528,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("Deployment"), "A new version"),
                     "200": _json(_ref("Deployment"), "Unchanged content: the existing version"),
+                    "409": _json(_ref("Error"), "Another deploy of the process came first"),
                     "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
                     **ERRORS,
                 },
@@ -468,15 +540,15 @@ def _paths() -> dict[str, Any]:
                 "p95 and max in seconds (calendar and working time), share within standard, "
                 "breaches, rework; auditors, supervisors (their departments) and admins",
                 "parameters": [
-                    {"name": name, "in": "query", "schema": {"type": kind}}
-                    for name, kind in (
-                        ("process", "string"),
-                        ("version", "integer"),
-                        ("since", "string"),
-                        ("until", "string"),
-                        ("department", "string"),
-                        ("person", "string"),
-                        ("customer_category", "string"),
+                    {"name": name, "in": "query", "schema": schema}
+                    for name, schema in (
+                        ("process", {"type": "string"}),
+                        ("version", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+                        ("since", {"type": "string", "format": "date"}),
+                        ("until", {"type": "string", "format": "date"}),
+                        ("department", {"type": "string"}),
+                        ("person", {"type": "string"}),
+                        ("customer_category", {"type": "string"}),
                     )
                 ],
                 "responses": {
@@ -531,6 +603,7 @@ def _action(summary: str) -> dict[str, Any]:
             "responses": {
                 "200": _json(_ref("WorkItem"), "Done"),
                 "409": _json(_ref("Error"), "Changed or held by someone else"),
+                "422": _json(_ref("Error"), "The body is not an object with an integer version"),
                 **ERRORS,
             },
         }
