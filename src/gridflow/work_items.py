@@ -84,9 +84,10 @@ def claim(
 def release(
     rt: Runtime, work_item_id: int, actor: Actor, *, expected_version: int | None = None
 ) -> WorkItem:
-    """Hand a claimed link back to the team queue; waiting time goes on from its first ready."""
+    """Hand a claimed link back to the team queue (its holder, or a supervisor stepping in);
+    waiting time goes on from its first ready."""
     with rt.db.transaction() as connection:
-        item, _ = _open_item(connection, work_item_id, actor, expected_version)
+        item, _ = _open_item(connection, work_item_id, actor, expected_version, supervise=True)
         if item.state != "claimed" and item.assignee is None:
             raise InvalidStateError(f"{item.link_name} is not held by anyone")
         if item.assignee != actor.username and "supervisor" not in actor.roles:

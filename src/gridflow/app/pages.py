@@ -327,6 +327,7 @@ def new_demand() -> Response:
     if request.method == "POST":
         try:
             demand = demand_from_form(request.form)
+            demand.validate()  # before classifying: an empty category names no process
             extra = request.form.getlist("also")
             processes = [classify(demand)] + [
                 EXTRA_PROCESSES[e] for e in extra if e in EXTRA_PROCESSES
