@@ -85,7 +85,11 @@ def matrix(app: Any, rt: Runtime) -> dict[str, Any]:
 
     started = accepted.instances[0]
     [item] = open_items(rt, started.instance_id)
-    assert (item.element_id, item.role, item.assignee) == ("Activity_accept", "account_manager", None)
+    assert (item.element_id, item.role, item.assignee) == (
+        "Activity_accept",
+        "account_manager",
+        None,
+    )
     return {
         "item_id": item.id,
         "demand_id": accepted.demand_id,
@@ -142,7 +146,7 @@ def test_every_route_has_an_entry_and_every_entry_a_route(app: Any) -> None:
     assert sorted(set(ROUTES) - keys) == [], "permissions.ROUTES names routes that do not exist"
     assert set(SHIPPED) >= {route.who for route in ROUTES.values()}
     # The table's roles are the shipped roles.
-    assert ROLES == set(app.extensions["gridflow"].roles.roles)
+    assert set(app.extensions["gridflow"].roles.roles) == ROLES
 
 
 def test_the_role_route_matrix(app: Any, matrix: dict[str, Any]) -> None:
