@@ -17,6 +17,7 @@ from gridflow import (
     access,
     audit,
     definitions,
+    linkage,
     queues,
     signin,
     timeline,
@@ -148,12 +149,16 @@ def http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
     if code >= 500:
         return error(code, "server_error", "the server could not answer; nothing was changed")
-    return error(code, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    response = error(code, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    for name, value in exc.get_headers():
+        if name.lower() in ("allow", "retry-after"):
+            response.headers[name] = value  # 405 says which methods the path takes
+    return response
 
 
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(document())
+    return jsonify(document(linkage.rulebook(runtime().roles).events))
 
 
 @blueprint.post("/tokens")
@@ -206,21 +211,26 @@ def post_demand() -> Response:
     )
     problems: dict[str, str] = {}
     values: dict[str, Any] = {}
+    defaults = {"address": "", "phone": "", "feeder": "", "voltage": "low", "supply": "single"}
+    defaults["area"] = "urban"
     for name in fields:
-        value = data.get(name, "" if name in ("address", "phone", "feeder") else None)
-        if name in ("voltage", "supply", "area") and value is None:
-            value = {"voltage": "low", "supply": "single", "area": "urban"}[name]
+        value = data[name] if name in data else defaults.get(name)
         if not isinstance(value, str):
-            problems[name] = "is required (text)"
+            problems[name] = "is required (text)" if name not in defaults else "must be text"
         values[name] = value
     capacity = data.get("capacity_kw", 0)
     if isinstance(capacity, bool) or not isinstance(capacity, int | float):
         problems["capacity_kw"] = "must be a number of kW"
+    elif not 0 <= capacity <= 1e7:
+        problems["capacity_kw"] = "must be a number of kW, from 0 to 10,000,000"
+        capacity = 0
     priority = data.get("priority", 1)
     if isinstance(priority, bool) or not isinstance(priority, int):
         problems["priority"] = "must be 0 (low) to 3 (urgent)"
     also = data.get("also", [])
-    if not isinstance(also, list) or any(a not in EXTRA_PROCESSES for a in also):
+    if not isinstance(also, list) or not all(
+        isinstance(a, str) and a in EXTRA_PROCESSES for a in also
+    ):
         problems["also"] = "a list of: " + ", ".join(EXTRA_PROCESSES)
     if problems:
         raise DemandError(problems)
@@ -541,6 +551,9 @@ def audit_links() -> Response:
     audit page is; a supervisor gets the links of their departments only."""
     rt = runtime()
     actor = current().actor
+    for name in ("since", "until", "version"):
+        if name in request.args and not request.args[name].strip():
+            return error(422, "invalid", f"{name}: give a value, or leave the argument out")
     try:
         flt = audit.parse_filter(request.args, rt.calendar, audit.visible_departments(actor, rt))
     except audit.AuditFilterError as exc:

@@ -120,9 +120,9 @@ def find_help(item_id: int) -> Response:
 
 def _text(data: dict[str, Any], name: str, *, required: bool = False, limit: int = 500) -> str:
     """A text field of the body: 422 when it is not text (or missing and required)."""
-    value = data.get(name)
-    if value is None and not required:
+    if name not in data and not required:
         return ""
+    value = data.get(name)
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
         need = "a non-empty text" if required else "a text"
         raise BadBody(f"{name} must be {need} of at most {limit} characters")

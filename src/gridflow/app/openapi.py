@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gridflow import __version__
@@ -16,6 +17,7 @@ from gridflow.demands import (
     VOLTAGES,
 )
 from gridflow.queues import MAX_PAGE, MAX_PER_PAGE
+from gridflow.rules import MAX_TEXT, EventType
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -32,6 +34,13 @@ ERRORS = {
     "404": _json(_ref("Error"), "No such object"),
 }
 MAX_ID = 2**63 - 1
+# A local day, YYYY-MM-DD, from 1970 to 2999 (audit filters).
+DAY = {
+    "type": "string",
+    "format": "date",
+    "pattern": "^(19[7-9][0-9]|2[0-9]{3})-",
+    "description": "a local day from 1970-01-01 to 2999-12-31",
+}
 ITEM_ID = {
     "name": "id",
     "in": "path",
@@ -54,26 +63,29 @@ def _object(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]
     return {"type": "object", "required": required, "properties": properties}
 
 
-VERSION_BODY = _body(
-    {"type": "object", "properties": {"version": {"type": "integer"}}}, required=False
-)
+# A work item's version as read (a request may send a stale one: 409).
+VERSION = {"type": "integer", "minimum": -(2**31), "maximum": 2**31}
+VERSION_BODY = _body({"type": "object", "properties": {"version": VERSION}}, required=False)
 
 
-def document() -> dict[str, Any]:
+def document(events: Mapping[str, EventType] | None = None) -> dict[str, Any]:
+    """The document; with the linkage rules' event types, each type's payload schema."""
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "gridflow API",
             "version": __version__,
             "description": "Demands, work queues and links of the grid company's customer "
-            "processes. Every call but POST /api/tokens needs `Authorization: Bearer <token>`.",
+            "processes. Every call but POST /api/tokens needs `Authorization: Bearer <token>`. "
+            "Text in a body or query must not contain NUL characters (U+0000), and numbers "
+            "must be finite: such requests are refused with 422.",
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),
         },
         "security": [{"bearer": []}],
-        "paths": _complete({**_paths(), **_linkage_paths()}),
+        "paths": _complete({**_paths(), **_linkage_paths(events or {})}),
     }
 
 
@@ -95,14 +107,54 @@ def _complete(paths: dict[str, Any]) -> dict[str, Any]:
     return paths
 
 
-def _linkage_paths() -> dict[str, Any]:
+TEXT_100 = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
+REASON = {"type": "string", "maxLength": 500}
+EVENT_KEY = {**TEXT_100, "description": "the same key acts once"}
+
+
+def _event_body(events: Mapping[str, EventType]) -> dict[str, Any]:
+    """One variant per event type the API takes, with its payload's own schema."""
+    variants = []
+    for name, event in sorted(events.items()):
+        if event.internal:
+            continue
+        properties: dict[str, Any] = {}
+        for spec in event.fields.values():
+            field: dict[str, Any] = {"type": spec.type}
+            if spec.type == "string":
+                field["maxLength"] = MAX_TEXT
+            if spec.enum:
+                field["enum"] = list(spec.enum) + ([] if spec.required else [None])
+            if not spec.required:
+                field["nullable"] = True
+            properties[spec.name] = field
+        payload = {
+            "type": "object",
+            "required": [f.name for f in event.fields.values() if f.required],
+            "properties": properties,
+            "additionalProperties": False,
+        }
+        variants.append(
+            _object(
+                ["type", "key", "payload"],
+                type={"type": "string", "enum": [name]},
+                key=EVENT_KEY,
+                payload=payload,
+            )
+        )
+    if not variants:
+        return _object(
+            ["type", "key", "payload"],
+            type={"type": "string", "example": "outage_alarm"},
+            key=EVENT_KEY,
+            payload={"type": "object", "example": {"feeder": "F007", "area": "urban"}},
+        )
+    return {"oneOf": variants}
+
+
+def _linkage_paths(events: Mapping[str, EventType]) -> dict[str, Any]:
     """Events and rules, find help, hand-over and helpers, dispatch rounds (issue 6)."""
-    event_body = _object(
-        ["type", "key", "payload"],
-        type={"type": "string", "example": "outage_alarm"},
-        key={"type": "string", "maxLength": 100, "description": "the same key acts once"},
-        payload={"type": "object", "example": {"feeder": "F007", "area": "urban"}},
-    )
+    event_body = _event_body(events)
     received = _json({"type": "object"}, "What the rules did: processes started, notes, "
                      "messages delivered, links dispatched")  # fmt: skip
     return {
@@ -137,14 +189,7 @@ def _linkage_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Hand the link over to another person",
                 "parameters": [ITEM_ID],
-                "requestBody": _body(
-                    _object(
-                        ["to"],
-                        to={"type": "string"},
-                        version={"type": "integer"},
-                        reason={"type": "string"},
-                    )
-                ),
+                "requestBody": _body(_object(["to"], to=TEXT_100, version=VERSION, reason=REASON)),
                 "responses": {
                     "200": _json(_ref("WorkItem"), "Handed over"),
                     "409": _json(_ref("Error"), "Changed since read, or not open any more"),
@@ -157,9 +202,7 @@ def _linkage_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Add a helper to the link (its holder keeps it)",
                 "parameters": [ITEM_ID],
-                "requestBody": _body(
-                    _object(["username"], username={"type": "string"}, reason={"type": "string"})
-                ),
+                "requestBody": _body(_object(["username"], username=TEXT_100, reason=REASON)),
                 "responses": {
                     "200": _json(_ref("WorkItem"), "Helper added"),
                     "409": _json(_ref("Error"), "The link is not open any more"),
@@ -238,7 +281,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["customer_name", "customer_category", "channel", "category"],
             "properties": {
-                "customer_name": {"type": "string", "maxLength": 200},
+                "customer_name": {"type": "string", "maxLength": 200, "pattern": "\\S"},
                 "customer_category": {"type": "string", "enum": list(CUSTOMER_CATEGORIES)},
                 "channel": {"type": "string", "enum": list(CHANNELS)},
                 "category": {"type": "string", "enum": list(CATEGORIES)},
@@ -246,7 +289,7 @@ def _schemas() -> dict[str, Any]:
                 "phone": {"type": "string", "maxLength": 40},
                 "priority": {"type": "integer", "enum": list(PRIORITIES), "default": 1},
                 "voltage": {"type": "string", "enum": list(VOLTAGES), "default": "low"},
-                "capacity_kw": {"type": "number", "minimum": 0, "default": 0},
+                "capacity_kw": {"type": "number", "minimum": 0, "maximum": 1e7, "default": 0},
                 "supply": {"type": "string", "enum": list(SUPPLIES), "default": "single"},
                 "area": {"type": "string", "enum": list(AREAS), "default": "urban"},
                 "feeder": {"type": "string"},
@@ -544,8 +587,8 @@ def _paths() -> dict[str, Any]:
                     for name, schema in (
                         ("process", {"type": "string"}),
                         ("version", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
-                        ("since", {"type": "string", "format": "date"}),
-                        ("until", {"type": "string", "format": "date"}),
+                        ("since", DAY),
+                        ("until", DAY),
                         ("department", {"type": "string"}),
                         ("person", {"type": "string"}),
                         ("customer_category", {"type": "string"}),
@@ -577,11 +620,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Complete the link with its form data and the version read",
                 "parameters": [ITEM_ID],
                 "requestBody": _body(
-                    _object(
-                        ["version", "data"],
-                        version={"type": "integer"},
-                        data={"type": "object"},
-                    )
+                    _object(["version", "data"], version=VERSION, data={"type": "object"})
                 ),
                 "responses": {
                     "200": _json({"type": "object"}, "Completed; the next links"),
