@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
 from gridflow import access, audit
@@ -52,6 +53,8 @@ class Who:
     name: str
     allows: Callable[[Staff, Mapping[str, Any]], bool]
     signed_in: bool = True
+    # What a refused page says (translated when shown); the API says "forbidden".
+    refusal: Any = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return self.name
@@ -97,10 +100,11 @@ ADMINS = Who("ADMINS", lambda staff, args: "admin" in staff.roles)
 EVENT_POSTERS = Who(
     "EVENT_POSTERS", lambda staff, args: staff.has("supervisor") or "integration" in staff.roles
 )
-LINK_VIEWERS = Who("LINK_VIEWERS", _on_link(access.may_view_link))
-LINK_WORKERS = Who("LINK_WORKERS", _on_link(access.may_work_link))
-LINK_PASSERS = Who("LINK_PASSERS", _on_link(access.may_pass_link))
-LINK_COMMENTERS = Who("LINK_COMMENTERS", _on_link(access.may_comment_link))
+OTHER_ROLE = lazy_gettext("This link belongs to another role.")
+LINK_VIEWERS = Who("LINK_VIEWERS", _on_link(access.may_view_link), refusal=OTHER_ROLE)
+LINK_WORKERS = Who("LINK_WORKERS", _on_link(access.may_work_link), refusal=OTHER_ROLE)
+LINK_PASSERS = Who("LINK_PASSERS", _on_link(access.may_pass_link), refusal=OTHER_ROLE)
+LINK_COMMENTERS = Who("LINK_COMMENTERS", _on_link(access.may_comment_link), refusal=OTHER_ROLE)
 
 # Who each group is among the shipped roles (processes/roles.yaml), on the matrix's link (an
 # account manager's, ready, held by nobody). "anonymous" is no one signed in.
@@ -258,7 +262,7 @@ def enforce() -> Response | None:
     if not allowed:
         if api:
             return _api_error(403, "forbidden", "your roles do not allow this")
-        abort(403, _("You may not do this with your roles."))
+        abort(403, str(route.who.refusal or _("You may not do this with your roles.")))
     return None
 
 
