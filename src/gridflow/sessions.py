@@ -13,12 +13,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from gridflow.models import StaffSession, User, to_ms
 from gridflow.runtime import Runtime
 from gridflow.tokens import digest
-from gridflow.users import Staff, staff_of
+from gridflow.users import STAFF_COLUMNS, Staff, staff_of
 
 DEFAULT_IDLE = timedelta(hours=2)
 DEFAULT_LIFETIME = timedelta(hours=12)
@@ -49,9 +49,18 @@ def start(rt: Runtime, staff: Staff, address: str = "") -> str:
 
 
 _LOOKUP = (
-    select(User, StaffSession.id, StaffSession.created_at, StaffSession.seen_at)
+    select(
+        *STAFF_COLUMNS,
+        StaffSession.id.label("session_row"),
+        StaffSession.created_at,
+        StaffSession.seen_at,
+    )
     .join(StaffSession, StaffSession.user_id == User.id)
-    .where(StaffSession.ended_at.is_(None), User.active.is_(True))
+    .where(
+        StaffSession.token_hash == bindparam("token_hash"),
+        StaffSession.ended_at.is_(None),
+        User.active.is_(True),
+    )
 )
 
 
@@ -61,14 +70,14 @@ def staff_for(rt: Runtime, session_id: str, lifetimes: Lifetimes) -> Staff | Non
     if not session_id or len(session_id) > 200:
         return None
     now = rt.clock.now()
-    with rt.db.read() as session:
-        row = session.execute(_LOOKUP.where(StaffSession.token_hash == digest(session_id))).first()
-        if row is None:
-            return None
-        user, row_id, created_at, seen_at = row
-        if now >= created_at + lifetimes.absolute or now >= seen_at + lifetimes.idle:
-            return None
-        staff = staff_of(user, rt.roles)
+    with rt.db.snapshot() as connection:
+        row = connection.execute(_LOOKUP, {"token_hash": digest(session_id)}).first()
+    if row is None:
+        return None
+    row_id, seen_at = row.session_row, row.seen_at
+    if now >= row.created_at + lifetimes.absolute or now >= seen_at + lifetimes.idle:
+        return None
+    staff = staff_of(row, rt.roles)
     if now - seen_at >= SEEN_RESOLUTION:
         with rt.db.write() as session:
             session.execute(

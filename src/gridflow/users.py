@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,7 +68,7 @@ class Staff:
         return INTEGRATION in self.roles and f"topic:{topic}" in self.grants
 
 
-def staff_of(user: User, roles: RoleBook) -> Staff:
+def staff_of(user: Any, roles: RoleBook) -> Staff:  # noqa: ANN401 - a User or a row of STAFF_COLUMNS
     role_ids = frozenset(user.roles)
     return Staff(
         user.id,
@@ -78,6 +79,10 @@ def staff_of(user: User, roles: RoleBook) -> Staff:
         frozenset(user.grants or ()),
         roles.holds_work(role_ids),
     )
+
+
+# What `staff_of` reads, for Core selects on hot paths (every request looks its account up).
+STAFF_COLUMNS = (User.id, User.username, User.display_name, User.roles, User.locale, User.grants)
 
 
 def check_grants(grants: Iterable[str], role_ids: Iterable[str]) -> list[str]:
