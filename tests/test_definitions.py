@@ -93,7 +93,9 @@ def test_user_task_outside_any_lane(roles: RoleBook) -> None:
         "Activity_survey",
         line_of(text, '<bpmn:userTask id="Activity_survey"'),
     )
-    assert problem.message == "user task 'Site survey' is outside any lane"
+    assert problem.message == (
+        "user task 'Site survey' is outside any lane and has no camunda:candidateGroups"
+    )
 
 
 def test_lane_whose_role_is_unknown(roles: RoleBook) -> None:

@@ -61,6 +61,16 @@ PROBES: dict[str, dict[str, Any]] = {
     "POST /api/definitions": {"data": b"", "content_type": "application/xml"},
     "POST /api/events": {"json": {"type": "outage_alarm", "key": "", "payload": {}}},
     "POST /api/dispatch/rounds": {"json": {"key": "matrix-{role}"}},
+    "POST /api/external-task/fetchAndLock": {"json": {}},
+    "POST /api/external-task/<int:task_id>/complete": {"json": {}},
+    "POST /api/external-task/<int:task_id>/failure": {"json": {}},
+    "POST /api/external-task/<int:task_id>/bpmnError": {"json": {}},
+    "POST /api/external-task/<int:task_id>/extendLock": {"json": {}},
+    "POST /api/external-task/<int:task_id>/unlock": {"json": {"workerId": "matrix"}},
+    "PUT /api/external-task/<int:task_id>/retries": {"json": {"retries": 1}},
+    "POST /api/instances/<int:instance_id>/cancel": {"json": {}},
+    # Not the scenario's instance: a supervisor's page cancels without asking why.
+    "POST /instances/<int:instance_id>/cancel": {"data": {}, "values": {"instance_id": MISSING}},
 }
 # These end what they are asked with (the session, the token): each gets a fresh one.
 FRESH = {"POST /logout", "DELETE /api/tokens/current"}
@@ -101,6 +111,8 @@ def matrix(app: Any, rt: Runtime) -> dict[str, Any]:
         "consultation_id": MISSING,
         "shift_id": MISSING,
         "leave_id": MISSING,
+        "task_id": MISSING,
+        "incident_id": MISSING,
         "package": "bootstrap",
         "filename": "css/bootstrap.min.css",
     }
@@ -164,11 +176,13 @@ def test_the_role_route_matrix(app: Any, matrix: dict[str, Any]) -> None:
             asking, auth = client, headers
             if key in FRESH and role != ANONYMOUS:
                 asking, auth = _signed_in(app, role, address)
+            probe = _fill(PROBES.get(key, {}), role)
+            values = {**matrix, **probe.pop("values", {})}
             answer = asking.open(
-                _path(rule, matrix),
+                _path(rule, values),
                 method=method,
                 headers=auth if is_api(rule) else {},
-                **_fill(PROBES.get(key, {}), role),
+                **probe,
             )
             answer.get_data()  # streamed exports: read to the end, then the request ends
             answer.close()

@@ -291,6 +291,27 @@ def work_round(rt: Runtime) -> list[str]:
     return said
 
 
+@main.command("demo-worker")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The server.")
+@click.option("--username", default="integration1", show_default=True)
+@click.option("--password", default="gridflow-demo", show_default=True)
+@click.option("--seed", default=1, show_default=True, help="Random seed of the stand-ins.")
+@click.option("--once", is_flag=True, help="Answer what is there now and exit.")
+def demo_worker(url: str, username: str, password: str, seed: int, once: bool) -> None:
+    """Serve external tasks as the demo's stand-in marketing, metering and finance systems,
+    over the REST API (completing, failing, retrying, throwing business errors)."""
+    from gridflow.demo_systems import StandInSystems
+    from gridflow.demo_worker import Client, serve
+
+    answered = serve(
+        Client(url, username, password),
+        StandInSystems(seed),
+        once=once,
+        say=lambda line: click.echo(f"demo-worker: {line}"),
+    )
+    click.echo(f"demo-worker: answered {answered} task(s)")
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--replace", is_flag=True, help="Replace existing diagram information.")

@@ -17,12 +17,14 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from gridflow import catalog, instances, work_items
+from gridflow import catalog, external_tasks, incidents, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput, create_demand
+from gridflow.demo_systems import StandInSystems
 from gridflow.errors import ConflictError
+from gridflow.external_tasks import TopicRequest, Worker
 from gridflow.forms import Form
-from gridflow.models import Instance, TaskEvent, Wait, WorkItem
+from gridflow.models import Instance, SystemTask, TaskEvent, Wait, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime, load_roles
 from gridflow.working_time import parse_iso_duration
@@ -81,6 +83,8 @@ DEMO_NAMES = {
     "integration": "integration",
 }
 DEMO_PASSWORD = "gridflow-demo"
+# The account the stand-in systems act as inside the simulation.
+DEMO_SYSTEMS_ACCOUNT = "integration1"
 SURNAMES = "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Luo Gao"
 
 
@@ -125,6 +129,8 @@ class Simulation:
         self.messaged: set[tuple[int, str]] = set()
         self.conflicts = 0
         self.finished = 0
+        self.served: set[int] = set()
+        self.systems = StandInSystems(seed)
         self.staff = {
             role_id: [
                 Actor(f"{DEMO_NAMES[role_id]}{n}", frozenset({role_id}))
@@ -133,6 +139,7 @@ class Simulation:
             for role_id, role in rt.roles.roles.items()
             if role.owns_lanes
         }
+        self.supervisor = Actor("supervisor1", frozenset({"supervisor"}))
 
     def at(self, moment: datetime, action: Callable[[], None]) -> None:
         heapq.heappush(self.queue, _Event(moment, next(self.seq), action))
@@ -240,7 +247,22 @@ class Simulation:
                     select(Wait).where(Wait.instance_id == instance_id, Wait.kind == "message")
                 )
             )
+            steps = list(
+                session.scalars(
+                    select(SystemTask).where(
+                        SystemTask.instance_id == instance_id,
+                        SystemTask.kind == "external",
+                        SystemTask.state == "ready",
+                    )
+                )
+            )
         now = self.clock.now()
+        for step in steps:
+            if step.id in self.served:
+                continue
+            self.served.add(step.id)
+            # Other systems answer within minutes (a busy one within the hour).
+            self.at(now + timedelta(minutes=self._draw(30.0)), self._serve_action(step.topic))
         for item in items:
             if item.id in self.scheduled:
                 continue
@@ -265,6 +287,56 @@ class Simulation:
             else:
                 delay = timedelta(days=self._draw(20.0))
             self.at(now + delay, self._message_action(instance_id, wait_row.name))
+
+    def _serve_action(self, topic: str | None) -> Callable[[], None]:
+        def serve() -> None:
+            if topic is None:
+                return
+            worker = Worker(DEMO_SYSTEMS_ACCOUNT, f"{topic}-worker", None)
+            for task in external_tasks.fetch_and_lock(
+                self.rt, worker, [TopicRequest(topic, 5 * 60 * 1000)], 10
+            ):
+                self._answer(worker, task)
+
+        return serve
+
+    def _answer(self, worker: Worker, task: external_tasks.LockedTask) -> None:
+        answer = self.systems.answer(task.topic, task.business_key, task.variables, task.retries)
+        if answer.kind == "complete":
+            external_tasks.complete(self.rt, task.id, worker, answer.variables)
+        elif answer.kind == "bpmn_error":
+            external_tasks.bpmn_error(
+                self.rt, task.id, worker, answer.error_code, answer.message, answer.variables
+            )
+        else:
+            retries = max(answer.retries, 0)
+            external_tasks.failure(
+                self.rt,
+                task.id,
+                worker,
+                answer.message,
+                error_details=answer.details,
+                retries=retries,
+                retry_timeout_ms=answer.retry_timeout_ms,
+            )
+            if retries > 0:
+                later = timedelta(milliseconds=answer.retry_timeout_ms, seconds=1)
+                self.at(self.clock.now() + later, self._serve_action(task.topic))
+            else:
+                # A supervisor notices the incident within the working day and retries it.
+                later = timedelta(hours=self._draw(6.0))
+                self.at(self.clock.now() + later, self._retry_action(task.instance_id, task.topic))
+        self._follow_up(task.instance_id)
+        self._count_if_finished(task.instance_id)
+
+    def _retry_action(self, instance_id: int, topic: str) -> Callable[[], None]:
+        def retry() -> None:
+            for incident in incidents.listing(self.rt):
+                if incident.instance_id == instance_id and incident.kind == "failed_external_task":
+                    incidents.retry(self.rt, incident.id, self.supervisor, retries=1)
+            self.at(self.clock.now() + timedelta(minutes=1), self._serve_action(topic))
+
+        return retry
 
     def _standard_seconds(self, target: str, basis: str) -> float:
         duration = parse_iso_duration(target)
@@ -418,14 +490,17 @@ def _monday_morning(moment: datetime) -> datetime:
 
 
 def _create_accounts(rt: Runtime, processes: Path) -> None:
-    """Demo staff (DEMO_NAMES), and `integration1`, the account of the grid monitoring,
-    metering and call-centre systems, granted every event type the linkage rules take."""
+    """Demo staff (DEMO_NAMES), and `integration1`, the account of the other systems (grid
+    monitoring, metering, marketing, finance), granted every event type the linkage rules take
+    and every external-task topic the stand-in systems serve."""
     from gridflow import linkage
+    from gridflow.demo_systems import TOPICS
     from gridflow.users import create_user, list_users
 
     existing = {staff.username for staff in list_users(rt)}
     book = linkage.rulebook(rt.roles, processes)
-    event_grants = sorted(f"event:{n}" for n, e in book.events.items() if not e.internal)
+    grants = sorted(f"event:{n}" for n, e in book.events.items() if not e.internal)
+    grants += sorted(f"topic:{topic}" for topic in TOPICS)
     for role_id, short in DEMO_NAMES.items():
         count = STAFF_PER_ROLE if rt.roles[role_id].owns_lanes else 1
         for n in range(1, count + 1):
@@ -436,7 +511,7 @@ def _create_accounts(rt: Runtime, processes: Path) -> None:
                     DEMO_PASSWORD,
                     [role_id],
                     display_name=f"{rt.roles[role_id].name} {n}",
-                    grants=event_grants if role_id == "integration" else (),
+                    grants=grants if role_id == "integration" else (),
                 )
 
 

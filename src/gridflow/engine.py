@@ -11,12 +11,16 @@ import contextlib
 import contextvars
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    BpmnTaskSpecConverter,
+    MultiInstanceTaskConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     TaskConverter,
@@ -24,7 +28,10 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 )
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -39,6 +46,15 @@ from SpiffWorkflow.util.task import TaskState
 
 from gridflow.clock import Clock
 from gridflow.definitions import ISO_LITERAL, TIMER_FUNCTIONS, ProcessDefinition
+from gridflow.definitions.spiff import (
+    MI_COUNTERS,
+    CalledProcess,
+    ExternalTask,
+    ParallelLoop,
+    SequentialLoop,
+    VariableMapping,
+    boundary_catchers,
+)
 from gridflow.errors import ExpressionError, GridflowError
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.working_time import WorkingCalendar
@@ -53,10 +69,16 @@ class MigrationRefused(GridflowError):
 
 
 class EngineError(GridflowError):
-    """The process itself failed (a condition on undefined data, for example); names the element."""
+    """The process itself failed (a condition on undefined data, for example); names the element.
 
-    def __init__(self, element_id: str | None, message: str):
+    `instance_id` is the stored instance it happened in, once known (the verb that restored the
+    run sets it), so the failure can be recorded as an incident."""
+
+    def __init__(self, element_id: str | None, message: str, instance_id: int | None = None):
         self.element_id = element_id
+        self.detail = message
+        self.instance_id = instance_id
+        self.incident_id: int | None = None
         super().__init__(f"{element_id or 'process'}: {message}")
 
 
@@ -177,6 +199,32 @@ class LinkTask:
 
 
 @dataclass(frozen=True)
+class SystemStep:
+    """A step the run hands to the world outside it: an external task for a worker (`kind`
+    "external", with its topic and priority) or a called process (`kind` "call")."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    kind: str  # external | call
+    state: str  # ready | completed | cancelled | future
+    data: Mapping[str, object]
+    topic: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a called process needs to start: which process, which version, with what."""
+
+    process_id: str
+    binding: str  # latest | version | deployment
+    version: int | None
+    variables: dict[str, object]
+
+
+@dataclass(frozen=True)
 class Wait:
     """Something a run is waiting for: a timer (with its due time) or a message or signal."""
 
@@ -187,6 +235,9 @@ class Wait:
     due_at: datetime | None = None
     attached_to: str | None = None  # task id of the link a boundary event sits on
 
+
+# More automatic steps than any process of the company takes between two waits.
+MAX_AUTOMATIC_STEPS = 10_000
 
 _STATES = {
     TaskState.READY: "ready",
@@ -203,14 +254,29 @@ class Run:
         self.definition = definition
         self.workflow = workflow
         self.clock = clock
+        self.instance_id: int | None = None  # the stored instance, once it has one
 
     def step(self) -> None:
         """Run every automatic task and fire every timer that is due now."""
+        ran = 0
+
+        def count(task: Any) -> None:  # noqa: ANN401
+            # A loop of automatic steps with nothing to wait for would spin forever.
+            nonlocal ran
+            ran += 1
+            if ran > MAX_AUTOMATIC_STEPS:
+                raise EngineError(
+                    _element_id(task),
+                    f"the process ran {MAX_AUTOMATIC_STEPS} automatic steps without waiting "
+                    "for anyone: a loop with no user task, timer or message in it",
+                    self.instance_id,
+                )
+
         with using_clock(self.clock), self._errors():
             # do_engine_steps ends by refreshing timers: a timer that is due becomes READY
             # there and runs only on the next call, so step until nothing automatic is ready.
             for _ in range(1000):
-                self.workflow.do_engine_steps()
+                self.workflow.do_engine_steps(will_complete_task=count)
                 if not self._ready_automatic():
                     break
 
@@ -230,15 +296,20 @@ class Run:
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except EngineError:
+        except EngineError as exc:
+            exc.instance_id = exc.instance_id or self.instance_id
             raise
         except SpiffWorkflowException as exc:
             cause = exc.__cause__ or getattr(exc, "exception", None)
             if isinstance(cause, EngineError):
+                cause.instance_id = cause.instance_id or self.instance_id
                 raise cause from exc
             task = getattr(exc, "task", None)
             element = _element_id(task) if task is not None else None
-            raise EngineError(element, str(exc)) from exc
+            raise EngineError(element, str(exc), self.instance_id) from exc
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
+            # SpiffWorkflow's own slips on odd data: still the process's failure, not a crash.
+            raise EngineError(None, f"{type(exc).__name__}: {exc}", self.instance_id) from exc
 
     @property
     def completed(self) -> bool:
@@ -262,6 +333,7 @@ class Run:
         else those of the completed task that changed state last.
         """
         links: list[LinkTask] = []
+        steps: list[SystemStep] = []
         waiting: list[Any] = []
         latest: Any = None
         latest_at = 0.0
@@ -270,7 +342,11 @@ class Run:
             spec = task.task_spec
             if spec.manual:
                 name = _STATES.get(state)
-                if name is not None:
+                if name is None:
+                    pass
+                elif isinstance(spec, ExternalTask | CalledProcess):
+                    steps.append(_system_step(task, spec, name))
+                else:
                     links.append(
                         LinkTask(
                             task_id=str(task.id),
@@ -297,22 +373,97 @@ class Run:
             data = dict(self.workflow.data)
         else:
             data = dict(latest.data) if latest is not None else {}
-        return Snapshot(links, _waits(waiting), data, completed)
+        return Snapshot(links, _waits(waiting), data, completed, steps)
 
     def ready_links(self) -> list[LinkTask]:
         return [link for link in self.links() if link.state == "ready"]
 
     def complete(self, task_id: str, data: Mapping[str, object]) -> None:
         """Complete a ready human task with (already validated) form data, then step on."""
-        task = self.workflow.get_task_from_id(UUID(task_id))
-        if task is None or not task.task_spec.manual:
-            raise EngineError(None, f"no human task {task_id} in this instance")
-        if task.state != TaskState.READY:
-            raise EngineError(task.task_spec.bpmn_id, "this link is not ready")
+        task = self._ready_manual(task_id)
         task.data.update(data)
         with using_clock(self.clock), self._errors():
             task.run()
         self.step()
+
+    def _ready_manual(self, task_id: str) -> Any:  # noqa: ANN401
+        task = self.workflow.get_task_from_id(UUID(task_id))
+        if task is None or not task.task_spec.manual:
+            raise EngineError(None, f"no human or system task {task_id} in this instance")
+        if task.state != TaskState.READY:
+            raise EngineError(task.task_spec.bpmn_id, "this step is not ready")
+        return task
+
+    def throw_error(
+        self, task_id: str, code: str, variables: Mapping[str, object] | None = None
+    ) -> str:
+        """A BPMN error from the world outside (a worker) at a ready external task: the task's
+        error boundary event for that code (or one that catches every code) takes over, with the
+        variables; EngineError naming the element when none catches it. Returns the id of the
+        boundary event that caught it."""
+        task = self._ready_manual(task_id)
+        element = task.task_spec.bpmn_id
+        catchers = [
+            b
+            for b in boundary_catchers(task)
+            if isinstance(b.task_spec.event_definition, ErrorEventDefinition)
+            and b.task_spec.event_definition.code in (None, "", code)
+        ]
+        # A boundary event naming the code wins over one that catches every code.
+        catchers.sort(key=lambda b: b.task_spec.event_definition.code != code)
+        if not catchers:
+            raise EngineError(element, f"no error boundary event on it catches error code {code!r}")
+        catcher = catchers[0]
+        definition = catcher.task_spec.event_definition
+        with using_clock(self.clock), self._errors():
+            catcher.task_spec.catch(catcher, BpmnEvent(definition, payload=dict(variables or {})))
+            catcher.task_spec._update(catcher)
+        self.step()
+        return str(catcher.task_spec.bpmn_id)
+
+    def call(self, task_id: str) -> Call:
+        """What the ready call activity `task_id` starts: the called process, its binding and
+        the variables its `camunda:in` mappings give (every variable when it has none)."""
+        task = self._ready_manual(task_id)
+        spec = task.task_spec
+        if not isinstance(spec, CalledProcess):
+            raise EngineError(spec.bpmn_id, "not a call activity")
+        variables = self._mapped(task, task.data, spec.in_mappings)
+        return Call(spec.called_element, spec.binding, spec.version, variables)
+
+    def call_outputs(self, task_id: str, child_data: Mapping[str, object]) -> dict[str, object]:
+        """The variables a finished child gives back to the call activity `task_id` through its
+        `camunda:out` mappings (none without mappings: Camunda copies nothing unless told)."""
+        task = self._ready_manual(task_id)
+        spec = task.task_spec
+        if not isinstance(spec, CalledProcess):
+            raise EngineError(spec.bpmn_id, "not a call activity")
+        return self._mapped(task, child_data, spec.out_mappings)
+
+    def _mapped(
+        self,
+        task: Any,
+        source: Mapping[str, object],
+        mappings: tuple[VariableMapping, ...],  # noqa: ANN401
+    ) -> dict[str, object]:
+        result: dict[str, object] = {}
+        element = task.task_spec.bpmn_id
+        engine = self.workflow.script_engine
+        for mapping in mappings:
+            if mapping.all:
+                result.update({k: v for k, v in source.items() if k not in MI_COUNTERS})
+            elif mapping.source_expression:
+                try:
+                    compiled = compile_expression(mapping.source_expression)
+                    value = compiled.evaluate(dict(source), engine._functions(task))
+                except ExpressionError as exc:
+                    raise EngineError(element, str(exc)) from exc
+                result[mapping.target or ""] = value
+            elif mapping.source:
+                if mapping.source not in source:
+                    raise EngineError(element, f"variable {mapping.source!r} to map is not set")
+                result[mapping.target or mapping.source] = source[mapping.source]
+        return result
 
     def deliver_message(self, name: str, payload: Mapping[str, object] | None = None) -> bool:
         """Deliver a message to this instance; False when nothing here waits for it.
@@ -356,6 +507,7 @@ class Snapshot:
     waits: list[Wait]
     data: dict[str, object]
     completed: bool
+    steps: list[SystemStep] = field(default_factory=list)
 
 
 _NO_STATE = 1 << 30
@@ -433,10 +585,72 @@ def _waits(tasks: Iterable[Any]) -> list[Wait]:
     return result
 
 
+def _system_step(task: Any, spec: Any, state: str) -> SystemStep:  # noqa: ANN401
+    if isinstance(spec, ExternalTask):
+        return SystemStep(
+            str(task.id),
+            spec.bpmn_id,
+            spec.bpmn_name or spec.bpmn_id,
+            spec.lane,
+            "external",
+            state,
+            task.data,
+            spec.topic,
+            spec.priority,
+        )
+    return SystemStep(
+        str(task.id),
+        spec.bpmn_id,
+        spec.bpmn_name or spec.bpmn_id,
+        spec.lane,
+        "call",
+        state,
+        task.data,
+    )
+
+
 def _plain(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return datetime.fromtimestamp(moment.timestamp(), UTC)
+
+
+class _ExternalTaskConverter(BpmnTaskSpecConverter):
+    def to_dict(self, spec: Any) -> dict[str, Any]:  # noqa: ANN401
+        dct = self.get_default_attributes(spec)
+        dct.update(topic=spec.topic, priority=spec.priority)
+        return dct
+
+
+class _CalledProcessConverter(BpmnTaskSpecConverter):
+    def to_dict(self, spec: Any) -> dict[str, Any]:  # noqa: ANN401
+        dct = self.get_default_attributes(spec)
+        dct.update(
+            called_element=spec.called_element,
+            binding=spec.binding,
+            version=spec.version,
+            in_mappings=[m.__dict__ for m in spec.in_mappings],
+            out_mappings=[m.__dict__ for m in spec.out_mappings],
+        )
+        return dct
+
+
+class _LoopConverter(MultiInstanceTaskConverter):
+    def to_dict(self, spec: Any) -> dict[str, Any]:  # noqa: ANN401
+        dct = super().to_dict(spec)
+        dct.update(collection=spec.collection, element_variable=spec.element_variable)
+        return dct
+
+
+# Converters only let version diffs (migration) compare gridflow's own specs; runs are saved
+# without their specs.
+_CONFIG = {
+    **CAMUNDA_CONFIG,
+    ExternalTask: _ExternalTaskConverter,
+    CalledProcess: _CalledProcessConverter,
+    ParallelLoop: _LoopConverter,
+    SequentialLoop: _LoopConverter,
+}
 
 
 class Engine:
@@ -445,7 +659,7 @@ class Engine:
     def __init__(self, clock: Clock, calendar: WorkingCalendar):
         self.clock = clock
         self.calendar = calendar
-        self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+        self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_CONFIG))
         registry = self._serializer.registry
         self._converter = _workflow_converter(registry)
         self._encoder = self._serializer._encoder_cls(separators=(",", ":"))

@@ -12,8 +12,14 @@ model as follows:
     ready → schedule        claimed, assigned → assign     released, handed_over → reassign
     completed → complete    cancelled → ate_abort
 
-`escalated`, `help_requested` and `migrated` have no counterpart in the standard model and are
-left out of the XES log (they are in the CSV export, which keeps every event as stored).
+System steps (external tasks served by other systems' workers) are events of the same traces,
+`org:role` = integration, `org:group` = system, `org:resource` = the worker's account:
+
+    locked → start          unlocked → suspend            error (a BPMN error) → ate_abort
+
+`escalated`, `help_requested`, `migrated`, `failed`, `incident` and `retried` have no
+counterpart in the standard model and are left out of the XES log (they are in the CSV export,
+which keeps every event as stored).
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ XES_LIFECYCLE = {
     "handed_over": "reassign",
     "completed": "complete",
     "cancelled": "ate_abort",
+    # system steps (external tasks): a worker's lock starts it, a BPMN error aborts it
+    "locked": "start",
+    "unlocked": "suspend",
+    "error": "ate_abort",
 }
 CHUNK = 2000  # events per yielded chunk and per fetch
 EVENT_COLUMNS = (
@@ -267,7 +277,8 @@ def events_xes(
             parts.append(_string("org:role", role))
             parts.append(_string("org:group", department))
             parts.append(_string("gridflow:element", element_id))
-            parts.append(_string("gridflow:work_item", work_item_id))
+            if work_item_id is not None:  # a link's (a system step has none)
+                parts.append(_string("gridflow:work_item", work_item_id))
             parts.append("</event>\n")
         yield "".join(parts)
         if on_progress is not None:

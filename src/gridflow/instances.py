@@ -18,11 +18,28 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from gridflow.engine import Run, Snapshot
+from gridflow.engine import EngineError, Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
-from gridflow.models import Definition, Demand, Instance, TaskEvent, Wait, WorkItem, to_ms
-from gridflow.roles import SYSTEM, Actor
-from gridflow.runtime import Runtime
+from gridflow.models import (
+    Definition,
+    Demand,
+    Incident,
+    Instance,
+    TaskEvent,
+    User,
+    Wait,
+    WorkItem,
+    to_ms,
+)
+from gridflow.roles import SYSTEM, Actor, Role
+from gridflow.runtime import Deployed, Runtime
+
+
+def on_engine_error(verb: Any) -> Any:  # noqa: ANN401 - see incidents.on_engine_error
+    from gridflow import incidents
+
+    return incidents.on_engine_error(verb)
+
 
 OPEN = ("ready", "claimed")
 
@@ -31,6 +48,8 @@ INSTANCES = cast(Table, Instance.__table__)
 WORK_ITEMS = cast(Table, WorkItem.__table__)
 TASK_EVENTS = cast(Table, TaskEvent.__table__)
 WAITS = cast(Table, Wait.__table__)
+USERS = cast(Table, User.__table__)
+INCIDENTS = cast(Table, Incident.__table__)
 
 # What a task event copies from its work item.
 EVENT_SOURCE = (
@@ -68,6 +87,10 @@ class Started:
     instance_id: int
     process_id: str
     version: int
+    # A process that ran to its end at once (a called process with no step to wait for):
+    # its final variables, for the caller.
+    completed: bool = False
+    variables: Mapping[str, object] | None = None
 
 
 @dataclass
@@ -81,6 +104,8 @@ class Held:
     variables: dict[str, Any] | None
     ended_at: datetime | None
     lock_version: int
+    parent_instance_id: int | None = None
+    parent_task_id: str | None = None
 
 
 HELD_COLUMNS = (
@@ -91,6 +116,8 @@ HELD_COLUMNS = (
     INSTANCES.c.variables,
     INSTANCES.c.ended_at,
     INSTANCES.c.lock_version,
+    INSTANCES.c.parent_instance_id,
+    INSTANCES.c.parent_task_id,
 )
 
 
@@ -129,28 +156,36 @@ def _start(
     business_key: str,
     demand_id: int | None,
     actor: Actor,
+    *,
+    deployed: Deployed | None = None,
+    parent: tuple[int, str] | None = None,
 ) -> Started:
-    deployed = rt.latest(process_id, connection)
+    """Start `deployed` (the newest version of the process unless given); `parent` is the
+    calling instance and its call activity's task, for a called process."""
+    deployed = deployed or rt.latest(process_id, connection)
     now = to_ms(rt.clock.now())
     run = rt.engine.start(deployed.definition, dict(variables))
     # The ORM inserted the row (version 1) and updated it with the saved run (version 2);
     # one INSERT of the final row leaves the same row.
     instance = Held(0, deployed.definition_id, "running", "", {}, None, 1)
-    write_run(
-        rt,
-        connection,
-        instance,
-        run,
-        now,
-        actor,
-        new={
-            "definition_id": deployed.definition_id,
-            "demand_id": demand_id,
-            "business_key": business_key,
-            "started_at": now,
-        },
+    new: dict[str, object] = {
+        "definition_id": deployed.definition_id,
+        "demand_id": demand_id,
+        "business_key": business_key,
+        "started_at": now,
+    }
+    if parent is not None:
+        new["parent_instance_id"], new["parent_task_id"] = parent
+        instance.parent_instance_id, instance.parent_task_id = parent
+    write_run(rt, connection, instance, run, now, actor, new=new)
+    completed = instance.status == "completed"
+    return Started(
+        instance.id,
+        process_id,
+        deployed.version,
+        completed,
+        run.data if completed else None,
     )
-    return Started(instance.id, process_id, deployed.version)
 
 
 _HELD_BY_ID = (
@@ -162,6 +197,14 @@ _NEXT_DUE = (
     .where(
         INSTANCES.c.status == "running",
         INSTANCES.c.id.notin_(bindparam("seen", expanding=True)),
+        # An instance stuck on an engine error waits for a person, not for the next tick.
+        ~select(INCIDENTS.c.id)
+        .where(
+            INCIDENTS.c.instance_id == INSTANCES.c.id,
+            INCIDENTS.c.state == "open",
+            INCIDENTS.c.kind == "engine_error",
+        )
+        .exists(),
         INSTANCES.c.id.in_(
             select(WAITS.c.instance_id).where(
                 WAITS.c.kind == "timer", WAITS.c.due_at < bindparam("now")
@@ -183,6 +226,7 @@ _OPEN_ITEM_OF_TASK = select(*EVENT_SOURCE, WORK_ITEMS.c.escalated, WORK_ITEMS.c.
 )
 
 
+@on_engine_error
 def deliver_message(
     rt: Runtime,
     instance_id: int,
@@ -200,6 +244,7 @@ def deliver_message(
         return True
 
 
+@on_engine_error
 def send_signal(
     rt: Runtime, name: str, payload: Mapping[str, object] | None = None, actor: Actor = SYSTEM
 ) -> int:
@@ -232,31 +277,43 @@ def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
     now = rt.clock.now()
     seen: set[int] = set()
     while len(seen) < limit:
-        with rt.db.transaction() as connection:
-            row = connection.execute(_NEXT_DUE, {"seen": list(seen), "now": now}).first()
-            if row is None:
-                return fired
-            instance = held(row)
-            # Never pick the same instance twice in one round (stored due times are cut to
-            # milliseconds, so a timer a few microseconds short of due waits for the next one).
-            seen.add(instance.id)
-            due = connection.execute(_DUE_WAITS, {"instance_id": instance.id, "now": now}).all()
-            run = _restore(rt, instance)
-            run.step()
-            snapshot = run.snapshot()
-            still_waiting = {w.task_id for w in snapshot.waits}
-            went_off = [w for w in due if w.task_id not in still_waiting]
-            if not went_off:
-                continue
-            at = to_ms(now)
-            events: list[dict[str, Any]] = []
-            for wait in went_off:
-                if wait.attached_task_id is None:
-                    continue
-                _escalate(connection, wait.attached_task_id, wait.element_id, at, events)
-            write_run(rt, connection, instance, run, at, SYSTEM, events=events, snapshot=snapshot)
-            fired += 1
+        try:
+            with rt.db.transaction() as connection:
+                row = connection.execute(_NEXT_DUE, {"seen": list(seen), "now": now}).first()
+                if row is None:
+                    return fired
+                instance = held(row)
+                # Never pick the same instance twice in one round (stored due times are cut to
+                # milliseconds, so a timer a few microseconds short of due waits for the next).
+                seen.add(instance.id)
+                if _fire(rt, connection, instance, now):
+                    fired += 1
+        except EngineError as exc:
+            # The process failed at this timer: nothing changed, an incident says where, and
+            # the instance is left alone until a person retries it.
+            from gridflow import incidents
+
+            incidents.record_engine_error(rt, exc)
     return fired
+
+
+def _fire(rt: Runtime, connection: Connection, instance: Held, now: datetime) -> bool:
+    due = connection.execute(_DUE_WAITS, {"instance_id": instance.id, "now": now}).all()
+    run = _restore(rt, instance)
+    run.step()
+    snapshot = run.snapshot()
+    still_waiting = {w.task_id for w in snapshot.waits}
+    went_off = [w for w in due if w.task_id not in still_waiting]
+    if not went_off:
+        return False
+    at = to_ms(now)
+    events: list[dict[str, Any]] = []
+    for wait in went_off:
+        if wait.attached_task_id is None:
+            continue
+        _escalate(connection, wait.attached_task_id, wait.element_id, at, events)
+    write_run(rt, connection, instance, run, at, SYSTEM, events=events, snapshot=snapshot)
+    return True
 
 
 def _escalate(
@@ -380,12 +437,14 @@ def write_run(
     events: list[dict[str, Any]] | None = None,
     snapshot: Snapshot | None = None,
     new: Mapping[str, object] | None = None,
+    starting: bool = False,
 ) -> None:
     """Write a run's new state: document, status, work items for new links (ready events),
-    cancelled links, waits, and the task events given (before the ones this adds).
+    cancelled links, system steps, waits, and the task events given (before the ones this adds).
 
     With `new`, insert the instance row (those columns, the id lands in `instance.id`); else
     update it under its version. Raises ConflictError when someone saved the instance first.
+    A called process that ends hands its outputs back to its caller in the same transaction.
     """
     snapshot = snapshot or run.snapshot()
     events = events if events is not None else []
@@ -421,17 +480,23 @@ def write_run(
         if link.state != "ready" or link.task_id in known:
             continue
         meta = definition.links[link.element_id]
-        if meta.role.front_end and owner is False:
-            owner = _desk_owner(connection, instance.id, new, now)
+        role = meta.role if meta.role is not None else _role_held(rt, meta, link)
+        given, by = None, None
+        if meta.assignee is not None or meta.assignee_variable is not None:
+            given, by = _named_assignee(connection, meta, link, role), "assignee"
+        elif role.front_end:
+            if owner is False:
+                owner = _desk_owner(connection, instance.id, new, now)
+            given, by = (owner, "desk_owner") if isinstance(owner, str) else (None, None)
         values = {
             "instance_id": instance.id,
             "definition_id": instance.definition_id,
             "task_id": link.task_id,
             "element_id": link.element_id,
             "link_name": meta.name,
-            "lane": meta.lane,
-            "role": meta.role.id,
-            "department": meta.department,
+            "lane": meta.lane if meta.role_variable is None else role.name,
+            "role": role.id,
+            "department": role.department.id,
             "customer_facing": meta.customer_facing,
             "state": "ready",
             "ready_at": now,
@@ -441,16 +506,17 @@ def write_run(
             "escalated": False,
             "lock_version": 1,
         }
-        if meta.role.front_end and isinstance(owner, str):
-            values["assignee"] = owner
+        if given is not None:
+            values["assignee"] = given
         inserted = connection.execute(INSERT_ITEM, values).inserted_primary_key
         assert inserted is not None
         values["id"] = inserted[0]
         ready_events.append(event_row(_Source(values), "ready", now, None))
-        if meta.role.front_end and isinstance(owner, str):
-            # Desk owner first: the link is in the owner's "My work", not yet started by them.
+        if given is not None:
+            # Given first (the desk owner, or the assignee the diagram names): the link is in
+            # their "My work", not yet started by them.
             ready_events.append(
-                event_row(_Source(values), "assigned", now, Actor(owner), {"by": "desk_owner"})
+                event_row(_Source(values), "assigned", now, Actor(given), {"by": by})
             )
     states = {link.task_id: link.state for link in links}
     for task_id, item in known.items():
@@ -465,7 +531,27 @@ def write_run(
             )
             ready_events.append(event_row(item, "cancelled", now, actor))
     _write_waits(connection, instance.id, snapshot, fresh=new is not None)
+    finished: list[tuple[str, Mapping[str, object]]] = []
+    if snapshot.steps:
+        from gridflow import system_tasks
+
+        finished = system_tasks.write_steps(
+            rt, connection, instance, run, snapshot, now, actor, ready_events
+        )
     insert_events(connection, events + ready_events)
+    starting = starting or new is not None
+    if finished:
+        # Called processes that ended at once: their call activities complete, the run moves
+        # on, and is saved again.
+        for task_id, child_variables in finished:
+            system_tasks.complete_call(rt, connection, instance, run, task_id, child_variables, now)
+        write_run(rt, connection, instance, run, now, actor, starting=starting)
+    elif snapshot.completed and instance.parent_instance_id is not None and not starting:
+        # A called process ended: its caller moves on in this transaction. (One its caller
+        # is starting right now is handed back by `_start` instead.)
+        from gridflow import system_tasks
+
+        system_tasks.return_to_parent(rt, connection, instance, run, now, actor)
 
 
 _DEMAND_OWNER = (
@@ -492,6 +578,43 @@ def _desk_owner(
     if not owner or not available_for_desk(connection, owner, now):
         return None
     return str(owner)
+
+
+def _role_held(rt: Runtime, meta: Any, link: Any) -> Role:  # noqa: ANN401 - Link, LinkTask
+    """The role a link's `camunda:candidateGroups="${variable}"` holds when it is reached."""
+    value = link.data.get(meta.role_variable)
+    role = rt.roles.roles.get(value) if isinstance(value, str) else None
+    if role is None or not role.owns_lanes:
+        raise EngineError(
+            link.element_id,
+            f"candidate group variable {meta.role_variable!r} holds {value!r}, not a role that "
+            "does work",
+        )
+    return role
+
+
+_USER_ROLES = select(USERS.c.roles, USERS.c.active).where(USERS.c.username == bindparam("username"))
+
+
+def _named_assignee(
+    connection: Connection,
+    meta: Any,
+    link: Any,
+    role: Role,  # noqa: ANN401 - Link, LinkTask
+) -> str | None:
+    """The person `camunda:assignee` names, when that account exists, is active and may do the
+    link (holds its role); else nobody, and the link waits in its role's team queue."""
+    name = meta.assignee
+    if meta.assignee_variable is not None:
+        value = link.data.get(meta.assignee_variable)
+        name = value if isinstance(value, str) else None
+    if not name:
+        return None
+    row = connection.execute(_USER_ROLES, {"username": name}).first()
+    if row is None or not row.active:
+        return None
+    held_roles = row.roles or []
+    return name if role.id in held_roles or "admin" in held_roles else None
 
 
 class _Source:
@@ -613,4 +736,6 @@ def _instance(connection: Connection, instance_id: int) -> Held:
 
 
 def _restore(rt: Runtime, instance: Held) -> Run:
-    return rt.engine.restore(rt.definition(instance.definition_id), instance.document)
+    run = rt.engine.restore(rt.definition(instance.definition_id), instance.document)
+    run.instance_id = instance.id
+    return run

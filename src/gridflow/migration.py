@@ -248,14 +248,14 @@ def _move(rt: Runtime, versions: _Versions, instance_id: int, actor: Actor) -> C
         events: list[dict[str, Any]] = []
         for item in items:
             link = target.links[item.element_id]
-            values = {
+            values: dict[str, Any] = {
                 "definition_id": versions.to_id,
                 "link_name": link.name,
-                "lane": link.lane,
-                "role": link.role.id,
-                "department": link.department,
                 "customer_facing": link.customer_facing,
             }
+            if link.role is not None:
+                # A role decided when the link was reached (a countersign's) stays decided.
+                values.update(lane=link.lane, role=link.role.id, department=link.department)
             update_item(
                 connection,
                 item.id,

@@ -120,12 +120,15 @@ class Instance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
     business_key: Mapped[str] = mapped_column(String(100), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # running | completed | failed
+    status: Mapped[str] = mapped_column(String(20))  # running | completed | cancelled
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     document: Mapped[str] = mapped_column(Text)
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lock_version: Mapped[int] = mapped_column(Integer)
+    # A called process's instance (issue 10): the caller and its call activity's task.
+    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    parent_task_id: Mapped[str | None] = mapped_column(String(36))
 
     definition: Mapped[Definition] = relationship()
     demand: Mapped[Demand | None] = relationship(back_populates="instances")
@@ -210,7 +213,9 @@ class TaskEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    # A link's events name its work item; a system step's (issue 10) its system task.
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"), index=True)
+    system_task_id: Mapped[int | None] = mapped_column(ForeignKey("system_tasks.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     element_id: Mapped[str] = mapped_column(String(200))
@@ -223,7 +228,75 @@ class TaskEvent(Base):
     department: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    work_item: Mapped[WorkItem] = relationship()
+    work_item: Mapped[WorkItem | None] = relationship()
+
+
+class SystemTask(Base):
+    """A step a process hands to the world outside it (issue 10): an external task that a
+    worker of another system fetches, locks and completes, or a call activity waiting for the
+    child instance of the process it calls."""
+
+    __tablename__ = "system_tasks"
+    __table_args__ = (
+        Index("ix_system_tasks_fetch", "kind", "state", "topic", "priority"),
+        Index("ix_system_tasks_lock", "state", "lock_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    step_name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # external | call
+    # external: ready | locked | incident | completed | error (a BPMN error) | cancelled
+    # call: running | completed | cancelled
+    state: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(200))  # as the worker names itself
+    locked_by: Mapped[str | None] = mapped_column(String(100))  # the worker's account
+    lock_expires_at: Mapped[datetime | None]
+    retries: Mapped[int | None] = mapped_column(Integer)  # None until the first failure
+    retry_at: Mapped[datetime | None]  # not fetched again before this moment
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    error_details: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times locked
+    created_at: Mapped[datetime]
+    first_locked_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # its data when reached
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what it completed with
+    child_instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    # created → first locked, first locked → completed, in seconds (set when it completes)
+    waiting_s: Mapped[float | None] = mapped_column(Float)
+    handling_s: Mapped[float | None] = mapped_column(Float)
+    lock_version: Mapped[int] = mapped_column(Integer)
+
+
+class Incident(Base):
+    """Something a person must look at (issue 10): an external task whose retries ran out, or
+    an instance the engine could not move (an error at an element). Open until resolved."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    system_task_id: Mapped[int | None] = mapped_column(ForeignKey("system_tasks.id"), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # failed_external_task | engine_error
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))  # open | resolved
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolution: Mapped[str | None] = mapped_column(String(40))  # retried | cancelled
 
 
 class User(Base):
@@ -590,4 +663,11 @@ LIFECYCLES = (
     "assigned",  # given to a person by the desk-owner rule or a dispatch round (XES: assign)
     "handed_over",  # passed from its holder to another person (XES: reassign)
     "migrated",  # its instance moved to another version of the process
+    # system steps (issue 10)
+    "locked",  # an external task fetched and locked by a worker (XES: start)
+    "unlocked",  # its lock given back or expired (XES: suspend)
+    "failed",  # a worker reported a failure; retries count down (XES: pi_abort once they end)
+    "error",  # a worker threw a BPMN error; the boundary path took over (XES: ate_abort)
+    "incident",  # retries ran out: a person must look
+    "retried",  # a person gave it retries again
 )

@@ -8,10 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from gridflow.errors import NotFoundError
-from gridflow.models import Comment, Consultation, Definition, Demand, Instance, Wait, WorkItem
+from gridflow.models import (
+    Comment,
+    Consultation,
+    Definition,
+    Demand,
+    Incident,
+    Instance,
+    SystemTask,
+    Wait,
+    WorkItem,
+)
 from gridflow.runtime import Runtime
 
 
@@ -79,6 +89,53 @@ class LinkEntry:
         }
 
 
+OPEN_STEP_STATES = ("ready", "locked", "incident", "running")
+
+
+@dataclass
+class StepEntry:
+    """A system step on the timeline: an external task served by another system's worker, or a
+    call activity with the child instance it runs."""
+
+    system_task_id: int
+    element_id: str
+    step_name: str
+    kind: str  # external | call
+    topic: str | None
+    state: str
+    worker: str | None
+    ready_at: datetime
+    locked_at: datetime | None
+    ended_at: datetime | None
+    attempts: int
+    retries: int | None
+    error_message: str | None
+    child_instance_id: int | None
+    waiting: timedelta | None
+    handling: timedelta | None
+    is_step: bool = True
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "system_task_id": self.system_task_id,
+            "step_id": self.element_id,
+            "step_name": self.step_name,
+            "kind": self.kind,
+            "topic": self.topic,
+            "state": self.state,
+            "worker": self.worker,
+            "ready_at": _iso(self.ready_at),
+            "locked_at": _iso(self.locked_at),
+            "ended_at": _iso(self.ended_at),
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "error_message": self.error_message,
+            "child_instance_id": self.child_instance_id,
+            "waiting_s": _seconds(self.waiting),
+            "handling_s": _seconds(self.handling),
+        }
+
+
 @dataclass
 class WaitEntry:
     kind: str
@@ -97,10 +154,24 @@ class InstanceTimeline:
     ended_at: datetime | None
     links: list[LinkEntry]
     waiting_for: list[WaitEntry]
+    steps: list[StepEntry] = field(default_factory=list)
+    parent_instance_id: int | None = None
+    incidents: int = 0  # open ones
 
     @property
     def open_links(self) -> list[LinkEntry]:
         return [link for link in self.links if link.state in ("ready", "claimed")]
+
+    @property
+    def open_steps(self) -> list[StepEntry]:
+        return [
+            step for step in self.steps if step.state in ("ready", "locked", "incident", "running")
+        ]
+
+    @property
+    def entries(self) -> list[LinkEntry | StepEntry]:
+        """Links and system steps in the order they were reached."""
+        return sorted([*self.links, *self.steps], key=lambda e: e.ready_at)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -111,9 +182,13 @@ class InstanceTimeline:
             "status": self.status,
             "started_at": _iso(self.started_at),
             "ended_at": _iso(self.ended_at),
+            "parent_instance_id": self.parent_instance_id,
+            "open_incidents": self.incidents,
             "links": [link.as_json() for link in self.links],
+            "system_steps": [step.as_json() for step in self.steps],
             "next": {
                 "open_links": [link.work_item_id for link in self.open_links],
+                "open_system_steps": [step.system_task_id for step in self.open_steps],
                 "waiting_for": [
                     {"kind": w.kind, "name": w.name, "due_at": _iso(w.due_at)}
                     for w in self.waiting_for
@@ -178,6 +253,7 @@ _TIMELINE_INSTANCES = (
         Instance.status,
         Instance.started_at,
         Instance.ended_at,
+        Instance.parent_instance_id,
         Definition.process_id,
         Definition.name,
         Definition.version,
@@ -190,6 +266,16 @@ _TIMELINE_ITEMS = (
     select(WorkItem.__table__)
     .where(WorkItem.instance_id.in_(bindparam("ids", expanding=True)))
     .order_by(WorkItem.id)
+)
+_TIMELINE_STEPS = (
+    select(SystemTask.__table__)
+    .where(SystemTask.instance_id.in_(bindparam("ids", expanding=True)))
+    .order_by(SystemTask.id)
+)
+_TIMELINE_INCIDENTS = (
+    select(Incident.instance_id, func.count(Incident.id))
+    .where(Incident.instance_id.in_(bindparam("ids", expanding=True)), Incident.state == "open")
+    .group_by(Incident.instance_id)
 )
 _TIMELINE_WAITS = (
     select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
@@ -220,6 +306,8 @@ def _instances(
     waits = connection.execute(_TIMELINE_WAITS, ids).all()
     notes: list[Any] = list(connection.execute(_TIMELINE_COMMENTS, ids))
     asks: list[Any] = list(connection.execute(_TIMELINE_CONSULTATIONS, ids))
+    steps: list[Any] = list(connection.execute(_TIMELINE_STEPS, ids))
+    open_incidents = dict(connection.execute(_TIMELINE_INCIDENTS, ids).all())
     return [
         InstanceTimeline(
             instance_id=row.id,
@@ -233,9 +321,41 @@ def _instances(
             waiting_for=[
                 WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
             ],
+            steps=[_step(step, now) for step in steps if step.instance_id == row.id],
+            parent_instance_id=row.parent_instance_id,
+            incidents=int(open_incidents.get(row.id, 0)),
         )
         for row in instances
     ]
+
+
+def _step(step: Any, now: datetime) -> StepEntry:  # noqa: ANN401 - a system_tasks row
+    locked = step.first_locked_at
+    waiting = handling = None
+    if step.kind == "call":
+        handling = (step.ended_at or now) - step.created_at
+    else:
+        waiting = (locked or step.ended_at or now) - step.created_at
+        if locked is not None:
+            handling = (step.ended_at or now) - locked
+    return StepEntry(
+        system_task_id=step.id,
+        element_id=step.element_id,
+        step_name=step.step_name,
+        kind=step.kind,
+        topic=step.topic,
+        state=step.state,
+        worker=step.completed_by or step.worker_id,
+        ready_at=step.created_at,
+        locked_at=locked,
+        ended_at=step.ended_at,
+        attempts=step.attempts,
+        retries=step.retries,
+        error_message=step.error_message,
+        child_instance_id=step.child_instance_id,
+        waiting=waiting,
+        handling=handling,
+    )
 
 
 @dataclass(frozen=True)

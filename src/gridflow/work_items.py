@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 
-from gridflow import pool
+from gridflow import incidents, pool
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
 from gridflow.instances import (
     HELD_COLUMNS,
@@ -98,6 +98,7 @@ def release(
         return _detached(item)
 
 
+@incidents.on_engine_error
 def complete(
     rt: Runtime,
     work_item_id: int,
@@ -123,6 +124,7 @@ def complete(
         link = definition.links[item.element_id]
         values = link.form.validate(form)
         run = rt.engine.restore(definition, instance.document)
+        run.instance_id = instance.id
         run.complete(item.task_id, values)
         now = to_ms(rt.clock.now())
         changes: dict[str, Any] = {}

@@ -60,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         designer,
         headers,
         i18n,
+        incident_pages,
         manpower,
         pages,
         permissions,
@@ -74,12 +75,13 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
-    from gridflow.app import linkage_api  # noqa: F401 - adds its routes to the API blueprint
+    from gridflow.app import external_api, linkage_api  # noqa: F401 - add routes to the API
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     app.register_blueprint(designer.blueprint)
     app.register_blueprint(audit_pages.blueprint)
+    app.register_blueprint(incident_pages.blueprint)
     app.register_blueprint(admin.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)

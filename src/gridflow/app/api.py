@@ -35,6 +35,7 @@ from gridflow.demands import (
     classify,
     create_demand,
 )
+from gridflow.engine import EngineError
 from gridflow.errors import (
     ConflictError,
     DefinitionError,
@@ -137,6 +138,19 @@ def gridflow_error(exc: GridflowError) -> Response:
     if isinstance(exc, ConflictError | InvalidStateError):
         return error(409, "conflict", str(exc))
     return error(422, "invalid", str(exc))
+
+
+@blueprint.errorhandler(EngineError)
+def engine_error(exc: EngineError) -> Response:
+    """The process could not go on (nothing changed); the element is named, and an incident
+    records it for a supervisor when the instance exists."""
+    return error(
+        422,
+        "engine_error",
+        str(exc),
+        element=exc.element_id,
+        incident_id=exc.incident_id,
+    )
 
 
 @blueprint.errorhandler(queues.QueueError)

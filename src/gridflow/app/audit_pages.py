@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from gridflow import audit, export, timeline
+from gridflow import audit, export, step_figures, timeline
 from gridflow.app.auth import load_staff, runtime
 from gridflow.audit import AuditFilter, AuditFilterError
 from gridflow.demands import CUSTOMER_CATEGORIES
@@ -104,6 +104,11 @@ def links() -> str:
     chosen = _selected_definition(flt, choices["versions"])
     figures = audit.link_figures(rt, flt)
     shown = [f for f in figures if chosen is not None and f.definition_id == chosen.id]
+    steps = [
+        f
+        for f in step_figures.step_figures(rt, flt)
+        if chosen is not None and f.definition_id == chosen.id
+    ]
     heat: dict[str, dict[str, object]] = {}
     default_metric = HEAT_METRICS[0]
     if chosen is not None:
@@ -147,6 +152,7 @@ def links() -> str:
         choices=choices,
         chosen=chosen,
         figures=shown,
+        steps=steps,
         breaches=audit.breaches(rt, flt),
         responsible=audit.breaches_by_person(rt, flt)[:20],
         page_data=page_data,

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
-from gridflow import access, comments, consultations, queues, timeline, work_items
+from gridflow import access, comments, consultations, incidents, queues, timeline, work_items
 from gridflow.app import api
 from gridflow.app.auth import load_staff, runtime
 from gridflow.app.i18n import select_locale
@@ -40,6 +40,7 @@ from gridflow.demands import (
     classify,
     create_demand,
 )
+from gridflow.engine import EngineError
 from gridflow.errors import (
     ConflictError,
     ForbiddenError,
@@ -248,6 +249,20 @@ def complete(item_id: int) -> Response:
         return _render_item(_item_or_404(item_id), values=values, status=409, keep_form=True)
     except ForbiddenError as exc:
         abort(403, str(exc))
+    except EngineError as exc:
+        # The process cannot go on past this link as designed: nothing was saved, and an
+        # incident tells a supervisor where it stands.
+        flash(
+            _(
+                "The process could not go on after this link (at “%(element)s”: %(reason)s). "
+                "Nothing was saved; a supervisor has been told (incident %(incident)s).",
+                element=exc.element_id or "",
+                reason=exc.detail,
+                incident=exc.incident_id or "",
+            ),
+            "danger",
+        )
+        return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
     next_links = timeline.open_links(rt, done.instance_id)[1]
     if next_links:
         names = ", ".join(f"{n.link_name} ({n.lane})" for n in next_links)
@@ -455,6 +470,8 @@ def register_filters(app: Flask) -> None:
         with runtime().db.read() as session:
             tabs = queues.counts(session, current.actor)
         tabs["consultations"] = consultations.open_count(runtime(), current.actor)
+        if current.has("supervisor"):
+            tabs["incidents"] = incidents.count_open(runtime())
         return {"nav": tabs}
 
     @app.template_filter("local")

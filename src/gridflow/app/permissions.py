@@ -96,6 +96,16 @@ SUPERVISORS = Who("SUPERVISORS", lambda staff, args: staff.has("supervisor"))
 DESIGNERS = Who("DESIGNERS", lambda staff, args: staff.has("designer"))
 AUDIT_READERS = Who("AUDIT_READERS", lambda staff, args: audit.may_view(staff.actor))
 ADMINS = Who("ADMINS", lambda staff, args: "admin" in staff.roles)
+# External-task workers: integration accounts (their topics are checked by `external_tasks`
+# against `Staff.may_serve_topic`) and admins, who may act as any worker.
+TASK_WORKERS = Who(
+    "TASK_WORKERS", lambda staff, args: "integration" in staff.roles or "admin" in staff.roles
+)
+# Who reads external tasks (a worker those of its topics) and unlocks them: workers and
+# supervisors.
+TASK_READERS = Who(
+    "TASK_READERS", lambda staff, args: staff.has("supervisor") or "integration" in staff.roles
+)
 # The event type itself is checked by the view (`Staff.may_post_event`): 403 if not granted.
 EVENT_POSTERS = Who(
     "EVENT_POSTERS", lambda staff, args: staff.has("supervisor") or "integration" in staff.roles
@@ -122,6 +132,8 @@ SHIPPED: dict[Who, frozenset[str]] = {
     AUDIT_READERS: frozenset({"auditor", "supervisor", "admin"}),
     ADMINS: frozenset({"admin"}),
     EVENT_POSTERS: frozenset({"supervisor", "admin", "integration"}),
+    TASK_WORKERS: frozenset({"integration", "admin"}),
+    TASK_READERS: frozenset({"integration", "supervisor", "admin"}),
     LINK_VIEWERS: frozenset({"account_manager", "supervisor", "auditor", "admin"}),
     LINK_WORKERS: frozenset({"account_manager", "admin"}),
     LINK_PASSERS: frozenset({"account_manager", "supervisor", "admin"}),
@@ -194,6 +206,10 @@ ROUTES: dict[str, Route] = {
     # Every department follows a demand: its diagrams and where an instance stands.
     "GET /audit/diagram/<int:definition_id>.bpmn":        Route(STAFF, 200),
     "GET /audit/instances/<int:instance_id>":             Route(STAFF, 200),
+    # --- incidents (what the engine could not do by itself) ----------------------------------
+    "GET /incidents":                                     Route(SUPERVISORS, 200),
+    "POST /incidents/<int:incident_id>/retry":            Route(SUPERVISORS, 404),
+    "POST /instances/<int:instance_id>/cancel":           Route(SUPERVISORS, 302),
     # --- administrators ------------------------------------------------------------------------
     "GET /admin/sign-ins":                                Route(ADMINS, 200),
     # --- JSON API --------------------------------------------------------------------------------
@@ -218,6 +234,19 @@ ROUTES: dict[str, Route] = {
     "GET /api/rules":                                     Route(ANY_ACCOUNT, 200),
     "GET /api/dispatch/rounds":                           Route(SUPERVISORS, 200),
     "POST /api/dispatch/rounds":                          Route(SUPERVISORS, 201),
+    # External tasks in Camunda 7's shape, incidents, cancelling an instance.
+    "POST /api/external-task/fetchAndLock":               Route(TASK_WORKERS, 422),
+    "GET /api/external-task":                             Route(TASK_READERS, 200),
+    "GET /api/external-task/<int:task_id>":               Route(TASK_READERS, 404),
+    "POST /api/external-task/<int:task_id>/complete":     Route(TASK_WORKERS, 422),
+    "POST /api/external-task/<int:task_id>/failure":      Route(TASK_WORKERS, 422),
+    "POST /api/external-task/<int:task_id>/bpmnError":    Route(TASK_WORKERS, 422),
+    "POST /api/external-task/<int:task_id>/extendLock":   Route(TASK_WORKERS, 422),
+    "POST /api/external-task/<int:task_id>/unlock":       Route(TASK_READERS, 404),
+    "PUT /api/external-task/<int:task_id>/retries":       Route(SUPERVISORS, 404),
+    "GET /api/incidents":                                 Route(SUPERVISORS, 200),
+    "POST /api/incidents/<int:incident_id>/retry":        Route(SUPERVISORS, 404),
+    "POST /api/instances/<int:instance_id>/cancel":       Route(SUPERVISORS, 422),
 }
 # fmt: on
 

@@ -1,33 +1,29 @@
-"""BPMN process definitions: read a file safely, lint it, and describe its links.
-
-This module and `engine` are the only ones that import SpiffWorkflow. Everything that is wrong
-with a file is reported as a `Problem` naming the file, the line where known and the element id;
-a file with any problem never becomes a `ProcessDefinition`.
-"""
+"""The lint rules: one pass over a parsed BPMN file collecting every problem, each naming the
+file, the line and the element; a file without problems is described as a ProcessDefinition."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
-from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
-from gridflow.errors import DefinitionError, ExpressionError, Problem
+from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, EVENTS, FLOW_NODES
+from gridflow.definitions import steps as step_rules
+from gridflow.definitions.describe import (
+    Link,
+    ProcessDefinition,
+    Step,
+    parse_equipment,
+    parse_skills,
+)
+from gridflow.errors import ExpressionError, Problem
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.forms import FIELD_TYPES, Form, FormField
-from gridflow.roles import Role, RoleBook
+from gridflow.roles import RoleBook
 from gridflow.standards import Standard, StandardError, parse_standard
 
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-MAX_FILE_BYTES = 5 * 1024 * 1024
 # Functions a timer expression may call; the engine supplies them.
 TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
 SCRIPT_FORMATS = ("python", "gridflow")
@@ -36,229 +32,6 @@ ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-
 # SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
 RESERVED_IDS = frozenset({"Start", "End"})
 DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
-
-
-@dataclass(frozen=True)
-class Link:
-    """One human step of a process: a user task in a lane owned by a role."""
-
-    element_id: str
-    name: str
-    lane: str
-    role: Role
-    form: Form
-    standard: Standard
-    customer_facing: bool = False
-    line: int | None = None
-    # What the skill pool needs for it (issue 6): (skill, minimum level) and equipment types.
-    skills: tuple[tuple[str, int], ...] = ()
-    equipment: tuple[str, ...] = ()
-
-    @property
-    def department(self) -> str:
-        return self.role.department.id
-
-
-@dataclass(frozen=True)
-class ProcessDefinition:
-    """A linted, executable process: its links with their standards, and its SpiffWorkflow spec."""
-
-    process_id: str
-    name: str
-    file: str
-    xml: bytes
-    links: Mapping[str, Link]
-    category: str | None = None
-    standard: Standard | None = None
-    message_names: frozenset[str] = frozenset()
-    message_start: str | None = None
-    element_names: Mapping[str, str] = field(default_factory=dict)
-
-    @cached_property
-    def content_hash(self) -> str:
-        return content_hash(self.xml)
-
-    @cached_property
-    def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
-        """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
-        parser = CamundaParser()
-        parser.add_bpmn_xml(_parse_xml(self.xml, self.file), filename=self.file)
-        return parser.get_spec(self.process_id), parser.get_subprocess_specs(self.process_id)
-
-
-NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
-MAX_SKILL_LEVEL = 5
-
-
-def parse_skills(text: str) -> tuple[tuple[str, int], ...]:
-    """`repair:2, live_line:1` → (("live_line", 1), ("repair", 2)); ValueError naming the part."""
-    skills: dict[str, int] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        name, _, level = part.partition(":")
-        name, level = name.strip(), level.strip() or "1"
-        if not NEED_NAME.fullmatch(name):
-            raise ValueError(
-                f"skills: {part!r} is not skill:level (a lower-case name such as repair:2)"
-            )
-        if not level.isdigit() or not 1 <= int(level) <= MAX_SKILL_LEVEL:
-            raise ValueError(
-                f"skills: level of {name!r} must be 1 to {MAX_SKILL_LEVEL}, not {level!r}"
-            )
-        if name in skills:
-            raise ValueError(f"skills: {name!r} appears twice")
-        skills[name] = int(level)
-    return tuple(sorted(skills.items()))
-
-
-def parse_equipment(text: str) -> tuple[str, ...]:
-    """`vehicle, insulation_tester` → ("insulation_tester", "vehicle")."""
-    kinds: set[str] = set()
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        if not NEED_NAME.fullmatch(part):
-            raise ValueError(f"equipment: {part!r} is not an equipment type (such as vehicle)")
-        kinds.add(part)
-    return tuple(sorted(kinds))
-
-
-def content_hash(xml: bytes) -> str:
-    """Version identity of a file: line endings do not count, every other byte does."""
-    return hashlib.sha256(xml.replace(b"\r\n", b"\n")).hexdigest()
-
-
-def load(path: Path, roles: RoleBook) -> ProcessDefinition:
-    """The definition in a BPMN file, or DefinitionError listing every problem."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DefinitionError([Problem(str(path), None, None, f"cannot read: {exc}")]) from exc
-    if size > MAX_FILE_BYTES:
-        raise DefinitionError([_too_big(str(path), size)])
-    return parse(path.read_bytes(), str(path), roles)
-
-
-def parse(xml: bytes, file: str, roles: RoleBook) -> ProcessDefinition:
-    """The definition in BPMN text, or DefinitionError listing every problem."""
-    definition, problems = _lint(xml, file, roles)
-    if problems or definition is None:
-        raise DefinitionError(problems)
-    return definition
-
-
-def lint(xml: bytes, file: str, roles: RoleBook) -> list[Problem]:
-    """Every problem in BPMN text; an empty list means the file can be deployed."""
-    return _lint(xml, file, roles)[1]
-
-
-def well_formed(xml: bytes) -> bool:
-    """Whether BPMN text is XML gridflow will read at all (within the size limit, no DTD or
-    entities, well formed), so it can be drawn even when the lint found problems."""
-    if not xml or len(xml) > MAX_FILE_BYTES:
-        return False
-    try:
-        _parse_xml(xml, "")
-    except _Refused:
-        return False
-    return True
-
-
-def lint_paths(paths: Iterable[Path], roles: RoleBook) -> dict[Path, list[Problem]]:
-    """Problems per BPMN file under the given files and folders."""
-    result: dict[Path, list[Problem]] = {}
-    for path in bpmn_files(paths):
-        try:
-            load(path, roles)
-            result[path] = []
-        except DefinitionError as exc:
-            result[path] = exc.problems
-    return result
-
-
-def bpmn_files(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.bpmn")))
-        else:
-            files.append(path)
-    return files
-
-
-def _too_big(file: str, size: int) -> Problem:
-    return Problem(file, None, None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes")
-
-
-class _Refused(Exception):
-    def __init__(self, problem: Problem):
-        self.problem = problem
-
-
-def _parse_xml(xml: bytes, file: str) -> etree._ElementTree:
-    """Parse without DTDs, entities or network: XXE and entity expansion never get a chance."""
-    head = xml[:4096].lstrip()
-    declaration = re.search(rb"<!DOCTYPE|<!ENTITY", xml, re.IGNORECASE)
-    if declaration is not None:
-        line = xml[: declaration.start()].count(b"\n") + 1
-        raise _Refused(
-            Problem(
-                file,
-                line,
-                None,
-                "DOCTYPE and entity declarations are not allowed in BPMN files "
-                "(they can read local files or expand without limit)",
-            )
-        )
-    if not head:
-        raise _Refused(Problem(file, None, None, "file is empty"))
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=False,
-    )
-    try:
-        root = etree.fromstring(xml, parser)
-    except etree.XMLSyntaxError as exc:
-        syntax_line: int | None = exc.lineno or None
-        raise _Refused(Problem(file, syntax_line, None, f"malformed XML: {exc.msg}")) from exc
-    return root.getroottree()
-
-
-def _lint(xml: bytes, file: str, roles: RoleBook) -> tuple[ProcessDefinition | None, list[Problem]]:
-    if len(xml) > MAX_FILE_BYTES:
-        return None, [_too_big(file, len(xml))]
-    try:
-        tree = _parse_xml(xml, file)
-    except _Refused as refused:
-        return None, [refused.problem]
-    linter = _Linter(tree, file, roles)
-    problems = linter.run()
-    if problems:
-        return None, problems
-    assert linter.process is not None
-    problems = _spiff_problems(tree, file, linter.process.get("id", ""))
-    if problems:
-        return None, problems
-    return linter.definition(xml), []
-
-
-def _spiff_problems(tree: etree._ElementTree, file: str, process_id: str) -> list[Problem]:
-    """What SpiffWorkflow's own parser rejects (it must accept whatever we deploy)."""
-    parser = CamundaParser()
-    try:
-        parser.add_bpmn_xml(tree, filename=file)
-        parser.get_spec(process_id)
-    except ValidationException as exc:
-        message = str(exc.args[0]) if exc.args else str(exc)
-        return [Problem(file, exc.line_number or None, exc.id or None, message)]
-    except Exception as exc:  # SpiffWorkflow raises assorted errors for odd but valid XML
-        return [Problem(file, None, None, f"cannot build the process: {exc}")]
-    return []
 
 
 def _line(element: etree._Element | None) -> int | None:
@@ -278,7 +51,7 @@ def _ns(element: etree._Element) -> str:
     return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
 
 
-class _Linter:
+class Linter:
     """One pass over a parsed file, collecting every problem it finds."""
 
     def __init__(self, tree: etree._ElementTree, file: str, roles: RoleBook):
@@ -289,6 +62,7 @@ class _Linter:
         self.problems: list[Problem] = []
         self.process: etree._Element | None = None
         self.links: dict[str, Link] = {}
+        self.steps: dict[str, Step] = {}
         self.lane_of: dict[str, str] = {}
         self.messages: dict[str, str] = {}
 
@@ -314,6 +88,7 @@ class _Linter:
             self.problem(self.process, "the process has no id")
             return self.problems
         self._check_ids()
+        step_rules.check_vendor_extensions(self)
         for message in self.root.findall("bpmn:message", NS):
             if not message.get("name"):
                 self.problem(message, "message has no name")
@@ -356,6 +131,19 @@ class _Linter:
                 if node_id in self.lane_of:
                     self.problem(ref, f"element {node_id!r} is in more than one lane")
                 self.lane_of[node_id] = name or ""
+        # What an embedded subprocess holds belongs to the subprocess's lane.
+        for sub in self.process.iter(f"{{{BPMN_NS}}}subProcess"):
+            lane_name = self.lane_of.get(sub.get("id", ""))
+            if lane_name is None:
+                continue
+            for inner in sub.iter():
+                inner_id = inner.get("id") if _local(inner) in FLOW_NODES else None
+                if inner_id and inner_id not in self.lane_of:
+                    self.lane_of[inner_id] = lane_name
+
+    def properties(self, element: etree._Element) -> dict[str, str]:
+        """An element's camunda:properties, by name."""
+        return self._properties(element)
 
     def _properties(self, element: etree._Element) -> dict[str, str]:
         props: dict[str, str] = {}
@@ -386,19 +174,29 @@ class _Linter:
             if kind not in FLOW_NODES:
                 continue
             self._check_listeners(element)
+            step_rules.check_loop(self, element)
+            step: Step | None = None
             if kind == "userTask":
                 self._check_user_task(element)
             elif kind == "scriptTask":
                 self._check_script(element)
-            elif kind in ("serviceTask", "sendTask", "businessRuleTask"):
+            elif kind == "serviceTask":
+                step = step_rules.check_external_task(self, element)
+            elif kind in ("sendTask", "businessRuleTask"):
                 self._check_delegate(element, kind)
-            elif kind in ("callActivity", "transaction", "adHocSubProcess"):
+            elif kind == "callActivity":
+                step = step_rules.check_call_activity(self, element)
+            elif kind in ("transaction", "adHocSubProcess"):
                 self.problem(element, f"{kind} is not supported yet")
             elif kind == "subProcess":
                 self._check_elements(element)
                 self._check_flows(element)
-            elif kind in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
+            if kind in EVENTS:
+                step_rules.check_code_events(self, element)
+            if kind in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
                 self._check_event(element)
+            if step is not None:
+                self.steps[step.element_id] = step
             if kind in ("manualTask", "task", "receiveTask"):
                 self.problem(
                     element,
@@ -428,26 +226,25 @@ class _Linter:
         element_id = element.get("id", "")
         name = element.get("name") or element_id
         lane = self.lane_of.get(element_id)
-        role = self.roles.for_lane(lane) if lane is not None else None
-        if lane is None:
-            self.problem(element, f"user task {name!r} is outside any lane")
+        found, role_id, role_variable = step_rules.role_of_task(self, element, lane)
+        role = self.roles[role_id] if role_id is not None else None
         form = self._form_of(element)
         standard = self._standard_of(element, required=True)
-        for attribute in ("assignee", "candidateUsers", "candidateGroups"):
-            value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") or ""
-            if "${" in value or "#{" in value:
-                self.problem(
-                    element,
-                    f"camunda:{attribute}={value!r} is refused: work goes to the lane's role",
-                )
+        assignee = (element.get(f"{{{CAMUNDA_NS}}}assignee") or "").strip() or None
+        assignee_reference = step_rules.VARIABLE_REFERENCE.match(assignee or "")
         props = self._properties(element)
         needs = self._needs_of(element, props)
-        if role is not None and standard is not None and form is not None and needs is not None:
+        if found and standard is not None and form is not None and needs is not None:
             self.links[element_id] = Link(
                 element_id=element_id,
                 name=name,
-                lane=lane or "",
+                lane=lane or (role.name if role is not None else ""),
                 role=role,
+                role_variable=role_variable,
+                assignee=None if assignee_reference else assignee,
+                assignee_variable=assignee_reference.group(1) if assignee_reference else None,
+                multi_instance=element.find("bpmn:multiInstanceLoopCharacteristics", NS)
+                is not None,
                 form=form,
                 standard=standard,
                 customer_facing=props.get("customer_facing", "").lower() == "true",
@@ -679,4 +476,5 @@ class _Linter:
             message_names=frozenset(n for n in self.messages.values() if n),
             message_start=message_start,
             element_names=names,
+            steps=self.steps,
         )
