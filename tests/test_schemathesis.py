@@ -45,6 +45,15 @@ def config() -> SchemathesisConfig:
                 "allow-x00": False,
             },
             "phases": {"stateful": {"enabled": False}},
+            "operations": [
+                {
+                    # A link's form decides which `data` completes it (GET the work item for
+                    # it); the document cannot say so per link, so data that fits the document
+                    # but not the form is rightly 422. Every other check still runs here.
+                    "include-path": "/api/work-items/{id}/complete",
+                    "checks": {"positive_data_acceptance": {"enabled": False}},
+                }
+            ],
             "suppress-health-check": ["all"],
             "workers": 1,
         }
