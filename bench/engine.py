@@ -41,15 +41,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from gridflow import catalog, definitions, instances, work_items
+from gridflow import catalog, decisions, definitions, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
+from gridflow.decisions import DecisionBook
 from gridflow.definitions import ProcessDefinition
+from gridflow.definitions.spiff import GridflowParser
 from gridflow.engine import Engine, Run, SafeScriptEngine, using_clock
 from gridflow.instances import OPEN
 from gridflow.models import Base, Instance, Wait, WorkItem
@@ -70,6 +71,8 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ADMIN = Actor("admin", frozenset({"admin"}))
 CALENDAR = WorkingCalendar()
 ROLES = RoleBook.load(ROOT / "processes" / "roles.yaml")
+# The decision tables business-rule tasks run in memory (modes a, a+, a').
+BOOK = DecisionBook.from_paths([ROOT / "processes"])
 # The demand's variables (processes/README.md, "Start variables").
 VARIABLES: dict[str, object] = {
     "customer_name": "Bench Industrial Park Co.",
@@ -147,7 +150,8 @@ def measure(mode: str, label: str, n: int, one: Callable[[int], list[str]]) -> R
 
 
 def raw_spiff(flow: Flow, n: int) -> Result:
-    parser = CamundaParser()
+    # gridflow's parser: CamundaParser's own business-rule task would eval its DMN cells.
+    parser = GridflowParser()
     parser.add_bpmn_file(str(flow.path))
     spec = parser.get_spec(flow.process_id)
     subprocess_specs = parser.get_subprocess_specs(flow.process_id)
@@ -160,7 +164,7 @@ def raw_spiff(flow: Flow, n: int) -> Result:
         # real date and fires, which would take another path.
         with using_clock(clock):
             workflow = BpmnWorkflow(spec, subprocess_specs)
-            workflow.script_engine = SafeScriptEngine(flow.definition, clock, CALENDAR)
+            workflow.script_engine = SafeScriptEngine(flow.definition, clock, CALENDAR, BOOK)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(VARIABLES)
             workflow.do_engine_steps()
@@ -200,7 +204,7 @@ class Sizes:
 
 
 def gridflow_engine(flow: Flow, n: int, round_trip: bool, sizes: Sizes | None = None) -> Result:
-    engine = Engine(SimulatedClock(START), CALENDAR)
+    engine = Engine(SimulatedClock(START), CALENDAR, BOOK)
     definition = flow.definition
 
     def one(i: int) -> list[str]:
@@ -243,7 +247,7 @@ def persisted(flow: Flow, n: int, url: str, mode: str, label: str) -> Result:
     Database(url).migrate()
     rt = Runtime.create(url, clock=SimulatedClock(START), calendar=CALENDAR, roles=ROLES)
     try:
-        catalog.deploy_paths(rt, [flow.path], "bench")
+        catalog.deploy_paths(rt, [flow.path, *decisions.dmn_files([flow.path.parent])], "bench")
         return measure(mode, label, n, lambda i: drive_persisted(rt, flow, i))
     finally:
         rt.db.dispose()
@@ -365,7 +369,7 @@ def profile_sqlite(flow: Flow, n: int, folder: str, top: int) -> None:
     url = f"sqlite:///{Path(folder) / f'profile_{flow.name}.db'}"
     Database(url).migrate()
     rt = Runtime.create(url, clock=SimulatedClock(START), calendar=CALENDAR, roles=ROLES)
-    catalog.deploy_paths(rt, [flow.path], "bench")
+    catalog.deploy_paths(rt, [flow.path, *decisions.dmn_files([flow.path.parent])], "bench")
     drive_persisted(rt, flow, -1)
     profiler = cProfile.Profile()
     profiler.enable()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -85,6 +87,101 @@ def two_lane(
     </bpmn:userTask>
     <bpmn:sequenceFlow id="Flow_4" sourceRef="Activity_survey" targetRef="End_done" />
     <bpmn:endEvent id="End_done" />{extra_elements}
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    )
+
+
+# --- a small builder for processes written element by element --------------------------------
+
+_FLOW_NODE_TAGS = (
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "scriptTask",
+    "serviceTask",
+    "businessRuleTask",
+    "callActivity",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+    "intermediateCatchEvent",
+    "boundaryEvent",
+    "subProcess",
+)
+
+
+def field(field_id: str, field_type: str = "string", *, required: bool = True, choices=()) -> str:
+    """A camunda:formField as Camunda Modeler writes it."""
+    values = "".join(f'<camunda:value id="{c}" name="{c}" />' for c in choices)
+    validation = (
+        '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'
+        if required
+        else ""
+    )
+    return (
+        f'<camunda:formField id="{field_id}" label="{field_id}" type="{field_type}">'
+        f"{validation}{values}</camunda:formField>"
+    )
+
+
+def user_task(task_id: str, *fields: str, name: str = "", properties: str = "") -> str:
+    """A user task with a form and a one-day standard (plus any other properties)."""
+    return f"""
+    <bpmn:userTask id="{task_id}" name="{name or task_id}">
+      <bpmn:extensionElements>
+        <camunda:formData>{"".join(fields)}</camunda:formData>
+        <camunda:properties>
+          <camunda:property name="standard_target" value="P1D" />
+          <camunda:property name="standard_basis" value="working" />
+          <camunda:property name="standard_source" value="test standard" />{properties}
+        </camunda:properties>
+      </bpmn:extensionElements>
+    </bpmn:userTask>"""
+
+
+def script_task(task_id: str, script: str) -> str:
+    return f"""
+    <bpmn:scriptTask id="{task_id}" name="{task_id}" scriptFormat="python">
+      <bpmn:script>{script}</bpmn:script>
+    </bpmn:scriptTask>"""
+
+
+def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
+    if condition is None:
+        return (
+            f'\n    <bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}" />'
+        )
+    return (
+        f'\n    <bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+        f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+        "</bpmn:conditionExpression></bpmn:sequenceFlow>"
+    )
+
+
+def chain(*ids: str, prefix: str = "Flow") -> str:
+    """Unconditioned flows a → b → c…"""
+    return "".join(flow(f"{prefix}_{a}_{b}", a, b) for a, b in zip(ids, ids[1:], strict=False))
+
+
+def process(body: str, *, process_id: str = "sample", properties: str = "") -> str:
+    """An executable process holding `body`, every flow node in one Account manager lane."""
+    ids = re.findall(rf"<bpmn:(?:{'|'.join(_FLOW_NODE_TAGS)})\b[^>]*?\bid=\"([^\"]+)\"", body)
+    refs = "".join(f"<bpmn:flowNodeRef>{i}</bpmn:flowNodeRef>" for i in ids)
+    extension = (
+        f"<bpmn:extensionElements><camunda:properties>{properties}</camunda:properties>"
+        "</bpmn:extensionElements>"
+        if properties
+        else ""
+    )
+    return (
+        HEADER
+        + f"""  <bpmn:process id="{process_id}" name="Sample" isExecutable="true">{extension}
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_front" name="Account manager">{refs}</bpmn:lane>
+    </bpmn:laneSet>{body}
   </bpmn:process>
 </bpmn:definitions>
 """

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from gridflow import catalog, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
-from gridflow.models import Base, WorkItem
+from gridflow.definitions import content_hash
+from gridflow.models import Base, Definition, WorkItem
 from gridflow.roles import Actor, RoleBook
 from gridflow.runtime import Runtime
 from gridflow.working_time import WorkingCalendar
@@ -101,6 +102,31 @@ def rt(database_url: str, clock: SimulatedClock) -> Iterator[Runtime]:
     catalog.deploy_paths(runtime, [PROCESSES], "test")
     yield runtime
     runtime.db.dispose()
+
+
+def force_into_store(
+    rt: Runtime, process_id: str, xml: bytes, file_name: str = "forced.bpmn"
+) -> int:
+    """Insert a file as the newest version of a process straight into the store, past the lint
+    (as no deploy would): how a test shows what the run time does with a file the lint refuses."""
+    with rt.db.write() as session:
+        latest = session.scalar(
+            select(func.max(Definition.version)).where(Definition.process_id == process_id)
+        )
+        row = Definition(
+            process_id=process_id,
+            version=(latest or 0) + 1,
+            name=process_id,
+            category=None,
+            content_hash=content_hash(xml),
+            file_name=file_name,
+            bpmn_xml=xml,
+            deployed_at=rt.clock.now(),
+            deployed_by="test",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def open_items(rt: Runtime, instance_id: int) -> list[WorkItem]:

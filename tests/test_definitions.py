@@ -122,7 +122,7 @@ def test_standard_with_a_bad_duration_or_basis(roles: RoleBook) -> None:
 
 
 def test_ids_the_engine_reserves_are_refused(roles: RoleBook) -> None:
-    text = two_lane().replace('"StartEvent_1"', '"Start"')
+    text = two_lane().replace('"StartEvent_1"', '"Start"').replace(">StartEvent_1<", ">Start<")
     problem = only(lint(text, roles))
     assert problem.element_id == "Start"
     assert problem.message.startswith("id 'Start' is reserved by the engine")

@@ -55,6 +55,7 @@ def accept(app: Any, rt: Runtime) -> None:
             "field_id_checked": "true",
             "field_capacity_kw": "800",
             "field_supply": "dual",
+            "field_customer_importance": "none",
         },
     )
     assert response.status_code == 302, response.text

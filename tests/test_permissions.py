@@ -51,6 +51,12 @@ PROBES: dict[str, dict[str, Any]] = {
     "POST /designer/<process_id>/deploy": {"data": b"", "content_type": "application/xml"},
     "POST /designer/upload": {"data": {}},
     "POST /designer/<process_id>/migrate": {"data": {}},
+    "GET /designer/<process_id>/rollback": {"query_string": {"to": "1"}},
+    "POST /designer/<process_id>/rollback": {"data": {}},  # no version named: 404
+    "POST /designer/decisions/<decision_id>/deploy": {
+        "data": b"",
+        "content_type": "application/xml",
+    },
     "POST /api/tokens": {"json": {"username": "nobody-{role}", "password": "not-the-password"}},
     "POST /api/demands": {"json": {}},
     "POST /api/work-items/<int:item_id>/claim": {"json": {"version": -1}},
@@ -112,6 +118,7 @@ def matrix(app: Any, rt: Runtime) -> dict[str, Any]:
         "shift_id": MISSING,
         "leave_id": MISSING,
         "task_id": MISSING,
+        "decision_id": "supply_voltage",
         "incident_id": MISSING,
         "package": "bootstrap",
         "filename": "css/bootstrap.min.css",

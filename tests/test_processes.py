@@ -360,7 +360,6 @@ def design_hv(rt: Runtime, iid: int) -> None:
         iid,
         "Activity_design_scheme",
         {
-            "supply_voltage": "kv10",
             "scheme_document_number": "SS-2026-0077",
             "scheme_summary": "10 kV cable from RMU 3 to the customer's 1250 kVA substation",
         },
@@ -665,7 +664,6 @@ def accept_and_dispatch(rt: Runtime, iid: int) -> None:
             "crew": "Crew 3, Dongcheng station",
             "crew_leader": "Zhao Gang",
             "crew_phone": "13911112222",
-            "priority": "normal",
         },
     )
     assert open_links(rt, iid) == ["Activity_arrive"]
@@ -802,7 +800,6 @@ def report_fault_and_dispatch_crew(rt: Runtime, clock: SimulatedClock, area: str
             "crew": "Crew 1",
             "crew_leader": "Sun Qiang",
             "crew_phone": "13700001111",
-            "priority": "emergency",
         },
     )
     assert open_links(rt, iid) == ["Activity_arrive"]

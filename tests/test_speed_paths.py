@@ -24,6 +24,7 @@ from sqlalchemy import inspect, select
 
 from gridflow import catalog, definitions, instances, work_items
 from gridflow.clock import SimulatedClock
+from gridflow.decisions import DecisionBook
 from gridflow.definitions import ProcessDefinition
 from gridflow.demands import DemandInput, create_demand
 from gridflow.engine import _STATES, Engine, LinkTask, Run, SafeScriptEngine, _waits
@@ -186,7 +187,9 @@ def long_restore(engine: Engine, definition: ProcessDefinition, document: str) -
     conv.set_default_attributes(workflow, data)
     conv.subprocesses_from_dict(data["subprocesses"], workflow)
     workflow.bpmn_events = engine._serializer.registry.restore(data.pop("bpmn_events", []))
-    workflow.script_engine = SafeScriptEngine(definition, engine.clock, engine.calendar)
+    workflow.script_engine = SafeScriptEngine(
+        definition, engine.clock, engine.calendar, engine.decisions
+    )
     return workflow
 
 
@@ -265,7 +268,7 @@ def check(engine: Engine, definition: ProcessDefinition, run: Run) -> Run:
 def drive(path: str, clock: SimulatedClock, folder: Path = PROCESSES) -> Iterator[str]:
     """Walk one process in memory, checking at every step; yields what each step did."""
     definition = definitions.load(folder / path, _ROLES)
-    engine = Engine(clock, _CALENDAR)
+    engine = Engine(clock, _CALENDAR, DecisionBook.from_paths([folder]))
     run = engine.start(definition, START)
     timers_fired = 0
     for _ in range(60):

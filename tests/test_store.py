@@ -100,7 +100,13 @@ def test_a_workflow_saved_mid_process_and_reloaded_continues_to_the_same_end(
     """One engine runs the high-voltage process straight through in memory; another is saved
     and reloaded (through JSON, by a fresh engine) before every link. Both end the same."""
     definition = rt.latest("hv_connection").definition
-    start = {"customer_name": "Steelworks", "supply": "dual", "area": "urban", "voltage": "high"}
+    start = {
+        "customer_name": "Steelworks",
+        "customer_category": "business",
+        "supply": "dual",
+        "area": "urban",
+        "voltage": "high",
+    }
     forms = {
         "Activity_design_review": {"design_approved": True},
         "Activity_review_design": {"design_approved": True},
@@ -111,12 +117,12 @@ def test_a_workflow_saved_mid_process_and_reloaded_continues_to_the_same_end(
         return form.complete_with_examples(forms.get(element_id, {}))
 
     def drive(reload: bool) -> tuple[list[str], dict[str, object]]:
-        engine = Engine(clock, rt.calendar)
+        engine = Engine(clock, rt.calendar, rt.decisions)
         run = engine.start(definition, start)
         done: list[str] = []
         for _ in range(50):
             if reload:
-                run = Engine(clock, rt.calendar).restore(definition, engine.dump(run))
+                run = Engine(clock, rt.calendar, rt.decisions).restore(definition, engine.dump(run))
             ready = run.ready_links()
             if not ready:
                 if run.completed:

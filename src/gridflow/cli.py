@@ -50,17 +50,20 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN files (and a folder's rules.yaml); one line per problem, exit status 1 when
-    there is any."""
+    """Check BPMN and DMN files (and a folder's rules.yaml); one line per problem, exit status
+    1 when there is any."""
     from gridflow import linkage, rules
 
     book = load_roles(roles)
     results = definitions.lint_paths(paths, book)
     for folder in (p for p in paths if p.is_dir() and (p / rules.RULES_FILE).exists()):
         path = folder / rules.RULES_FILE
-        results[path] = rules.lint(
-            path.read_text(encoding="utf-8"), str(path), linkage.catalogue_for(folder, book)
-        )
+        try:
+            text = rules.read(path)
+        except DefinitionError as exc:
+            results[path] = exc.problems
+            continue
+        results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))
@@ -69,20 +72,52 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @database_option
 @click.option("--actor", default="cli", help="Who deploys (recorded with the version).")
-def deploy(paths: tuple[Path, ...], database: str | None, actor: str) -> None:
-    """Deploy BPMN files: changed content becomes the next version, unchanged is a no-op."""
+@click.option(
+    "--rollback",
+    "rollback_process",
+    metavar="PROC",
+    default=None,
+    help="Make an older version of process PROC the newest again (with --to N).",
+)
+@click.option("--to", "to_version", type=int, default=None, help="The version to roll back to.")
+def deploy(
+    paths: tuple[Path, ...],
+    database: str | None,
+    actor: str,
+    rollback_process: str | None,
+    to_version: int | None,
+) -> None:
+    """Deploy BPMN and DMN files: changed content becomes the next version, the newest
+    version's content again is a no-op, an older version's content again is a rollback. Or roll
+    back without a file: `gridflow deploy --rollback PROC --to N`."""
+    if rollback_process is not None:
+        if paths or to_version is None:
+            raise click.UsageError("--rollback PROC takes --to N and no files")
+    elif not paths or to_version is not None:
+        raise click.UsageError(
+            "give the BPMN or DMN files or folders to deploy (--to goes with --rollback)"
+        )
     rt = _runtime(database)
     try:
-        for deployment in catalog.deploy_paths(rt, paths, actor):
-            click.echo(str(deployment))
+        if rollback_process is not None:
+            assert to_version is not None
+            deployments: list[object] = [catalog.rollback(rt, rollback_process, to_version, actor)]
+        else:
+            tables, processes = catalog.deploy_all(rt, paths, actor)
+            deployments = [*tables, *processes]
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         click.echo("nothing deployed", err=True)
         sys.exit(1)
+    except NotFoundError as exc:
+        click.echo(f"{exc}; nothing deployed", err=True)
+        sys.exit(1)
+    for deployment in deployments:
+        click.echo(str(deployment))
 
 
 @main.command()

@@ -9,7 +9,7 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -65,7 +65,17 @@ CHOICES: dict[str, list[tuple[object, float]]] = {
     "satisfaction": [("satisfied", 0.85), ("neutral", 0.1), ("dissatisfied", 0.05)],
     "accepted": [(True, 0.8), (False, 0.2)],
     "inspection_passed": [(True, 0.85), (False, 0.15)],
+    # Most customers are not important power users; hospitals and the like are few.
+    "customer_importance": [
+        ("none", 0.88),
+        ("second", 0.06),
+        ("first", 0.04),
+        ("temporary", 0.01),
+        ("special", 0.01),
+    ],
 }
+# Fields that confirm what the demand already says: the clerk keeps the demand's value.
+CONFIRMED = frozenset({"capacity_kw", "supply"})
 # Short sign-in names for the demo staff of each role: planner1, planner2, …
 DEMO_NAMES = {
     "account_manager": "manager",
@@ -204,7 +214,7 @@ class Simulation:
         customer_category = str(fields["customer_category"])
         capacity = {"residential": 8.0, "small_micro": 60.0, "business": 250.0}[customer_category]
         if fields.get("voltage") == "high":
-            capacity = float(rnd.choice([630, 800, 1250, 2000]))
+            capacity = float(rnd.choice([630, 800, 1250, 2000, 16000]))
         return DemandInput(
             customer_name=f"{surname} {kind} #{n + 1}",
             customer_category=customer_category,
@@ -368,8 +378,9 @@ class Simulation:
                     return
                 form = self.rt.definition(item.definition_id).links[item.element_id].form
                 instance_id = item.instance_id
+                known = dict(item.instance.variables or {})
             try:
-                done = work_items.complete(self.rt, item_id, actor, self._fill(form))
+                done = work_items.complete(self.rt, item_id, actor, self._fill(form, known))
             except ConflictError:
                 self.conflicts += 1
                 return
@@ -392,13 +403,18 @@ class Simulation:
 
         return deliver
 
-    def _fill(self, form: Form) -> dict[str, object]:
+    def _fill(self, form: Form, known: Mapping[str, object]) -> dict[str, object]:
         rnd = self.random
         values: dict[str, object] = {}
         for form_field in form.fields:
             if form_field.readonly:
                 continue
-            if form_field.id in CHOICES:
+            if form_field.id in CONFIRMED and form_field.id in known:
+                value = known[form_field.id]
+                if form_field.type == "long" and isinstance(value, float):
+                    value = round(value)
+                values[form_field.id] = value
+            elif form_field.id in CHOICES:
                 options = CHOICES[form_field.id]
                 values[form_field.id] = rnd.choices(
                     [v for v, _ in options], [w for _, w in options]

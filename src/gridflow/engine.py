@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -45,7 +45,9 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from gridflow.clock import Clock
+from gridflow.decisions import Decision, evaluate, map_result
 from gridflow.definitions import ISO_LITERAL, TIMER_FUNCTIONS, ProcessDefinition
+from gridflow.definitions.decision_task import DecisionRef, DecisionTask, DecisionTaskConverter
 from gridflow.definitions.spiff import (
     MI_COUNTERS,
     CalledProcess,
@@ -116,17 +118,32 @@ def using_clock(clock: Clock) -> Iterator[None]:
 # --- safe expressions instead of eval/exec ------------------------------------------------
 
 
+class DecisionSource(Protocol):
+    """Where business-rule tasks find their decision tables (the store, in gridflow)."""
+
+    def decision(
+        self, reference: DecisionRef, process: ProcessDefinition, element_id: str
+    ) -> Decision: ...
+
+
 class SafeScriptEngine(PythonScriptEngine):
     """Evaluates conditions, timer expressions and scripts with gridflow's expression tree.
 
     SpiffWorkflow's default engine eval()s Python with full builtins; this one never does.
     """
 
-    def __init__(self, definition: ProcessDefinition, clock: Clock, calendar: WorkingCalendar):
+    def __init__(
+        self,
+        definition: ProcessDefinition,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        decisions: DecisionSource | None = None,
+    ):
         super().__init__(environment=None)
         self.definition = definition
         self.clock = clock
         self.calendar = calendar
+        self.decisions = decisions
 
     def validate(self, expression: str) -> None:
         compile_expression(expression, TIMER_FUNCTIONS)
@@ -149,6 +166,19 @@ class SafeScriptEngine(PythonScriptEngine):
             raise EngineError(_element_id(task), str(exc)) from exc
         task.data.update(updates)
         return True
+
+    def decide(self, task: Any, reference: DecisionRef) -> dict[str, object]:  # noqa: ANN401
+        """A business-rule task: its decision table evaluated by gridflow.decisions (never
+        SpiffWorkflow's DMN engine), the result mapped and stored in the result variable."""
+        element_id = _element_id(task) or ""
+        if self.decisions is None:
+            raise EngineError(element_id, "this engine has no decision tables")
+        try:
+            decision = self.decisions.decision(reference, self.definition, element_id)
+            value = map_result(decision, evaluate(decision, task.data), reference.mapping)
+        except GridflowError as exc:
+            raise EngineError(element_id, str(exc)) from exc
+        return {reference.result_variable: value} if reference.result_variable else {}
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:  # noqa: ANN401
         raise EngineError(_element_id(task), "service tasks are not supported")
@@ -650,15 +680,20 @@ _CONFIG = {
     CalledProcess: _CalledProcessConverter,
     ParallelLoop: _LoopConverter,
     SequentialLoop: _LoopConverter,
+    # Business-rule tasks are gridflow's DecisionTask (see definitions.decision_task).
+    DecisionTask: DecisionTaskConverter,
 }
 
 
 class Engine:
     """Starts and restores runs; one per application, shared by every request."""
 
-    def __init__(self, clock: Clock, calendar: WorkingCalendar):
+    def __init__(
+        self, clock: Clock, calendar: WorkingCalendar, decisions: DecisionSource | None = None
+    ):
         self.clock = clock
         self.calendar = calendar
+        self.decisions = decisions
         self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_CONFIG))
         registry = self._serializer.registry
         self._converter = _workflow_converter(registry)
@@ -676,10 +711,13 @@ class Engine:
             and registry.typenames.get(self._task_converter.target_class) == "Task"
         )
 
+    def _script_engine(self, definition: ProcessDefinition) -> SafeScriptEngine:
+        return SafeScriptEngine(definition, self.clock, self.calendar, self.decisions)
+
     def _new_workflow(self, definition: ProcessDefinition) -> BpmnWorkflow:
         spec, subprocess_specs = definition.spiff_specs
         workflow = BpmnWorkflow(spec, subprocess_specs)
-        workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
+        workflow.script_engine = self._script_engine(definition)
         return workflow
 
     def start(self, definition: ProcessDefinition, variables: Mapping[str, object]) -> Run:
@@ -750,7 +788,7 @@ class Engine:
         workflow = BpmnWorkflow(
             spec,
             subprocess_specs,
-            script_engine=SafeScriptEngine(definition, self.clock, self.calendar),
+            script_engine=self._script_engine(definition),
             deserializing=True,
         )
         conv = self._converter
@@ -793,7 +831,7 @@ class Engine:
         top_diff, subprocess_diffs = diff_workflow(
             self._serializer.registry, workflow, spec, subprocess_specs
         )
-        workflow.script_engine = SafeScriptEngine(definition, self.clock, self.calendar)
+        workflow.script_engine = self._script_engine(definition)
         with using_clock(self.clock), run._errors():
             migrate_workflow(top_diff, workflow, spec)
             for subprocess_id, subprocess_diff in subprocess_diffs.items():

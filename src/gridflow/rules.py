@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from gridflow.definitions.xml import Refused, read_file
 from gridflow.errors import DefinitionError, ExpressionError, GridflowError, Problem
 from gridflow.expressions import Expression, compile_expression
 
@@ -166,15 +167,25 @@ class Catalogue:
     messages: frozenset[str]
     signals: frozenset[str] = frozenset()
     escalation_roles: frozenset[str] = frozenset()
+    # process id → the start variables it reads: a rule that starts it must give them all.
+    start_reads: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def read(path: Path) -> str:
+    """The text of a rules file: a regular file within the size limit, in UTF-8 (see
+    `definitions.read_file`), or DefinitionError saying why not."""
+    try:
+        return read_file(path).decode("utf-8")
+    except Refused as refused:
+        raise DefinitionError([refused.problem]) from None
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"
+        raise DefinitionError([Problem(str(path), None, None, message)]) from None
 
 
 def load(path: Path, catalogue: Catalogue) -> RuleBook:
     """The rules in a file, or DefinitionError listing every problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DefinitionError([Problem(str(path), None, None, f"cannot read: {exc}")]) from exc
-    return parse(text, str(path), catalogue)
+    return parse(read(path), str(path), catalogue)
 
 
 def parse(text: str, file: str, catalogue: Catalogue) -> RuleBook:
@@ -386,7 +397,23 @@ class _Reader:
         if process not in self.catalogue.processes:
             self.problem(line, rule_id, f"start: no process {process!r} in the processes folder")
         values = self._values(body.get("variables"), event, rule_id, line, "variable")
+        self._gives_what_it_reads(process, set(values), rule_id, line, "start")
         return Action("start", process, values)
+
+    def _gives_what_it_reads(
+        self, process: str, given: set[str], rule_id: str, line: object, action: str
+    ) -> None:
+        """A process started by a rule gets only what the rule gives, not a demand's start
+        variables: each one it reads must be given (else it stops at the first read)."""
+        missing = sorted(self.catalogue.start_reads.get(process, frozenset()) - given)
+        if missing:
+            self.problem(
+                line,
+                rule_id,
+                f"{action}: process {process!r} reads {', '.join(missing)} from its start, "
+                "which this rule does not give (it gives: "
+                f"{', '.join(sorted(given)) or 'nothing'})",
+            )
 
     def _correlate(
         self, body: object, event: EventType, rule_id: str, line: object
@@ -425,6 +452,9 @@ class _Reader:
                 f"{ESCALATION_PROCESS!r} has links for: {known})",
             )
         values = self._values({"subject": body.get("subject", "")}, event, rule_id, line, "")
+        # The escalation link gets the payload fields that are set, the subject and the role.
+        given = {f.name for f in event.fields.values() if f.required} | {"subject", "role"}
+        self._gives_what_it_reads(ESCALATION_PROCESS, given, rule_id, line, "escalate")
         return Action("escalate", role, values)
 
     def _note_demands(
@@ -455,9 +485,13 @@ def catalogue_of(definitions: Iterable[Any]) -> Catalogue:  # noqa: ANN401 - Pro
     processes: set[str] = set()
     messages: set[str] = set()
     roles: set[str] = set()
+    start_reads: dict[str, frozenset[str]] = {}
     for definition in definitions:
         processes.add(definition.process_id)
+        start_reads[definition.process_id] = frozenset(definition.start_reads)
         messages.update(definition.message_names)
         if definition.process_id == ESCALATION_PROCESS:
             roles.update(link.role.id for link in definition.links.values())
-    return Catalogue(frozenset(processes), frozenset(messages), frozenset(), frozenset(roles))
+    return Catalogue(
+        frozenset(processes), frozenset(messages), frozenset(), frozenset(roles), start_reads
+    )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gridflow import definitions
 from gridflow.clock import Clock, SystemClock
 from gridflow.database import Database
+from gridflow.decision_catalog import StoredDecisions
 from gridflow.definitions import ProcessDefinition
 from gridflow.engine import Engine
 from gridflow.errors import ConfigurationError, NotFoundError
@@ -69,11 +70,13 @@ class Runtime:
     calendar: WorkingCalendar
     roles: RoleBook
     engine: Engine = field(init=False)
+    decisions: StoredDecisions = field(init=False)
     _definitions: dict[int, ProcessDefinition] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.clock, self.calendar)
+        self.decisions = StoredDecisions(self.db)
+        self.engine = Engine(self.clock, self.calendar, self.decisions)
 
     @classmethod
     def create(
@@ -99,7 +102,7 @@ class Runtime:
             row = session.get(Definition, definition_id)
             if row is None:
                 raise NotFoundError(f"definition {definition_id} does not exist")
-            parsed = definitions.parse(row.bpmn_xml, row.file_name, self.roles)
+            parsed = definitions.parse_deployed(row.bpmn_xml, row.file_name, self.roles)
         with self._lock:
             self._definitions[definition_id] = parsed
         return parsed

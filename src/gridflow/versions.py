@@ -10,7 +10,7 @@ from datetime import datetime
 from lxml import etree
 from sqlalchemy import func, select
 
-from gridflow import catalog, definitions
+from gridflow import catalog, decision_catalog, decisions, definitions
 from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, FLOW_NODES
 from gridflow.catalog import Deployment
 from gridflow.definitions import ProcessDefinition
@@ -18,7 +18,7 @@ from gridflow.errors import NotFoundError
 from gridflow.models import Definition, DeployRecord, Instance, InstanceMigration
 from gridflow.runtime import Runtime
 
-CHANNELS = ("cli", "upload", "modeler", "api")
+CHANNELS = ("cli", "upload", "modeler", "api", "designer")
 _NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 
 
@@ -127,13 +127,22 @@ def deploy_bpmn(rt: Runtime, xml: bytes, file_name: str, actor: str, channel: st
     return catalog.deploy(rt, [definition], actor, channel)[0]
 
 
+def deploy_dmn(
+    rt: Runtime, xml: bytes, file_name: str, actor: str, channel: str
+) -> list[decision_catalog.DecisionDeployment]:
+    """Lint .dmn text as `gridflow lint` does and deploy its decisions when clean: each the
+    next version, or the existing one for unchanged content. DefinitionError otherwise."""
+    assert channel in CHANNELS
+    return catalog.deploy_decisions(rt, [decisions.parse_dmn(xml, file_name)], actor, channel)
+
+
 @dataclass(frozen=True)
 class Record:
     """A deploy or a migration, for the process's history."""
 
     at: datetime
     actor: str
-    kind: str  # deploy | unchanged | migration
+    kind: str  # deploy | rollback | unchanged | migration
     channel: str
     version: int
     from_version: int | None = None
@@ -144,7 +153,15 @@ def history(rt: Runtime, process_id: str, limit: int = 100) -> list[Record]:
     """Every deploy and migration of a process with who and when, newest first."""
     with rt.db.read() as session:
         deploys = [
-            Record(r.at, r.actor, "deploy" if r.created else "unchanged", r.channel, r.version)
+            Record(
+                r.at,
+                r.actor,
+                _kind(r),
+                r.channel,
+                r.version,
+                # A rollback: the version whose content it repeats.
+                from_version=r.restores_version,
+            )
             for r in session.scalars(
                 select(DeployRecord)
                 .where(DeployRecord.process_id == process_id)
@@ -162,6 +179,12 @@ def history(rt: Runtime, process_id: str, limit: int = 100) -> list[Record]:
             )
         ]
     return sorted(deploys + moves, key=lambda r: r.at, reverse=True)[:limit]
+
+
+def _kind(record: DeployRecord) -> str:
+    if not record.created:
+        return "unchanged"
+    return "rollback" if record.restores_version is not None else "deploy"
 
 
 # --- differences between two versions ---------------------------------------------------------

@@ -108,7 +108,7 @@ def test_a_lane_without_a_role_is_marked_then_fixed_and_deployed_as_version_2(
     page.locator("#save").click()
     expect(page.locator("#save-result")).to_have_text("Not deployed: fix the marked elements.")
     problem = page.locator('#problems li[data-element="Lane_metering"]')
-    expect(problem).to_contain_text("Lane_metering: lane '' names no known role (roles: ")
+    expect(problem).to_contain_text("Lane_metering: lane has no name: name it after the role")
     expect(shape(page, "Lane_metering")).to_have_class(MARKED)
     expect(page.locator("#canvas g.gf-problem")).to_have_count(1)
     expect(page.locator("#canvas .gf-problem-badge")).to_have_count(1)

@@ -79,10 +79,10 @@ def fill_accept(page: Page) -> None:
     page.locator("#field_id_checked_true").check()
     page.locator("#field_capacity_kw").fill("800")
     page.locator("#field_supply").select_option("dual")
+    page.locator("#field_customer_importance").select_option("none")
 
 
 def fill_design(page: Page, number: str = "GH-2026-017") -> None:
-    page.locator("#field_supply_voltage").select_option("kv10")
     page.locator("#field_scheme_document_number").fill(number)
     page.locator("#field_scheme_summary").fill("Two 10 kV feeders from Jiangning substation")
 
@@ -139,7 +139,7 @@ def demand_at_planning(server: LiveServer, customer: str) -> dict[str, int]:
         server.rt,
         open_items(server, demand_id)["Activity_accept"],
         MANAGER,
-        {"id_checked": True, "capacity_kw": 800, "supply": "dual"},
+        {"id_checked": True, "capacity_kw": 800, "supply": "dual", "customer_importance": "none"},
     )
     items = open_items(server, demand_id)
     assert set(items) == {"Activity_site_survey", "Activity_design_scheme"}
@@ -264,7 +264,6 @@ def test_stale_page_conflict_keeps_what_the_second_planner_typed(
     expect(second.locator(".alert-warning")).to_contain_text("it is still in the form below")
     form = second.locator("#link-form")
     expect(form.locator("#field_scheme_document_number")).to_have_value("GH-2026-202")
-    expect(form.locator("#field_supply_voltage")).to_have_value("kv10")
     expect(form.locator("#field_scheme_summary")).to_have_value(
         "Two 10 kV feeders from Jiangning substation"
     )

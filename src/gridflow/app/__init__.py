@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         api,
         audit_pages,
         auth,
+        decision_designer,
         designer,
         headers,
         i18n,
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(vendor.blueprint)
     app.register_blueprint(designer.blueprint)
+    app.register_blueprint(decision_designer.blueprint)
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
     app.register_blueprint(admin.blueprint)

@@ -16,6 +16,8 @@ from werkzeug.wrappers import Response
 from gridflow import (
     access,
     audit,
+    decision_catalog,
+    decisions,
     definitions,
     linkage,
     queues,
@@ -28,6 +30,7 @@ from gridflow import (
 from gridflow.app.auth import bearer_token, client_address, runtime, staff_for_bearer
 from gridflow.app.openapi import document
 from gridflow.catalog import Deployment
+from gridflow.decision_catalog import DecisionDeployment
 from gridflow.demands import (
     EXTRA_PROCESSES,
     DemandError,
@@ -493,7 +496,24 @@ def list_definitions() -> Response:
                     "versions": [version_json(v) for v in p.versions],
                 }
                 for p in versions.processes(runtime())
-            ]
+            ],
+            "decisions": [
+                {
+                    "decision_id": d.decision_id,
+                    "name": d.name,
+                    "versions": [
+                        {
+                            "version": v.version,
+                            "content_hash": v.content_hash,
+                            "file_name": v.file_name,
+                            "deployed_at": v.deployed_at.isoformat(),
+                            "deployed_by": v.deployed_by,
+                        }
+                        for v in d.versions
+                    ],
+                }
+                for d in decision_catalog.catalog(runtime().db)
+            ],
         }
     )
 
@@ -505,6 +525,8 @@ def post_definition() -> Response:
     if isinstance(upload, list):
         return definition_problems(upload)
     xml, file_name = upload
+    if decisions.looks_like_dmn(xml, file_name):
+        return _post_decisions(xml, file_name)
     try:
         deployment = versions.deploy_bpmn(runtime(), xml, file_name, current().username, "api")
     except DefinitionError as exc:
@@ -512,6 +534,25 @@ def post_definition() -> Response:
     response = jsonify(deployment_json(deployment))
     response.status_code = 201 if deployment.created else 200
     return response
+
+
+def _post_decisions(xml: bytes, file_name: str) -> Response:
+    """A .dmn file (by name, or by its DMN namespace): each decision in it deployed."""
+    try:
+        deployed = versions.deploy_dmn(runtime(), xml, file_name, current().username, "api")
+    except DefinitionError as exc:
+        return definition_problems(exc.problems)
+    response = jsonify({"decisions": [decision_deployment_json(d) for d in deployed]})
+    response.status_code = 201 if any(d.created for d in deployed) else 200
+    return response
+
+
+def decision_deployment_json(deployment: DecisionDeployment) -> dict[str, Any]:
+    return {
+        "decision_id": deployment.decision_id,
+        "version": deployment.version,
+        "created": deployment.created,
+    }
 
 
 def designer_upload() -> tuple[bytes, str] | list[Problem]:
@@ -531,7 +572,9 @@ def designer_upload() -> tuple[bytes, str] | list[Problem]:
     if request.mimetype == "multipart/form-data":
         file = request.files.get("file")
         if file is None or not file.filename:
-            return [Problem("upload", None, None, "send the BPMN file in the form field 'file'")]
+            return [
+                Problem("upload", None, None, "send the BPMN or DMN file in the form field 'file'")
+            ]
         return file.read(definitions.MAX_FILE_BYTES + 1), file.filename
     # One byte over the limit is enough for the lint to refuse it with its size message.
     return request.stream.read(definitions.MAX_FILE_BYTES + 1), "upload.bpmn"
@@ -544,7 +587,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
 def definition_problems(problems: list[Problem]) -> Response:
     """422: the error object every refusal of this API has, and the problems at the top level."""
     listed = [problem_json(p) for p in problems]
-    message = "the BPMN file cannot be deployed; nothing was deployed"
+    message = "the file cannot be deployed; nothing was deployed"
     response = jsonify({"error": {"code": "invalid", "message": message}, "problems": listed})
     response.status_code = 422
     return response
@@ -556,6 +599,7 @@ def deployment_json(deployment: Deployment) -> dict[str, Any]:
         "version": deployment.version,
         "definition_id": deployment.definition_id,
         "created": deployment.created,
+        "restores_version": deployment.restores_version,
     }
 
 

@@ -1,5 +1,6 @@
 """Designer pages: the process catalog (versions, instances, standards per link, diagram),
-downloads, the in-browser modeler, upload, the diff of two versions and instance migration.
+downloads, the in-browser modeler, upload, rollback to an older version, the diff of two
+versions and instance migration.
 
 Only designers and admins reach these pages; every deploy and migration is recorded with who
 and when (see `versions.history`).
@@ -24,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from gridflow import definitions, migration, versions
+from gridflow import catalog, decision_catalog, decisions, definitions, migration, versions
 from gridflow.app.api import deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
 from gridflow.errors import ConflictError, DefinitionError, GridflowError, NotFoundError, Problem
@@ -64,7 +65,11 @@ def _number(name: str) -> int | None:
 
 @blueprint.get("/")
 def index() -> str:
-    return render_template("designer/index.html", processes=versions.processes(runtime()))
+    return render_template(
+        "designer/index.html",
+        processes=versions.processes(runtime()),
+        decisions=decision_catalog.catalog(runtime().db),
+    )
 
 
 @blueprint.get("/<process_id>")
@@ -147,11 +152,15 @@ def upload() -> Response | tuple[str, int]:
     if isinstance(uploaded, list):
         return _upload_refused(uploaded, b"")
     xml, file_name = uploaded
+    if decisions.looks_like_dmn(xml, file_name):
+        return _upload_decisions(xml, file_name)
     try:
         deployment = versions.deploy_bpmn(runtime(), xml, file_name, _actor(), "upload")
     except DefinitionError as exc:
         return _upload_refused(exc.problems, xml)
-    if deployment.created:
+    if deployment.restores_version is not None:
+        flash(_rolled_back(deployment.version, deployment.restores_version), "success")
+    elif deployment.created:
         flash(_("Deployed version %(version)d.", version=deployment.version), "success")
     else:
         flash(
@@ -160,6 +169,38 @@ def upload() -> Response | tuple[str, int]:
         )
     return redirect(
         url_for("designer.process", process_id=deployment.process_id, version=deployment.version)
+    )
+
+
+def _upload_decisions(xml: bytes, file_name: str) -> Response | tuple[str, int]:
+    """A .dmn upload: its decisions deployed, then the first one's page."""
+    try:
+        deployed = versions.deploy_dmn(runtime(), xml, file_name, _actor(), "upload")
+    except DefinitionError as exc:
+        page = render_template("designer/refused.html", problems=exc.problems, xml="", markers={})
+        return page, 422
+    for deployment in deployed:
+        if deployment.created:
+            flash(
+                _(
+                    "Deployed decision %(decision)s, version %(version)d.",
+                    decision=deployment.decision_id,
+                    version=deployment.version,
+                ),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "Unchanged: decision %(decision)s is version %(version)d.",
+                    decision=deployment.decision_id,
+                    version=deployment.version,
+                ),
+                "info",
+            )
+    first = deployed[0]
+    return redirect(
+        url_for("decisions.decision", decision_id=first.decision_id, version=first.version)
     )
 
 
@@ -173,6 +214,43 @@ def _upload_refused(problems: list[Problem], xml: bytes) -> tuple[str, int]:
         markers={p.element_id: "gf-problem" for p in problems if p.element_id},
     )
     return page, 422
+
+
+@blueprint.route("/<process_id>/rollback", methods=["GET", "POST"])
+def rollback(process_id: str) -> Response | str | tuple[str, int]:
+    """Make an older version the newest again: a confirmation naming the version (GET), then
+    its content deployed as the next version (POST). New demands start on it; running
+    instances keep their version."""
+    found = _process(process_id)
+    number = _number("to")
+    if number is None:
+        abort(404)
+    version = _version(found, number)
+    if request.method == "GET":
+        same = version.content_hash == found.latest.content_hash
+        return render_template(
+            "designer/rollback.html", process=found, version=version, newest_already=same
+        )
+    try:
+        deployment = catalog.rollback(runtime(), process_id, version.version, _actor(), "designer")
+    except DefinitionError as exc:
+        return _upload_refused(exc.problems, b"")
+    if deployment.created:
+        flash(_rolled_back(deployment.version, version.version), "success")
+    else:
+        flash(
+            _("Unchanged: this content is version %(version)d.", version=deployment.version),
+            "info",
+        )
+    return redirect(url_for("designer.process", process_id=process_id, version=deployment.version))
+
+
+def _rolled_back(version: int, old: int) -> str:
+    return _(
+        "Version %(version)d is the content of version %(old)d again; new demands start on it.",
+        version=version,
+        old=old,
+    )
 
 
 @blueprint.get("/<process_id>/diff")

@@ -384,11 +384,32 @@ def _schemas() -> dict[str, Any]:
         },
         "Timeline": {"type": "object", "description": "instances with every link and its times"},
         "Deployment": _object(
-            ["process_id", "version", "definition_id", "created"],
+            ["process_id", "version", "definition_id", "created", "restores_version"],
             process_id={"type": "string"},
             version={"type": "integer"},
             definition_id={"type": "integer"},
-            created={"type": "boolean", "description": "false: the same content was deployed"},
+            created={
+                "type": "boolean",
+                "description": "false: the content is the newest version's (nothing changed)",
+            },
+            restores_version={
+                "type": "integer",
+                "nullable": True,
+                "description": "a rollback: the older version whose content this new version "
+                "repeats (new demands start on it; running instances keep their version)",
+            },
+        ),
+        "DecisionDeployments": _object(
+            ["decisions"],
+            decisions={
+                "type": "array",
+                "items": _object(
+                    ["decision_id", "version", "created"],
+                    decision_id={"type": "string"},
+                    version={"type": "integer"},
+                    created={"type": "boolean"},
+                ),
+            },
         ),
         "Problems": {
             "type": "object",
@@ -409,8 +430,12 @@ def _schemas() -> dict[str, Any]:
         "Processes": {
             "type": "object",
             "description": "every process with its versions (who, when, content hash, "
-            "running and finished instances), newest version first",
-            "properties": {"processes": {"type": "array", "items": {"type": "object"}}},
+            "running and finished instances), newest version first; every DMN decision "
+            "with its versions",
+            "properties": {
+                "processes": {"type": "array", "items": {"type": "object"}},
+                "decisions": {"type": "array", "items": {"type": "object"}},
+            },
         },
     }
 
@@ -555,10 +580,13 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(_ref("Processes"), "The catalog"), **ERRORS},
             },
             "post": {
-                "summary": "Lint and deploy a BPMN file (designers and admins)",
+                "summary": "Lint and deploy a BPMN or DMN file (designers and admins)",
                 "description": "The file as multipart field `file`, or the XML as the body. "
-                "Files over 5 MiB, with DOCTYPE or entity declarations, Java delegates or "
-                "code in scripts and conditions are refused with problems.",
+                "A .dmn file (by its name, or by its DMN namespace) deploys each decision "
+                "table in it and answers with `decisions`. "
+                "Files over 5 MiB, with DOCTYPE or entity declarations, Java delegates, "
+                "code in scripts and conditions, or decision cells outside gridflow's FEEL "
+                "are refused with problems.",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -569,8 +597,15 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Deployment"), "A new version"),
-                    "200": _json(_ref("Deployment"), "Unchanged content: the existing version"),
+                    "201": _json(
+                        {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
+                        "A new version of a process (an older version's content again: a "
+                        "rollback), or of decisions",
+                    ),
+                    "200": _json(
+                        {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
+                        "The newest version's content: unchanged",
+                    ),
                     "409": _json(_ref("Error"), "Another deploy of the process came first"),
                     "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
                     **ERRORS,

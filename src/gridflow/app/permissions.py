@@ -195,6 +195,12 @@ ROUTES: dict[str, Route] = {
     "GET /designer/<process_id>/diff":                    Route(DESIGNERS, 200),
     "GET /designer/<process_id>/migrate":                 Route(DESIGNERS, 200),
     "POST /designer/<process_id>/migrate":                Route(DESIGNERS, 200),
+    "GET /designer/<process_id>/rollback":                Route(DESIGNERS, 200),
+    "POST /designer/<process_id>/rollback":               Route(DESIGNERS, 404),
+    "GET /designer/decisions/<decision_id>":              Route(DESIGNERS, 200),
+    "GET /designer/decisions/<decision_id>/<int:number>.dmn": Route(DESIGNERS, 200),
+    "GET /designer/decisions/<decision_id>/editor":       Route(DESIGNERS, 200),
+    "POST /designer/decisions/<decision_id>/deploy":      Route(DESIGNERS, 422),
     # --- auditors' view ------------------------------------------------------------------------
     "GET /audit/":                                        Route(AUDIT_READERS, 302),
     "GET /audit/links":                                   Route(AUDIT_READERS, 200),

@@ -13,7 +13,9 @@ PACKAGES = {
     "bootstrap": "bootstrap/dist",
     "bpmn-js": "bpmn-js/dist",
     "camunda-bpmn-moddle": "camunda-bpmn-moddle/resources",
+    "camunda-dmn-moddle": "camunda-dmn-moddle/resources",
     "chart.js": "chart.js/dist",
+    "dmn-js": "dmn-js/dist",
 }
 
 

@@ -13,13 +13,22 @@ from gridflow.definitions.describe import (
     parse_equipment,
     parse_skills,
 )
-from gridflow.definitions.parse import bpmn_files, lint, lint_paths, load, parse
+from gridflow.definitions.parse import (
+    bpmn_files,
+    lint,
+    lint_paths,
+    load,
+    parse,
+    parse_deployed,
+)
 from gridflow.definitions.rules import ISO_LITERAL, TIMER_FUNCTIONS
-from gridflow.definitions.xml import MAX_FILE_BYTES, well_formed
+from gridflow.definitions.rules.timers import timer_problems
+from gridflow.definitions.xml import MAX_FILE_BYTES, Refused, read_file, well_formed
 
 __all__ = [
     "ISO_LITERAL",
     "MAX_FILE_BYTES",
+    "Refused",
     "TIMER_FUNCTIONS",
     "Link",
     "ProcessDefinition",
@@ -29,7 +38,10 @@ __all__ = [
     "lint_paths",
     "load",
     "parse",
+    "parse_deployed",
     "parse_equipment",
     "parse_skills",
+    "read_file",
+    "timer_problems",
     "well_formed",
 ]

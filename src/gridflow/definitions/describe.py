@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from gridflow.definitions.decision_task import DecisionRef
 from gridflow.definitions.spiff import GridflowParser, connect_loops
 from gridflow.definitions.xml import parse_xml
 from gridflow.forms import Form
@@ -74,6 +75,11 @@ class ProcessDefinition:
     message_start: str | None = None
     element_names: Mapping[str, str] = field(default_factory=dict)
     steps: Mapping[str, Step] = field(default_factory=dict)
+    # Business-rule tasks: element id → the decision it runs (issue 10).
+    decision_refs: Mapping[str, DecisionRef] = field(default_factory=dict)
+    # The start variables it reads (found when linted for deploy; empty when loaded from the
+    # store): a linkage rule that starts it must give them.
+    start_reads: frozenset[str] = frozenset()
 
     @cached_property
     def content_hash(self) -> str:
@@ -83,7 +89,8 @@ class ProcessDefinition:
     def spiff_specs(self) -> tuple[Any, dict[str, Any]]:
         """The SpiffWorkflow spec and subprocess specs, parsed once per definition object."""
         parser = GridflowParser()
-        parser.add_bpmn_xml(parse_xml(self.xml, self.file), filename=self.file)
+        tree = parse_xml(self.xml, self.file, utf8_only=False)  # linted when it was made
+        parser.add_bpmn_xml(tree, filename=self.file)
         spec = parser.get_spec(self.process_id)
         subprocess_specs = parser.get_subprocess_specs(self.process_id)
         connect_loops(spec, subprocess_specs)

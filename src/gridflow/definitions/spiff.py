@@ -42,6 +42,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from gridflow.bpmn import BPMN_NS
+from gridflow.definitions.decision_task import DecisionTask, DecisionTaskParser
 
 _CAMUNDA = "{" + CAMUNDA_MODEL_NS + "}"
 # Variables the engine keeps for each instance of a multi-instance task and for the task itself.
@@ -348,6 +349,8 @@ class GridflowParser(CamundaParser):
         f"{{{BPMN_NS}}}userTask": (LinkParser, UserTask),
         f"{{{BPMN_NS}}}serviceTask": (ExternalTaskParser, ExternalTask),
         f"{{{BPMN_NS}}}callActivity": (CalledProcessParser, CalledProcess),
+        # Never SpiffWorkflow's DMN engine, which evaluates cells with eval().
+        f"{{{BPMN_NS}}}businessRuleTask": (DecisionTaskParser, DecisionTask),
     }
 
 

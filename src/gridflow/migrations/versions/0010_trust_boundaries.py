@@ -5,15 +5,15 @@ a revocation time (tokens made before this upgrade count as expired: make new on
 browsers are rows that logout and `user disable` end; every sign-in attempt is recorded for the
 throttle and for admins; a linkage event being finished holds a lease.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

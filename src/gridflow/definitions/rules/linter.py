@@ -4,12 +4,13 @@ file, the line and the element; a file without problems is described as a Proces
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from lxml import etree
 
 from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, EVENTS, FLOW_NODES
 from gridflow.definitions import steps as step_rules
+from gridflow.definitions.decision_task import BINDINGS, DecisionRef, decision_ref
 from gridflow.definitions.describe import (
     Link,
     ProcessDefinition,
@@ -17,6 +18,12 @@ from gridflow.definitions.describe import (
     parse_equipment,
     parse_skills,
 )
+from gridflow.definitions.rules import run_time
+from gridflow.definitions.rules.common import by_id
+from gridflow.definitions.rules.common import line as _line
+from gridflow.definitions.rules.common import local as _local
+from gridflow.definitions.rules.common import namespace as _ns
+from gridflow.definitions.rules.timers import ISO_LITERAL, TIMER_FUNCTIONS
 from gridflow.errors import ExpressionError, Problem
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.forms import FIELD_TYPES, Form, FormField
@@ -24,37 +31,36 @@ from gridflow.roles import RoleBook
 from gridflow.standards import Standard, StandardError, parse_standard
 
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-# Functions a timer expression may call; the engine supplies them.
-TIMER_FUNCTIONS = frozenset({"standard_due", "due"})
 SCRIPT_FORMATS = ("python", "gridflow")
-ISO_LITERAL = re.compile(r"^(R\d*/)?P(?!$)[0-9YMWDTHMS.,]+$|^\d{4}-\d\d-\d\dT[0-9:.+\-Z]+$")
+# BPMN ids are XML names (xsd:ID): the engine and the modeler look elements up by them.
+XML_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 
 # SpiffWorkflow names its own hidden start and end tasks so; an element with such an id is lost.
 RESERVED_IDS = frozenset({"Start", "End"})
 DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "topic")
-
-
-def _line(element: etree._Element | None) -> int | None:
-    line = element.sourceline if element is not None else None
-    return line if isinstance(line, int) else None
-
-
-def _local(element: etree._Element) -> str:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return ""
-    return etree.QName(tag).localname
-
-
-def _ns(element: etree._Element) -> str:
-    tag = element.tag
-    return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
+# camunda:mapDecisionResult values (Camunda's; resultList is its default).
+RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Linter:
     """One pass over a parsed file, collecting every problem it finds."""
 
-    def __init__(self, tree: etree._ElementTree, file: str, roles: RoleBook):
+    def __init__(
+        self,
+        tree: etree._ElementTree,
+        file: str,
+        roles: RoleBook,
+        decisions: Mapping[str, int | None] | None = None,
+        *,
+        deploying: bool = True,
+        decision_inputs: Callable[[str], Sequence[str] | None] | None = None,
+    ):
+        """`decisions`, when given, are the decision ids a business-rule task may name (a
+        folder's .dmn files) with their number of output columns where known; without it,
+        deploy checks the references against the store."""
+        self.decisions = decisions
+        self.decision_refs: dict[str, DecisionRef] = {}
         self.tree = tree
         self.root = tree.getroot()
         self.file = file
@@ -65,6 +71,14 @@ class Linter:
         self.steps: dict[str, Step] = {}
         self.lane_of: dict[str, str] = {}
         self.messages: dict[str, str] = {}
+        # Deploying: also the checks added since versions were first deployed (what would
+        # break at run time, see `run_time`; lanes and ids). Off when a deployed version is
+        # loaded again, so its running instances keep running.
+        self.deploying = deploying
+        self.start_reads: frozenset[str] = frozenset()
+        # decisionRef → its table's input expressions, for the variable analysis (None: not
+        # known here; decisions deployed beside processes can tell).
+        self.decision_inputs = decision_inputs
 
     def problem(self, element: etree._Element | None, message: str) -> None:
         line = _line(element)
@@ -98,6 +112,11 @@ class Linter:
         self._check_flows(self.process)
         self._check_reachable(self.process)
         self.process_standard = self._standard_of(self.process, required=False)
+        if self.deploying:
+            findings = run_time.check(
+                self.process, self.messages, self.problem, self.decision_inputs
+            )
+            self.start_reads = frozenset(findings.start_reads)
         return self.problems
 
     def _check_ids(self) -> None:
@@ -107,6 +126,12 @@ class Linter:
             element_id = element.get("id") if _ns(element) == BPMN_NS else None
             if element_id is None:
                 continue
+            if self.deploying and not XML_NAME.fullmatch(element_id):
+                self.problem(
+                    element,
+                    f"id {element_id!r} is not a valid BPMN id: use letters, digits, '_', '-' "
+                    "and '.', starting with a letter or '_' (as Camunda Modeler does)",
+                )
             if element_id in seen:
                 self.problem(element, f"duplicate id {element_id!r}")
             if element_id in RESERVED_IDS:
@@ -119,15 +144,22 @@ class Linter:
 
     def _check_lanes(self) -> None:
         assert self.process is not None
+        nodes = {e.get("id") for e in self.process.iter() if _local(e) in FLOW_NODES}
         for lane in self.process.iter(f"{{{BPMN_NS}}}lane"):
-            if lane.find("bpmn:childLaneSet", NS) is not None:
+            # A lane split into child lanes leaves its nodes to them; an empty childLaneSet
+            # (what some modelers leave behind) splits nothing.
+            if lane.find("bpmn:childLaneSet/bpmn:lane", NS) is not None:
                 continue
             name = lane.get("name")
-            if self.roles.for_lane(name) is None:
+            if not (name or "").strip():
+                self.problem(lane, "lane has no name: name it after the role that owns it")
+            elif self.roles.for_lane(name) is None:
                 known = ", ".join(self.roles.lane_names())
                 self.problem(lane, f"lane {name!r} names no known role (roles: {known})")
             for ref in lane.findall("bpmn:flowNodeRef", NS):
                 node_id = (ref.text or "").strip()
+                if self.deploying:
+                    self._check_lane_reference(lane, ref, node_id, nodes)
                 if node_id in self.lane_of:
                     self.problem(ref, f"element {node_id!r} is in more than one lane")
                 self.lane_of[node_id] = name or ""
@@ -144,6 +176,21 @@ class Linter:
     def properties(self, element: etree._Element) -> dict[str, str]:
         """An element's camunda:properties, by name."""
         return self._properties(element)
+
+    def _check_lane_reference(
+        self, lane: etree._Element, ref: etree._Element, node_id: str, nodes: set[str | None]
+    ) -> None:
+        where = f"lane {lane.get('name') or lane.get('id')!r}"
+        if node_id not in nodes:
+            self.problem(
+                lane, f"{where} refers to {node_id!r}, which is not an element of this process"
+            )
+        elif ref.text != node_id:
+            self.problem(
+                lane,
+                f"{where} refers to {ref.text!r} with spaces around the id: the engine would "
+                f"not place {node_id!r} in this lane",
+            )
 
     def _properties(self, element: etree._Element) -> dict[str, str]:
         props: dict[str, str] = {}
@@ -182,7 +229,9 @@ class Linter:
                 self._check_script(element)
             elif kind == "serviceTask":
                 step = step_rules.check_external_task(self, element)
-            elif kind in ("sendTask", "businessRuleTask"):
+            elif kind == "businessRuleTask":
+                self._check_business_rule(element)
+            elif kind == "sendTask":
                 self._check_delegate(element, kind)
             elif kind == "callActivity":
                 step = step_rules.check_call_activity(self, element)
@@ -364,6 +413,97 @@ class Linter:
             element, f"{kind} is not supported: model the step as a user task or a script task"
         )
 
+    def _check_business_rule(self, element: etree._Element) -> None:
+        """A decision table by reference (camunda:decisionRef), evaluated by gridflow's own
+        DMN engine; Java delegates, expressions, external workers and DMN engines of other
+        kinds are refused."""
+        camunda = f"{{{CAMUNDA_NS}}}"
+        attributes = {
+            str(key)[len(camunda) :]: str(value)
+            for key, value in element.attrib.items()
+            if str(key).startswith(camunda)
+        }
+        for attribute in DELEGATE_ATTRIBUTES:
+            if attributes.get(attribute):
+                self.problem(
+                    element,
+                    f"businessRuleTask with camunda:{attribute}={attributes[attribute]!r} is "
+                    "refused: gridflow runs business rules only as DMN decision tables "
+                    "(camunda:decisionRef)",
+                )
+                return
+        ref = attributes.get("decisionRef", "")
+        if not ref:
+            self.problem(
+                element,
+                "businessRuleTask needs camunda:decisionRef: the id of a decision table "
+                "in a .dmn file deployed with the processes",
+            )
+            return
+        ok = True
+        if not PLAIN_NAME.fullmatch(ref):
+            self.problem(
+                element,
+                f"camunda:decisionRef={ref!r} must be a decision id (letters, digits, _), "
+                "not an expression",
+            )
+            ok = False
+        binding = attributes.get("decisionRefBinding") or "latest"
+        version = attributes.get("decisionRefVersion")
+        if binding not in BINDINGS:
+            self.problem(
+                element,
+                f"camunda:decisionRefBinding={binding!r} is not supported; use "
+                f"{', '.join(BINDINGS)}",
+            )
+            ok = False
+        elif binding == "version" and not (version or "").isdigit():
+            self.problem(
+                element,
+                "camunda:decisionRefBinding=version needs camunda:decisionRefVersion "
+                f"as a version number, not {version!r}",
+            )
+            ok = False
+        elif binding != "version" and version:
+            self.problem(
+                element,
+                f"camunda:decisionRefVersion={version!r} counts only with "
+                'camunda:decisionRefBinding="version"',
+            )
+            ok = False
+        mapping = attributes.get("mapDecisionResult") or "resultList"
+        if mapping not in RESULT_MAPPINGS:
+            self.problem(
+                element,
+                f"camunda:mapDecisionResult={mapping!r} is unknown; use one of "
+                f"{', '.join(RESULT_MAPPINGS)}",
+            )
+            ok = False
+        result = attributes.get("resultVariable")
+        if result is not None and (not PLAIN_NAME.fullmatch(result) or "__" in result):
+            self.problem(element, f"camunda:resultVariable={result!r} must be a plain name")
+            ok = False
+        if self.decisions is not None and ok:
+            if ref not in self.decisions:
+                known = ", ".join(sorted(self.decisions)) or "none"
+                self.problem(
+                    element,
+                    f"decision {ref!r} is in no .dmn file beside this process "
+                    f"(decisions there: {known})",
+                )
+                ok = False
+            else:
+                outputs = self.decisions[ref]
+                if mapping in ("singleEntry", "collectEntries") and outputs not in (None, 1):
+                    self.problem(
+                        element,
+                        f"camunda:mapDecisionResult={mapping} needs a decision with one "
+                        f"output column; {ref!r} has {outputs}",
+                    )
+                    ok = False
+        if ok:
+            self.decision_refs[element.get("id", "")] = decision_ref(attributes)
+
     def _check_event(self, element: etree._Element) -> None:
         for definition in element:
             kind = _local(definition)
@@ -389,7 +529,7 @@ class Linter:
 
     def _check_standard_due(self, element: etree._Element) -> None:
         attached = element.get("attachedToRef")
-        target = self.root.find(f".//*[@id='{attached}']") if attached else None
+        target = by_id(self.root, attached) if attached else None
         if target is None or _local(target) != "userTask":
             self.problem(
                 element,
@@ -477,4 +617,6 @@ class Linter:
             message_start=message_start,
             element_names=names,
             steps=self.steps,
+            decision_refs=dict(self.decision_refs),
+            start_reads=self.start_reads,
         )
