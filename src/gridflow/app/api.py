@@ -140,7 +140,9 @@ def gridflow_error(exc: GridflowError) -> Response:
         return error(404, "not_found", str(exc))
     if isinstance(exc, ConflictError | InvalidStateError):
         return error(409, "conflict", str(exc))
-    return error(422, "invalid", str(exc))
+    # What is left is the server's own state, not the request (a stored definition that no
+    # longer loads): 400, documented on the operations that start processes.
+    return error(400, "bad_request", str(exc))
 
 
 @blueprint.errorhandler(EngineError)

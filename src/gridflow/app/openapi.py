@@ -49,6 +49,7 @@ ITEM_ID = {
 }
 # Statuses any operation of a kind can give, added to each (see `_complete`).
 TOO_LONG = {"description": "The request line is too long (answered by the HTTP server)"}
+CANNOT_START = _json(_ref("Error"), "A deployed process it starts cannot be loaded")
 TOO_LARGE = _json(_ref("Error"), "The body is larger than 8 MiB")
 BAD_BODY = _json(
     _ref("Error"), "The body is not a JSON object of the documented shape, or a value is invalid"
@@ -165,6 +166,7 @@ def _linkage_paths(events: Mapping[str, EventType]) -> dict[str, Any]:
                 "requestBody": _body(event_body),
                 "responses": {
                     "201": received,
+                    "400": CANNOT_START,
                     "200": _json({"type": "object"}, "The same key again: the same answer"),
                     "409": _json(_ref("Error"), "The key was used for another event type"),
                     "422": _json(_ref("Error"), "Unknown type or a payload failing its schema"),
@@ -498,6 +500,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(_ref("DemandInput")),
                 "responses": {
                     "201": _json(_ref("Accepted"), "Accepted"),
+                    "400": CANNOT_START,
                     "200": _json(_ref("Accepted"), "Already accepted under this key"),
                     "422": _json(_ref("Error"), "Invalid fields"),
                     **ERRORS,
