@@ -32,7 +32,8 @@ translations: $(STAMP)
 
 # Start with demo data: a fresh SQLite database, the processes deployed, demands of the last
 # three weeks simulated through the real engine up to now (work in flight stays open), demo
-# accounts, the per-link summary, then the web application.
+# accounts, the per-link summary, then the web application with the demo's stand-in marketing,
+# metering and finance systems serving its external tasks beside it (gridflow demo-worker).
 run: setup
 	rm -f gridflow.db gridflow.db-wal gridflow.db-shm
 	$(BIN)/gridflow init-db --database $(DB)
@@ -40,7 +41,8 @@ run: setup
 	$(BIN)/gridflow demo --database $(DB) --instances $(DEMO_INSTANCES) --seed $(DEMO_SEED) \
 	  --weeks 3 --leave-open --accounts
 	$(BIN)/gridflow summary --database $(DB)
-	$(BIN)/gridflow serve --database $(DB) --host $(HOST) --port $(PORT)
+	$(BIN)/gridflow demo-worker --url http://$(HOST):$(PORT) & \
+	  $(BIN)/gridflow serve --database $(DB) --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -7,10 +7,11 @@ spins is killed, never left burning a core, and a raw exception (what the web ap
 a 500) is reported as such. The assertions say what must hold for every breaker: no hang and
 no 500. Where the verb already raises `EngineError`, it names the element.
 
-With the run-time side of issue 10 merged, an engine error inside a verb on a running
-instance is a 422 naming the element, plus an incident. What it does not cover yet is marked:
-"LEAD:" where the answer does not name the element, and xfail(strict) where it is still a 500
-or a hang (an XPASS then fails the run: drop the marker and tighten the assertion).
+An engine error inside a verb on a running instance is a 422 naming the element, plus an
+incident; a demand whose process breaks at its start is a 422 naming the element, and nothing
+is stored. A timer is checked as the lint would check it when it is about to be used, so a
+malformed, centuries-long or every-second timer never reaches SpiffWorkflow. A stored version
+that cannot be loaded any more is refused the same way, naming the element.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,8 +27,6 @@ from conftest import force_into_store, token
 from sqlalchemy import func, select
 
 from gridflow import definitions, incidents
-from gridflow.clock import SimulatedClock
-from gridflow.instances import fire_due_timers
 from gridflow.models import Instance, WorkItem
 from gridflow.roles import RoleBook
 from gridflow.runtime import Runtime
@@ -223,76 +221,33 @@ def forced_instance(rt: Runtime, definition_id: int) -> tuple[str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("name", "element"),
     [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="today a raw exception when the demand starts (a 500)",
-            ),
-        )
-        for name in ("invalid duration", "duration of centuries")
+        ("invalid duration", "Timer_1"),
+        ("duration of centuries", "Timer_1"),
+        ("duration as a date", "Timer_1"),
+        ("endless fast cycle", "Timer_1"),
+        ("standard of centuries", "Activity_accept"),
     ],
 )
-def test_a_broken_timer_forced_past_the_lint_fails_the_demand_without_a_500(
-    client: Any, rt: Runtime, name: str
+def test_a_timer_or_standard_forced_past_the_lint_refuses_the_demand_naming_it(
+    client: Any, rt: Runtime, name: str, element: str
 ) -> None:
+    """The engine checks what a timer is about to use (and lays each standard on the
+    calendar) as the lint would: the demand is refused with a 422 naming the element, and
+    nothing is stored. A cycle of every second never starts, so no worker spins on it."""
     force(rt, BREAKERS[name][0])
-    outcome = bounded(rt, lambda: post_demand(client))
-    assert outcome.kind != "hung"
-    assert not outcome.server_error, outcome
-    assert outcome.value[0] == 422
-
-
-def test_a_date_timer_given_a_duration_forced_past_the_lint_refuses_the_demand(
-    client: Any, rt: Runtime
-) -> None:
-    force(rt, BREAKERS["duration as a date"][0])
     outcome = bounded(rt, lambda: post_demand(client))
     assert outcome.kind == "returned", outcome
     status, body = outcome.value
     # No demand and no instance, so no incident: the intake is told.
-    assert (status, body["error"]["code"]) == (422, "engine_error")
-    assert (
-        "'<' not supported between instances of 'dict' and 'datetime.datetime'"
-        in (body["error"]["message"])
+    assert (status, body["error"]["code"], body["error"]["element"]) == (
+        422,
+        "engine_error",
+        element,
     )
-    # LEAD: the answer does not name the timer yet (element None); it should name Timer_1.
-    assert body["error"]["element"] is None
     with rt.db.read() as session:
         assert session.scalar(select(func.count(Instance.id))) == 0
-
-
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="today the worker spins on R/PT1S after a pause"
-)
-def test_an_endless_fast_cycle_forced_past_the_lint_does_not_spin_the_worker(
-    client: Any, rt: Runtime, clock: SimulatedClock
-) -> None:
-    force(rt, BREAKERS["endless fast cycle"][0])
-    assert post_demand(client)[0] == 201
-    clock.advance(timedelta(hours=2))  # the worker was down for two hours
-    outcome = bounded(rt, lambda: fire_due_timers(rt))
-    assert outcome.kind != "hung"
-    assert not outcome.server_error, outcome
-    # LEAD: tighten to an incident on the instance (the timer stopped), the worker unharmed.
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="today a raw ValueError when the link is created (a 500)",
-)
-def test_a_standard_of_centuries_forced_past_the_lint_does_not_500(
-    client: Any, rt: Runtime
-) -> None:
-    force(rt, BREAKERS["standard of centuries"][0])
-    outcome = bounded(rt, lambda: post_demand(client))
-    assert outcome.kind != "hung"
-    assert not outcome.server_error, outcome
-    # LEAD: tighten to a 422 naming Activity_accept, and an incident.
 
 
 @pytest.mark.parametrize("name", ["variable nothing sets", "ordering a yes/no against text"])
@@ -328,12 +283,11 @@ def test_a_gateway_without_outgoing_flow_forced_past_the_lint_is_a_422_and_an_in
     outcome = bounded(rt, lambda: accept(client))
     assert outcome.kind == "returned", outcome
     status, body = outcome.value
-    assert (status, body["error"]["message"]) == (422, "process: At least one output required.. ")
+    assert (status, body["error"]["element"]) == (422, "Gateway_survey")
+    assert "At least one output required" in body["error"]["message"]
     assert forced_instance(rt, definition_id) == ("running", ["Activity_accept"])
     [incident] = incidents.listing(rt)
-    # LEAD: SpiffWorkflow's complaint comes without the element: neither the answer nor the
-    # incident names Gateway_survey yet.
-    assert (body["error"]["element"], incident.element_id) == (None, "")
+    assert (incident.kind, incident.element_id) == ("engine_error", "Gateway_survey")
 
 
 def test_a_bare_flow_without_default_forced_past_the_lint_is_refused_by_the_engine(
@@ -344,10 +298,14 @@ def test_a_bare_flow_without_default_forced_past_the_lint_is_refused_by_the_engi
     assert outcome.kind == "returned", outcome
     status, body = outcome.value
     # SpiffWorkflow's own parser refuses the stored version, naming the flow: no demand.
-    assert status == 400  # LEAD: a definition that cannot load answers 400, not 422
-    assert (
-        "[Flow_declined] Non-default exclusive outgoing sequence flow" in body["error"]["message"]
+    assert (status, body["error"]["code"], body["error"]["element"]) == (
+        422,
+        "engine_error",
+        "Flow_declined",
     )
+    assert "Non-default exclusive outgoing sequence flow" in body["error"]["message"]
+    with rt.db.read() as session:
+        assert session.scalar(select(func.count(Instance.id))) == 0
 
 
 @pytest.mark.parametrize(

@@ -508,3 +508,92 @@ def test_the_event_log_shows_a_workers_lock_as_the_start_of_a_system_step(
     assert ['value="schedule"' in events[0], 'value="start"' in events[1]] == [True, True]
     assert 'key="org:resource" value="finance_system"' in events[1]
     assert 'key="org:group" value="system"' in events[1]
+
+
+# --- event-based gateways, signal and escalation boundaries, embedded subprocesses ---------
+
+
+def test_an_event_based_gateway_takes_the_message_that_comes_first_and_drops_the_timer(
+    steps_rt: Runtime,
+) -> None:
+    from gridflow.instances import deliver_message
+    from gridflow.models import Wait
+
+    started = start_instance(steps_rt, "event_paths", {"capacity_kw": 50}, business_key="E-1")
+    with steps_rt.db.read() as session:
+        waits = sorted(
+            (w.kind, w.name)
+            for w in session.scalars(select(Wait).where(Wait.instance_id == started.instance_id))
+        )
+    assert [w[0] for w in waits] == ["message", "timer"]
+    assert deliver_message(steps_rt, started.instance_id, "documents_received", {"pages": 3})
+    measure = item_for(steps_rt, started.instance_id, "Task_measure")
+    # Inside the survey subprocess, the link belongs to the subprocess's lane.
+    assert (measure.lane, measure.role) == ("Planning and design", "planning_design")
+    with steps_rt.db.read() as session:
+        assert (
+            session.scalars(select(Wait).where(Wait.instance_id == started.instance_id)).all() == []
+        )
+    complete(steps_rt, started.instance_id, "Task_measure", {"measured_kw": 40})
+    assert _status(steps_rt, started.instance_id) == "completed"
+
+
+def test_an_escalation_thrown_inside_a_subprocess_takes_its_boundary_path(
+    steps_rt: Runtime,
+) -> None:
+    from gridflow.instances import deliver_message
+
+    started = start_instance(steps_rt, "event_paths", {"capacity_kw": 500}, business_key="E-2")
+    deliver_message(steps_rt, started.instance_id, "documents_received")
+    complete(steps_rt, started.instance_id, "Task_measure", {"measured_kw": 400})
+    review = item_for(steps_rt, started.instance_id, "Task_big_review")
+    assert review.role == "planning_design"
+    complete(steps_rt, started.instance_id, "Task_big_review", {"reviewed": True})
+    assert _status(steps_rt, started.instance_id) == "completed"
+
+
+def test_the_deadline_timer_wins_when_no_message_comes_and_a_signal_interrupts_the_link(
+    steps_rt: Runtime,
+) -> None:
+    from gridflow.instances import fire_due_timers, send_signal
+
+    clock = steps_rt.clock
+    assert isinstance(clock, SimulatedClock)
+    started = start_instance(steps_rt, "event_paths", {"capacity_kw": 50}, business_key="E-3")
+    clock.advance(timedelta(days=3, seconds=1))
+    assert fire_due_timers(steps_rt) == 1
+    chase = item_for(steps_rt, started.instance_id, "Task_chase")
+    assert chase.role == "account_manager"
+    assert send_signal(steps_rt, "storm_warning") == 1
+    assert [i.element_id for i in open_items(steps_rt, started.instance_id)] == ["Task_reschedule"]
+    assert sorted(_events(steps_rt, started.instance_id)[-2:]) == [
+        ("Task_chase", "cancelled"),
+        ("Task_reschedule", "ready"),
+    ]
+
+
+def test_another_vendors_extensions_under_the_camunda_prefix_are_refused_by_name(
+    roles,  # type: ignore[no-untyped-def]
+) -> None:
+    from gridflow import definitions
+
+    text = (BPMN / "payment_check.bpmn").read_text()
+    activiti = text.replace(
+        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"',
+        'xmlns:camunda="http://activiti.org/bpmn"',
+    )
+    problems = definitions.lint(activiti.encode(), "activiti.bpmn", roles)
+    assert problems[0].message.startswith(
+        "the camunda prefix is bound to 'http://activiti.org/bpmn' (Activiti)"
+    )
+    flowable = text.replace(
+        '<bpmn:userTask id="Task_remind" name="Remind the customer to pay" camunda:candidateGroups="account_manager">',
+        '<bpmn:userTask id="Task_remind" name="Remind the customer to pay" flowable:candidateGroups="account_manager" xmlns:flowable="http://flowable.org/bpmn">',
+    )
+    messages = [
+        (p.element_id, p.message) for p in definitions.lint(flowable.encode(), "f.bpmn", roles)
+    ]
+    assert any(
+        element == "Task_remind" and "Flowable extension 'candidateGroups' is not read" in message
+        for element, message in messages
+    ), messages

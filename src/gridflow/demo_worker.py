@@ -103,10 +103,16 @@ def serve(
         "asyncResponseTimeout": 0 if once else POLL_MS,
         "topics": [{"topicName": t, "lockDuration": LOCK_MS} for t in topics],
     }
+    unreachable = 0
     while True:
         try:
             tasks = client.call("POST", "/external-task/fetchAndLock", request)
+            unreachable = 0
         except (urllib.error.URLError, ConnectionError) as exc:
+            unreachable += 1
+            if unreachable * 2.0 > wait_for_server_s:
+                say(f"server gone ({exc}); stopping")
+                return answered
             say(f"server unreachable ({exc}); trying again")
             time.sleep(2.0)
             continue

@@ -46,7 +46,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from gridflow.clock import Clock
 from gridflow.decisions import Decision, evaluate, map_result
-from gridflow.definitions import ISO_LITERAL, TIMER_FUNCTIONS, ProcessDefinition
+from gridflow.definitions import ISO_LITERAL, TIMER_FUNCTIONS, ProcessDefinition, timer_problems
 from gridflow.definitions.decision_task import DecisionRef, DecisionTask, DecisionTaskConverter
 from gridflow.definitions.spiff import (
     MI_COUNTERS,
@@ -150,14 +150,28 @@ class SafeScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:  # noqa: ANN401
         text = (expression or "").strip()
+        kind = _timer_kind(task)
         if ISO_LITERAL.match(text):
             # Camunda writes timer durations and dates as bare ISO 8601 text.
-            return text
-        try:
-            compiled = compile_expression(text, TIMER_FUNCTIONS)
-            return compiled.evaluate(task.data, self._functions(task))
-        except ExpressionError as exc:
-            raise EngineError(_element_id(task), str(exc)) from exc
+            value: Any = text
+        else:
+            try:
+                compiled = compile_expression(text, TIMER_FUNCTIONS)
+                value = compiled.evaluate(task.data, self._functions(task))
+            except ExpressionError as exc:
+                raise EngineError(_element_id(task), str(exc)) from exc
+        if kind is not None:
+            # What the lint checks on literals, checked on what the timer is about to use: a
+            # malformed, endless or centuries-long timer stops here, naming its event, instead
+            # of failing inside SpiffWorkflow or firing every second for ever.
+            if not isinstance(value, str):
+                raise EngineError(
+                    _element_id(task), f"the {kind} timer's value {value!r} is not ISO 8601 text"
+                )
+            problems = timer_problems(kind, value)
+            if problems:
+                raise EngineError(_element_id(task), f"{kind}: {problems[0]}")
+        return value
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:  # noqa: ANN401
         try:
@@ -197,6 +211,21 @@ class SafeScriptEngine(PythonScriptEngine):
             return link.standard.due(self.clock.now(), link_task.data, self.calendar).isoformat()
 
         return {"due": due, "standard_due": standard_due}
+
+
+_TIMER_KINDS = {
+    "TimeDateEventDefinition": "timeDate",
+    "DurationTimerEventDefinition": "timeDuration",
+    "CycleTimerEventDefinition": "timeCycle",
+}
+
+
+def _timer_kind(task: Any) -> str | None:  # noqa: ANN401
+    """timeDate, timeDuration or timeCycle when the task is a timer event being evaluated."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    return _TIMER_KINDS.get(type(definition).__name__)
 
 
 def _element_id(task: Any) -> str | None:  # noqa: ANN401
@@ -335,7 +364,8 @@ class Run:
                 cause.instance_id = cause.instance_id or self.instance_id
                 raise cause from exc
             task = getattr(exc, "task", None)
-            element = _element_id(task) if task is not None else None
+            spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
+            element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
             raise EngineError(element, str(exc), self.instance_id) from exc
         except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
             # SpiffWorkflow's own slips on odd data: still the process's failure, not a crash.
@@ -579,40 +609,38 @@ def _walk(workflow: BpmnWorkflow) -> Iterator[tuple[Any, int]]:
 
 
 def _waits(tasks: Iterable[Any]) -> list[Wait]:
-    result = []
+    result: list[Wait] = []
     for task in tasks:
         spec = task.task_spec
         if not isinstance(spec, CatchingEvent):
             continue
-        definition = spec.event_definition
         attached = _attached_link_task(task)
         attached_id = str(attached.id) if attached is not None else None
-        if isinstance(definition, TimerEventDefinition):
-            value = task.internal_data.get("event_value")
-            due = None
-            if isinstance(value, str):
-                due = TimerEventDefinition.get_datetime(value)
-            elif isinstance(value, dict) and "next" in value:
-                due = TimerEventDefinition.get_datetime(value["next"])
-            result.append(
-                Wait(
-                    "timer",
-                    definition.name or spec.bpmn_id,
-                    str(task.id),
-                    spec.bpmn_id,
-                    _plain(due),
-                    attached_id,
-                )
-            )
-        elif isinstance(definition, MessageEventDefinition):
-            result.append(
-                Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
-            )
-        elif isinstance(definition, SignalEventDefinition):
-            result.append(
-                Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
-            )
+        definition = spec.event_definition
+        # An event-based gateway waits for each of its events at once (SpiffWorkflow keeps
+        # them in one MultipleEventDefinition on the gateway).
+        for one in getattr(definition, "event_definitions", None) or [definition]:
+            wait = _wait(task, spec, one, attached_id)
+            if wait is not None:
+                result.append(wait)
     return result
+
+
+def _wait(task: Any, spec: Any, definition: Any, attached_id: str | None) -> Wait | None:  # noqa: ANN401
+    if isinstance(definition, TimerEventDefinition):
+        value = task.internal_data.get("event_value")
+        due = None
+        if isinstance(value, str):
+            due = TimerEventDefinition.get_datetime(value)
+        elif isinstance(value, dict) and "next" in value:
+            due = TimerEventDefinition.get_datetime(value["next"])
+        name = definition.name or spec.bpmn_id
+        return Wait("timer", name, str(task.id), spec.bpmn_id, _plain(due), attached_id)
+    if isinstance(definition, MessageEventDefinition):
+        return Wait("message", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+    if isinstance(definition, SignalEventDefinition):
+        return Wait("signal", definition.name, str(task.id), spec.bpmn_id, None, attached_id)
+    return None
 
 
 def _system_step(task: Any, spec: Any, state: str) -> SystemStep:  # noqa: ANN401

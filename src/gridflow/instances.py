@@ -500,7 +500,7 @@ def write_run(
             "customer_facing": meta.customer_facing,
             "state": "ready",
             "ready_at": now,
-            "due_at": to_ms(meta.standard.due(now, link.data, rt.calendar)),
+            "due_at": _due(rt, meta, link, now, instance),
             "standard_target": meta.standard.target_for(link.data),
             "standard_basis": meta.standard.basis,
             "escalated": False,
@@ -578,6 +578,21 @@ def _desk_owner(
     if not owner or not available_for_desk(connection, owner, now):
         return None
     return str(owner)
+
+
+def _due(
+    rt: Runtime,
+    meta: Any,
+    link: Any,
+    now: datetime,
+    instance: Held,  # noqa: ANN401
+) -> datetime:
+    """When a link is due by its standard; an error naming the link when the standard cannot
+    be laid on the calendar (one of centuries, forced past the lint)."""
+    try:
+        return to_ms(meta.standard.due(now, link.data, rt.calendar))
+    except (ValueError, OverflowError) as exc:
+        raise EngineError(link.element_id, f"service standard: {exc}", instance.id or None) from exc
 
 
 def _role_held(rt: Runtime, meta: Any, link: Any) -> Role:  # noqa: ANN401 - Link, LinkTask

@@ -16,8 +16,8 @@ from gridflow.clock import Clock, SystemClock
 from gridflow.database import Database
 from gridflow.decision_catalog import StoredDecisions
 from gridflow.definitions import ProcessDefinition
-from gridflow.engine import Engine
-from gridflow.errors import ConfigurationError, NotFoundError
+from gridflow.engine import Engine, EngineError
+from gridflow.errors import ConfigurationError, DefinitionError, NotFoundError
 from gridflow.models import Definition
 from gridflow.roles import RoleBook
 from gridflow.working_time import WorkingCalendar, WorkingHours
@@ -102,7 +102,17 @@ class Runtime:
             row = session.get(Definition, definition_id)
             if row is None:
                 raise NotFoundError(f"definition {definition_id} does not exist")
-            parsed = definitions.parse_deployed(row.bpmn_xml, row.file_name, self.roles)
+            try:
+                parsed = definitions.parse_deployed(row.bpmn_xml, row.file_name, self.roles)
+            except DefinitionError as exc:
+                # A stored version that cannot run (forced past the lint, or refused by a newer
+                # SpiffWorkflow): the verb fails naming the element, as an engine error does.
+                first = exc.problems[0] if exc.problems else None
+                raise EngineError(
+                    first.element_id if first else None,
+                    f"version {row.version} of {row.process_id!r} cannot run: "
+                    + (first.message if first else str(exc)),
+                ) from exc
         with self._lock:
             self._definitions[definition_id] = parsed
         return parsed
