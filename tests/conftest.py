@@ -172,7 +172,11 @@ STAFF = {
     "planner2": ["planning_design"],
     "meter1": ["metering"],
     "auditor1": ["auditor"],
+    "supervisor1": ["supervisor"],
+    "integration1": ["integration"],
 }
+# The grid monitoring and metering systems' account posts their two event types.
+GRANTS = {"integration1": ["event:outage_alarm", "event:meter_connected"]}
 
 
 class EnglishClient(FlaskClient):
@@ -191,7 +195,7 @@ def app(rt: Runtime):  # type: ignore[no-untyped-def]
 
     users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # a fast hash: these are test accounts
     for username, role_ids in STAFF.items():
-        users.create_user(rt, username, STAFF_PASSWORD, role_ids)
+        users.create_user(rt, username, STAFF_PASSWORD, role_ids, grants=GRANTS.get(username, ()))
     application = create_app(
         {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False}, runtime=rt
     )

@@ -123,7 +123,7 @@ def test_filters_by_customer_category_person_period_and_department(
 def test_bad_filter_values_are_named(rt: Runtime) -> None:
     with pytest.raises(audit.AuditFilterError, match="since: '2026-13-01' is not a date"):
         audit.parse_filter({"since": "2026-13-01"}, rt.calendar)
-    with pytest.raises(audit.AuditFilterError, match="version: 'two' is not a number"):
+    with pytest.raises(audit.AuditFilterError, match="version: 'two' is not a version number"):
         audit.parse_filter({"version": "two"}, rt.calendar)
 
 

@@ -66,7 +66,7 @@ def test_an_outage_alarm_becomes_an_assigned_active_repair_noted_on_the_feeders_
     crew(rt)
     affected = customer_on(rt, "Wang household", "F007")
     elsewhere = customer_on(rt, "Li household", "F008")
-    headers = token(client, "desk1")
+    headers = token(client, "integration1")
 
     first = client.post("/api/events", json=ALARM, headers=headers)
     assert first.status_code == 201, first.text
@@ -94,14 +94,15 @@ def test_an_outage_alarm_becomes_an_assigned_active_repair_noted_on_the_feeders_
     )
     assert given["reasons"][0] == "skills repair 2≥1"
     # The affected customer's timeline says so; the other feeder's customer hears nothing.
-    timeline = client.get(f"/api/demands/{_demand_id(rt, affected)}", headers=headers).json
+    desk = token(client, "desk1")
+    timeline = client.get(f"/api/demands/{_demand_id(rt, affected)}", headers=desk).json
     notes = [
         c["text"] for i in timeline["instances"] for link in i["links"] for c in link["comments"]
     ]
     assert notes == [
         "Outage alarm on feeder F007 (urban): an active repair has started; the crew is on its way."
     ]
-    other = client.get(f"/api/demands/{_demand_id(rt, elsewhere)}", headers=headers).json
+    other = client.get(f"/api/demands/{_demand_id(rt, elsewhere)}", headers=desk).json
     assert [c for i in other["instances"] for link in i["links"] for c in link["comments"]] == []
 
     # The monitoring system retries: the same answer, and still one repair.
@@ -135,7 +136,7 @@ def _demand_id(rt: Runtime, reference: str) -> int:
 def test_an_unknown_event_type_or_a_bad_payload_is_refused_naming_the_problem(
     rt: Runtime, client: Any
 ) -> None:
-    headers = token(client, "desk1")
+    headers = token(client, "supervisor1")  # supervisors may post any type
     unknown = client.post(
         "/api/events", json={"type": "meter_exploded", "key": "k1", "payload": {}}, headers=headers
     )
@@ -172,7 +173,7 @@ def test_an_unknown_event_type_or_a_bad_payload_is_refused_naming_the_problem(
 
 
 def test_the_same_key_for_another_event_type_is_a_conflict(rt: Runtime, client: Any) -> None:
-    headers = token(client, "desk1")
+    headers = token(client, "integration1")
     assert client.post("/api/events", json=ALARM, headers=headers).status_code == 201
     clash = client.post(
         "/api/events",
@@ -213,7 +214,7 @@ def test_a_meter_connected_event_ends_the_connection_waiting_for_it(
         "key": "ami-1",
         "payload": {"demand": reference, "meter": "3301000200001"},
     }
-    response = client.post("/api/events", json=event, headers=token(client, "meter1"))
+    response = client.post("/api/events", json=event, headers=token(client, "integration1"))
     assert response.status_code == 201, response.text
     assert response.json["actions"] == [
         {
@@ -308,7 +309,7 @@ def test_an_event_taken_but_not_finished_is_finished_by_its_retry(
         "key": "ami-crash",
         "payload": {"demand": reference, "meter": "3301000200001"},
     }
-    headers = token(client, "meter1")
+    headers = token(client, "integration1")
 
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("power cut")
@@ -384,7 +385,7 @@ def test_in_the_demo_an_outage_alarm_becomes_a_repair_already_with_a_crew_and_a_
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False}, runtime=rt)
     app.test_client_class = EnglishClient
     client = app.test_client()
-    got = client.post("/api/tokens", json={"username": "desk1", "password": DEMO_PASSWORD})
+    got = client.post("/api/tokens", json={"username": "integration1", "password": DEMO_PASSWORD})
     headers = {"Authorization": f"Bearer {got.json['token']}"}
     alarm = {
         "type": "outage_alarm",
@@ -403,7 +404,10 @@ def test_in_the_demo_an_outage_alarm_becomes_a_repair_already_with_a_crew_and_a_
     assert crew is not None and crew.skills.get("repair", 0) >= 1
     assert crew.shift_left(datetime.now(UTC)) is not None  # on shift now
     assert given["equipment"] is not None and given["equipment"].startswith(("VAN", "TRUCK", "4WD"))
-    timeline = client.get(f"/api/demands/{demand_id}", headers=headers).json
+    got = client.post("/api/tokens", json={"username": "desk1", "password": DEMO_PASSWORD})
+    timeline = client.get(
+        f"/api/demands/{demand_id}", headers={"Authorization": f"Bearer {got.json['token']}"}
+    ).json
     notes = [
         c["text"] for i in timeline["instances"] for link in i["links"] for c in link["comments"]
     ]

@@ -23,8 +23,7 @@ FETCH = {
 @pytest.fixture
 def api(app, rt: Runtime) -> FlaskClient:  # type: ignore[no-untyped-def]
     catalog.deploy_paths(rt, [BPMN], "test")
-    users.create_user(rt, "admin1", PASSWORD, ["admin"])
-    users.create_user(rt, "supervisor1", PASSWORD, ["supervisor"])
+    users.create_user(rt, "admin1", PASSWORD, ["admin"])  # supervisor1 comes with `app`
     return app.test_client()  # type: ignore[no-any-return]
 
 

@@ -147,7 +147,7 @@ def test_catalogue_has_every_string_in_the_code_and_templates(tmp_path: Path) ->
     """Fails when a `_()` string in src/gridflow/app or web/templates is not in the zh_Hans
     catalogue: extract, `pybabel update`, translate (see src/gridflow/translations/README.md)."""
     pot = tmp_path / "messages.pot"
-    keywords = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2"]
+    keywords = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext"]
     pybabel("extract", "-F", "babel.cfg", *keywords, "-o", str(pot), "src", "web/templates")
     extracted = {texts(m.id)[0]: m for m in load(pot) if m.id}
     assert "Sign in" in extracted and "%(total)d link(s)" in extracted  # the extraction works

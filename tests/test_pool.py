@@ -197,13 +197,16 @@ def test_an_account_manager_who_takes_a_demand_in_owns_it(rt: Runtime) -> None:
 def test_hand_over_and_helpers_are_recorded_in_the_events(rt: Runtime) -> None:
     owner = staff(rt, "manager_zhou", "account_manager")
     staff(rt, "manager_qian", "account_manager")
+    staff(rt, "manager_sun", "account_manager")
     staff(rt, "desk_wu", "service_desk")
     iid = new_connection(rt, owner.username)
     [accept] = open_items(rt, iid)
     held = work_items.claim(rt, accept.id, owner)
-    helped = work_items.add_helper(rt, accept.id, owner, "desk_wu", reason="documents in Uyghur")
+    helped = work_items.add_helper(
+        rt, accept.id, owner, "manager_sun", reason="documents in Uyghur"
+    )
     assert helped.assignee == "manager_zhou"
-    assert pool.person(rt, "desk_wu").load == 1  # type: ignore[union-attr]
+    assert pool.person(rt, "manager_sun").load == 1  # type: ignore[union-attr]
     passed = work_items.hand_over(
         rt, accept.id, owner, "manager_qian", expected_version=held.lock_version
     )
@@ -218,7 +221,11 @@ def test_hand_over_and_helpers_are_recorded_in_the_events(rt: Runtime) -> None:
         ("ready", None, None),
         ("assigned", "manager_zhou", {"by": "desk_owner"}),
         ("claimed", "manager_zhou", None),
-        ("help_requested", "manager_zhou", {"helper": "desk_wu", "reason": "documents in Uyghur"}),
+        (
+            "help_requested",
+            "manager_zhou",
+            {"helper": "manager_sun", "reason": "documents in Uyghur"},
+        ),
         ("handed_over", "manager_zhou", {"to": "manager_qian", "from": "manager_zhou"}),
     ]
     # Only its holder passes it on.

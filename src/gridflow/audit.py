@@ -49,6 +49,20 @@ MEASURES: dict[str, str] = {
 CALENDAR_MEASURES = ("waiting", "handling", "total")
 WORKING_MEASURES = ("waiting_working", "handling_working", "total_working")
 VIEW_ROLES = ("auditor", "supervisor", "admin")
+# Filters outside these are refused: no task event is older, and dates near the ends of the
+# calendar overflow once turned into instants.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+MAX_VERSION = 2**31 - 1
+FILTER_ARGUMENTS = (
+    "process",
+    "version",
+    "since",
+    "until",
+    "department",
+    "person",
+    "customer_category",
+)
 # World Bank Doing Business 2020, China, "Getting Electricity" (see DESIGN.md).
 GETTING_ELECTRICITY_REFERENCE = {"procedures": 2, "calendar_days": 32, "rank": 12, "year": 2020}
 
@@ -111,21 +125,33 @@ def parse_filter(
     departments: frozenset[str] | None = None,
 ) -> AuditFilter:
     """A filter from query arguments; dates are local calendar days (until is inclusive)."""
+    if any("\x00" in str(args.get(name) or "") for name in FILTER_ARGUMENTS):
+        raise AuditFilterError("filters must not contain NUL characters")
 
     def day(name: str) -> date | None:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
         try:
-            return date.fromisoformat(raw)
-        except ValueError as exc:
-            raise AuditFilterError(f"{name}: {raw!r} is not a date (YYYY-MM-DD)") from exc
+            found = date.fromisoformat(raw) if len(raw) <= 10 else None
+        except ValueError:
+            found = None
+        if found is None:
+            raise AuditFilterError(f"{name}: {raw[:40]!r} is not a date (YYYY-MM-DD)")
+        if not FIRST_DAY <= found <= LAST_DAY:
+            raise AuditFilterError(f"{name}: {raw} is not between {FIRST_DAY} and {LAST_DAY}")
+        return found
 
     since, until = day("since"), day("until")
     zone = ZoneInfo(calendar.timezone)
     raw_version = (args.get("version") or "").strip()
-    if raw_version and not raw_version.isdigit():
-        raise AuditFilterError(f"version: {raw_version!r} is not a number")
+    if raw_version and not (
+        raw_version.isascii()
+        and raw_version.isdigit()
+        and len(raw_version) <= 10
+        and 1 <= int(raw_version) <= MAX_VERSION
+    ):
+        raise AuditFilterError(f"version: {raw_version[:40]!r} is not a version number")
     return AuditFilter(
         since=datetime.combine(since, time(), zone).astimezone(UTC) if since else None,
         until=datetime.combine(until + timedelta(days=1), time(), zone).astimezone(UTC)

@@ -12,12 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from gridflow import decision_catalog, decisions, definitions
 from gridflow.decision_catalog import DecisionDeployment
 from gridflow.decisions import DecisionFile
 from gridflow.definitions import ProcessDefinition
-from gridflow.errors import DefinitionError, NotFoundError
+from gridflow.errors import ConflictError, DefinitionError, NotFoundError
 from gridflow.models import Definition, DeployRecord
 from gridflow.runtime import Runtime
 
@@ -100,7 +101,28 @@ def _deploy(
     channel: str,
     tables: Iterable[DecisionFile],
 ) -> tuple[list[DecisionDeployment], list[Deployment]]:
-    parsed = list(parsed)
+    """Two deploys of one process at once: the second to commit hits the unique version and
+    is tried once more, now seeing the first (unchanged content, or the next version); if it
+    still collides, ConflictError (409), never a server error."""
+    parsed, tables = list(parsed), list(tables)
+    try:
+        return _deploy_once(rt, parsed, actor, channel, tables)
+    except IntegrityError:
+        try:
+            return _deploy_once(rt, parsed, actor, channel, tables)
+        except IntegrityError as exc:
+            raise ConflictError(
+                "another deploy of the same process was being made; try again"
+            ) from exc
+
+
+def _deploy_once(
+    rt: Runtime,
+    parsed: list[ProcessDefinition],
+    actor: str,
+    channel: str,
+    tables: list[DecisionFile],
+) -> tuple[list[DecisionDeployment], list[Deployment]]:
     result = []
     now = rt.clock.now()
     with rt.db.write() as session:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from gridflow import access
 from gridflow.errors import ForbiddenError, GridflowError, NotFoundError
-from gridflow.models import Comment, WorkItem, to_ms
+from gridflow.models import Comment, LinkHelper, WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -15,18 +18,25 @@ class CommentError(GridflowError):
 
 
 def add_comment(rt: Runtime, work_item_id: int, actor: Actor, body: str) -> Comment:
-    """Add a note to a link; anyone who works in the process may, auditors may not."""
+    """Add a note to a link: those who may view it and hold work may (auditors read)."""
     text = body.strip()
     if not text:
         raise CommentError("a comment needs some text")
     if len(text) > MAX_COMMENT:
         raise CommentError(f"a comment is at most {MAX_COMMENT} characters")
-    if actor.roles <= {"auditor"}:
-        raise ForbiddenError("auditors read; they do not comment")
+    if "\x00" in text:
+        raise CommentError("a comment cannot contain NUL characters")
     with rt.db.write() as session:
         item = session.get(WorkItem, work_item_id)
         if item is None:
             raise NotFoundError(f"work item {work_item_id} does not exist")
+        helpers = session.scalars(
+            select(LinkHelper.username).where(LinkHelper.work_item_id == item.id)
+        ).all()
+        if not access.may_comment_link(actor, item, helpers):
+            if not actor.holds_work:
+                raise ForbiddenError("read-only accounts (auditors, designers) do not comment")
+            raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
         comment = Comment(
             instance_id=item.instance_id,
             work_item_id=item.id,

@@ -90,6 +90,7 @@ DEMO_NAMES = {
     "designer": "designer",
     "auditor": "auditor",
     "admin": "admin",
+    "integration": "integration",
 }
 DEMO_PASSWORD = "gridflow-demo"
 # The account the stand-in systems act as inside the simulation.
@@ -469,7 +470,7 @@ def run_demo(
     simulation = Simulation(rt, clock, seed)
     simulation.arrivals(instances, weeks)
     if accounts:
-        _create_accounts(rt)
+        _create_accounts(rt, processes)
     if progress:
         with click.progressbar(length=instances, label="demands finished") as bar:
             simulation.run(lambda: bar.update(simulation.finished - bar.pos), until)
@@ -504,10 +505,18 @@ def _monday_morning(moment: datetime) -> datetime:
     return datetime(monday.year, monday.month, monday.day, 9, tzinfo=beijing).astimezone(UTC)
 
 
-def _create_accounts(rt: Runtime) -> None:
+def _create_accounts(rt: Runtime, processes: Path) -> None:
+    """Demo staff (DEMO_NAMES), and `integration1`, the account of the other systems (grid
+    monitoring, metering, marketing, finance), granted every event type the linkage rules take
+    and every external-task topic the stand-in systems serve."""
+    from gridflow import linkage
+    from gridflow.demo_systems import TOPICS
     from gridflow.users import create_user, list_users
 
     existing = {staff.username for staff in list_users(rt)}
+    book = linkage.rulebook(rt.roles, processes)
+    grants = sorted(f"event:{n}" for n, e in book.events.items() if not e.internal)
+    grants += sorted(f"topic:{topic}" for topic in TOPICS)
     for role_id, short in DEMO_NAMES.items():
         count = STAFF_PER_ROLE if rt.roles[role_id].owns_lanes else 1
         for n in range(1, count + 1):
@@ -518,6 +527,7 @@ def _create_accounts(rt: Runtime) -> None:
                     DEMO_PASSWORD,
                     [role_id],
                     display_name=f"{rt.roles[role_id].name} {n}",
+                    grants=grants if role_id == "integration" else (),
                 )
 
 

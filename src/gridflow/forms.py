@@ -74,7 +74,7 @@ class FormField:
                 raise ValueError("must be a number")
             try:
                 number = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise ValueError("must be a number") from None
             if not math.isfinite(number):
                 raise ValueError("must be a finite number")

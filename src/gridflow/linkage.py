@@ -15,13 +15,14 @@ not raised a second time.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridflow import definitions, dispatch
@@ -53,6 +54,12 @@ EVENTS = cast(Table, LinkageEvent.__table__)
 COMMENTS = cast(Table, Comment.__table__)
 MAX_KEY = 100
 NOTE_AUTHOR = "gridflow"
+# How long the request that takes an event has to finish it (deliveries, dispatch) before a
+# retry may finish it instead; requests with the same key meanwhile wait for its answer, at
+# most WAIT_FOR_ANSWER seconds of wall time (then 409: try again).
+LEASE = timedelta(seconds=60)
+WAIT_FOR_ANSWER = 30.0
+POLL = 0.02
 
 
 @dataclass(frozen=True)
@@ -126,13 +133,74 @@ def receive(
             if not earlier.unfinished:
                 return earlier
     if earlier is not None:
-        # Taken before but not finished (a crash between the event's transaction and its
-        # deliveries): finish it now; deliveries reach only instances still waiting, and the
-        # dispatch round is keyed by the event, so nothing is done twice.
+        # Taken, not finished: another request is finishing it (wait for its answer), or one
+        # crashed between the event's transaction and its deliveries (finish it now:
+        # deliveries reach only instances still waiting, and the dispatch round is keyed by
+        # the event, so nothing is done twice).
+        answer = _answer_or_take(rt, key, kind.name)
+        if answer is not None:
+            return answer
         event_id = earlier.body["id"]
         started = list(earlier.body["started"])
         actions = list(earlier.body["actions"])
-    for rule in book.for_event(kind.name):
+    try:
+        return _finish(rt, book, kind.name, key, checked, event_id, started, actions)
+    except BaseException:
+        # Let a retry finish it at once rather than when the lease runs out.
+        with rt.db.transaction() as connection:
+            connection.execute(
+                update(EVENTS).where(EVENTS.c.id == event_id).values(taken_until=None)
+            )
+        raise
+
+
+def _answer_or_take(rt: Runtime, key: str, event_type: str) -> Received | None:
+    """The answer of the request finishing this event (waiting for it), or None when this
+    request has taken the event over (its taker's lease ran out, or it gave the event up)."""
+    waited_until = time.monotonic() + WAIT_FOR_ANSWER
+    while True:
+        now = to_ms(rt.clock.now())
+        with rt.db.transaction() as connection:
+            taken = connection.execute(
+                update(EVENTS)
+                .where(
+                    EVENTS.c.key == key,
+                    or_(EVENTS.c.taken_until.is_(None), EVENTS.c.taken_until < now),
+                )
+                .values(taken_until=now + LEASE)
+            )
+            if taken.rowcount == 1:
+                outcome = dict(
+                    connection.scalar(select(EVENTS.c.outcome).where(EVENTS.c.key == key)) or {}
+                )
+                if not outcome.get("unfinished"):
+                    # Finished between our look and our take: give it back, answer as it did.
+                    connection.execute(
+                        update(EVENTS).where(EVENTS.c.key == key).values(taken_until=None)
+                    )
+                    return Received(outcome, replayed=True)
+                return None
+        earlier = _replay(rt, key, event_type)
+        if earlier is not None and not earlier.unfinished:
+            return earlier
+        if time.monotonic() > waited_until:
+            raise ConflictError(f"event {key!r} is still being taken by another request; retry")
+        time.sleep(POLL)
+
+
+def _finish(
+    rt: Runtime,
+    book: RuleBook,
+    event_type: str,
+    key: str,
+    checked: Mapping[str, object],
+    event_id: int,
+    started: list[int],
+    actions: list[dict[str, Any]],
+) -> Received:
+    """Deliver the event's messages and signals, dispatch the work it started, keep the
+    answer (and give up the lease)."""
+    for rule in book.for_event(event_type):
         if rule.applies(checked):
             for action in rule.actions:
                 if action.kind in DELIVERED_AFTER:
@@ -141,7 +209,7 @@ def receive(
     body: dict[str, Any] = {
         "id": event_id,
         "key": key,
-        "type": kind.name,
+        "type": event_type,
         "payload": checked,
         "rules": sorted({a["rule"] for a in actions}),
         "actions": actions,
@@ -160,7 +228,9 @@ def receive(
             for a in round_.assignments
         ]
     with rt.db.transaction() as connection:
-        connection.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(outcome=body))
+        connection.execute(
+            update(EVENTS).where(EVENTS.c.id == event_id).values(outcome=body, taken_until=None)
+        )
     return Received(body)
 
 
@@ -200,6 +270,7 @@ def _act(
                 "received_at": now,
                 "outcome": {},
                 "task_event_id": task_event_id,
+                "taken_until": now + LEASE,
             },
         ).scalar_one()
         business_key = f"{event_type}:{key}"[:100]

@@ -310,13 +310,16 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What an integration account may do beyond its role: "event:<type>", "topic:<topic>".
+    grants: Mapped[list[str]] = mapped_column(JSON, default=list)
     locale: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API; only its SHA-256 is stored."""
+    """A bearer token for the JSON API; only its SHA-256 is stored. It works until it expires
+    or is revoked (or its user is disabled)."""
 
     __tablename__ = "api_tokens"
 
@@ -324,10 +327,47 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie carries the session id, the database only its SHA-256.
+    Logout, `gridflow user disable` and the idle and absolute lifetimes end it here, so a
+    copied cookie stops working on every app process at once."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(20))  # logout | disabled
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SignInAttempt(Base):
+    """One sign-in, on the page or for an API token: who (as typed), from where, and how it
+    went. Failures since the last success drive the throttle; admins read them."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username", "username", "at"),
+        Index("ix_sign_in_attempts_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10))  # page | api
+    outcome: Mapped[str] = mapped_column(String(20))  # signed_in | failed | throttled
 
 
 class Comment(Base):
@@ -544,6 +584,9 @@ class LinkageEvent(Base):
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # For internal events: the task event (a breached standard) it came from.
     task_event_id: Mapped[int | None] = mapped_column(ForeignKey("task_events.id"), unique=True)
+    # While a request finishes the event (deliveries, dispatch), others with the same key wait
+    # for its answer until then; past it (the request died), a retry finishes the event.
+    taken_until: Mapped[datetime | None]
 
 
 # --- audit (issue 4) -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from gridflow.models import (
     WorkItem,
     to_ms,
 )
+from gridflow.roles import RoleBook
 from gridflow.runtime import Runtime
 
 AREAS = ("urban", "rural", "remote")
@@ -346,6 +347,40 @@ def current_loads(connection: Connection, usernames: Sequence[str]) -> dict[str,
     ):
         loads[helper] = loads.get(helper, 0) + int(count)
     return loads
+
+
+def qualification(
+    connection: Connection,
+    roles: RoleBook,
+    username: str,
+    role: str,
+    skills: Sequence[tuple[str, int]],
+) -> str:
+    """Whether a person may do a link of `role` that needs `skills`, for hand-over and helpers:
+    "role" (they hold the role, or are an admin), "skills" (the skill pool gives them every
+    skill at its level), or why not: "unknown" (no enabled account), "read_only" (they hold no
+    work: auditors, designers, integration accounts), "unqualified"."""
+    user = connection.execute(
+        select(User.roles, User.active).where(User.username == username)
+    ).first()
+    if user is None or not user.active:
+        return "unknown"
+    held = frozenset(user.roles or ())
+    if not roles.holds_work(held):
+        return "read_only"
+    if role in held or "admin" in held:
+        return "role"
+    if skills:
+        levels = dict(
+            connection.execute(
+                select(StaffSkill.skill, StaffSkill.level)
+                .join(StaffProfile, StaffProfile.id == StaffSkill.profile_id)
+                .where(StaffProfile.username == username)
+            ).all()
+        )
+        if all(levels.get(skill, 0) >= level for skill, level in skills):
+            return "skills"
+    return "unqualified"
 
 
 def person(rt: Runtime, username: str) -> Person | None:

@@ -19,6 +19,8 @@ from gridflow.runtime import Runtime
 SCOPES = ("mine", "team")
 SORTS = ("due", "priority", "waiting")
 MAX_PER_PAGE = 200
+# Pages past this would skip more rows than any queue holds (and overflow an OFFSET).
+MAX_PAGE = 1_000_000
 
 
 class QueueError(ValueError):
@@ -210,7 +212,8 @@ def work_queue(
         raise QueueError(f"sort {sort!r}: expected one of {', '.join(SORTS)}")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise QueueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    page = max(1, page)
+    if not 1 <= page <= MAX_PAGE:
+        raise QueueError(f"page must be between 1 and {MAX_PAGE}")
     now = rt.clock.now()
     admin = "admin" in actor.roles
     shape = (

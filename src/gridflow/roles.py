@@ -63,6 +63,14 @@ class RoleBook:
     def lane_names(self) -> list[str]:
         return [r.name for r in self.roles.values() if r.owns_lanes]
 
+    def holds_work(self, role_ids: frozenset[str] | set[str] | list[str]) -> bool:
+        """Whether someone with these roles may hold links: a lane-owning role, or admin.
+        Designers, auditors and integration accounts never hold work, whatever is handed to
+        them."""
+        return "admin" in role_ids or any(
+            r in self.roles and self.roles[r].owns_lanes for r in role_ids
+        )
+
     @classmethod
     def load(cls, path: Path) -> RoleBook:
         try:
@@ -116,13 +124,16 @@ class Actor:
     username: str
     roles: frozenset[str] = frozenset()
     is_system: bool = False
+    # False for read-only people (auditors, designers, integration accounts): a link handed to
+    # them is still not theirs to claim or complete.
+    holds_work: bool = True
 
     def may_work_as(self, role_id: str) -> bool:
         return self.is_system or role_id in self.roles or "admin" in self.roles
 
     def may_act_on(self, role_id: str, assignee: str | None) -> bool:
-        """A link of one's roles, or one handed to oneself."""
-        return self.may_work_as(role_id) or assignee == self.username
+        """A link of one's roles, or one handed to oneself (if one holds work at all)."""
+        return self.may_work_as(role_id) or (assignee == self.username and self.holds_work)
 
     def may_see(self, role_id: str, assignee: str | None, completed_by: str | None) -> bool:
         """What one may act on, and the links one completed."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 
-from gridflow import incidents
+from gridflow import incidents, pool
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
 from gridflow.instances import (
     HELD_COLUMNS,
@@ -31,11 +31,10 @@ from gridflow.instances import (
     update_item,
     write_run,
 )
-from gridflow.models import LinkHelper, User, WorkItem, to_ms
+from gridflow.models import LinkHelper, WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
-USERS = cast(Table, User.__table__)
 HELPERS = cast(Table, LinkHelper.__table__)
 _ITEM_COLUMNS = tuple(WORK_ITEMS.c)
 _ITEM_KEYS = tuple(column.key for column in _ITEM_COLUMNS)
@@ -85,9 +84,10 @@ def claim(
 def release(
     rt: Runtime, work_item_id: int, actor: Actor, *, expected_version: int | None = None
 ) -> WorkItem:
-    """Hand a claimed link back to the team queue; waiting time goes on from its first ready."""
+    """Hand a claimed link back to the team queue (its holder, or a supervisor stepping in);
+    waiting time goes on from its first ready."""
     with rt.db.transaction() as connection:
-        item, _ = _open_item(connection, work_item_id, actor, expected_version)
+        item, _ = _open_item(connection, work_item_id, actor, expected_version, supervise=True)
         if item.state != "claimed" and item.assignee is None:
             raise InvalidStateError(f"{item.link_name} is not held by anyone")
         if item.assignee != actor.username and "supervisor" not in actor.roles:
@@ -178,12 +178,11 @@ def hand_over(
         _may_pass(item, actor)
         if not to or to == item.assignee:
             raise InvalidStateError(f"{item.link_name}: hand it over to someone else")
-        if connection.scalar(select(USERS.c.id).where(USERS.c.username == to)) is None:
-            raise NotFoundError(f"no member of staff is called {to!r}")
+        override = _may_take(rt, connection, item, actor, to)
         now = to_ms(rt.clock.now())
         before = item.assignee
         _change(connection, item, {"assignee": to})
-        details: dict[str, object] = {"to": to, "from": before}
+        details: dict[str, object] = {"to": to, "from": before, **override}
         if reason.strip():
             details["reason"] = reason.strip()[:500]
         insert_events(connection, [event_row(item, "handed_over", now, actor, details)])
@@ -201,8 +200,7 @@ def add_helper(
         _may_pass(item, actor)
         if helper == item.assignee:
             raise InvalidStateError(f"{helper} already holds {item.link_name}")
-        if connection.scalar(select(USERS.c.id).where(USERS.c.username == helper)) is None:
-            raise NotFoundError(f"no member of staff is called {helper!r}")
+        override = _may_take(rt, connection, item, actor, helper)
         already = connection.scalar(
             select(HELPERS.c.id).where(
                 HELPERS.c.work_item_id == item.id, HELPERS.c.username == helper
@@ -215,11 +213,35 @@ def add_helper(
             HELPERS.insert(),
             {"work_item_id": item.id, "username": helper, "added_by": actor.username, "at": now},
         )
-        details: dict[str, object] = {"helper": helper}
+        details: dict[str, object] = {"helper": helper, **override}
         if reason.strip():
             details["reason"] = reason.strip()[:500]
         insert_events(connection, [event_row(item, "help_requested", now, actor, details)])
         return _detached(item)
+
+
+def _may_take(
+    rt: Runtime, connection: Connection, item: _Item, actor: Actor, username: str
+) -> dict[str, object]:
+    """A link goes (handed over, or as a helper) only to someone who may do it: in its role,
+    or with its skills by the skill pool; never to someone who holds no work (an auditor).
+    A supervisor may send it to anyone else, or pass on a link not theirs: an override, which
+    the task event records ({"override": "supervisor"})."""
+    link = rt.definition(item.definition_id).links.get(item.element_id)
+    fit = pool.qualification(connection, rt.roles, username, item.role, link.skills if link else ())
+    if fit == "unknown":
+        raise NotFoundError(f"no member of staff is called {username!r}")
+    if fit == "read_only":
+        raise ForbiddenError(f"{username} does not hold links: {item.link_name} cannot go to them")
+    supervising = actor.is_system or bool({"supervisor", "admin"} & actor.roles)
+    if fit == "unqualified" and not supervising:
+        raise ForbiddenError(
+            f"{username} neither works as {item.role} nor has the skills {item.link_name} needs"
+        )
+    acting_as_supervisor = not actor.may_act_on(item.role, item.assignee)
+    if supervising and not actor.is_system and (fit == "unqualified" or acting_as_supervisor):
+        return {"override": "supervisor" if "supervisor" in actor.roles else "admin"}
+    return {}
 
 
 def _may_pass(item: _Item, actor: Actor) -> None:

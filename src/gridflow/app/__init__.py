@@ -1,4 +1,5 @@
-"""The Flask application factory: one blueprint per audience (staff pages, JSON API, sign-in)."""
+"""The Flask application factory: one blueprint per audience (staff pages, JSON API, sign-in,
+administrators), behind one permission table (`permissions`) and the security headers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gridflow.runtime import Runtime
 
@@ -37,25 +39,40 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         # before anything, the CSRF check included, reads them.
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
     )
+    from gridflow.app import settings
+
+    app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # https and the client's address as the trusted proxies in front say (and no further).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     app.extensions["gridflow"] = runtime or Runtime.create(app.config.get("DATABASE_URL"))
 
     from gridflow.app import (
+        admin,
         api,
         audit_pages,
         auth,
         decision_designer,
         designer,
+        headers,
         i18n,
         incident_pages,
         manpower,
         pages,
+        permissions,
         vendor,
     )
 
+    headers.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
     csrf.init_app(app)
     i18n.init_app(app)
+    auth.init_app(app)
+    permissions.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
@@ -67,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(decision_designer.blueprint)
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
+    app.register_blueprint(admin.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
     return app

@@ -5,7 +5,7 @@ instead of a session, and status codes that say what happened (201, 200, 401, 40
 from __future__ import annotations
 
 import functools
-import time
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,23 +14,25 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from gridflow import (
+    access,
     audit,
     decision_catalog,
     decisions,
     definitions,
+    linkage,
     queues,
+    signin,
     timeline,
-    users,
+    tokens,
     versions,
     work_items,
 )
-from gridflow.app.auth import runtime
+from gridflow.app.auth import bearer_token, client_address, runtime, staff_for_bearer
 from gridflow.app.openapi import document
 from gridflow.catalog import Deployment
 from gridflow.decision_catalog import DecisionDeployment
 from gridflow.demands import (
     EXTRA_PROCESSES,
-    INTAKE_ROLES,
     DemandError,
     DemandInput,
     classify,
@@ -63,40 +65,16 @@ def error(status: int, code: str, message: str, **extra: object) -> Response:
 
 
 def token_required(view: F) -> F:
+    """Kept for views that want to say so: `permissions.enforce` has already checked the
+    token (unexpired, unrevoked, its account enabled) and the route's roles."""
+
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if staff_for_bearer() is None:
             return error(401, "unauthorized", "send Authorization: Bearer <token>")
-        staff = _cached_staff(token.strip())
-        if staff is None:
-            return error(401, "unauthorized", "the token is unknown or revoked")
-        g.staff = staff
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
-
-
-TOKEN_CACHE_SECONDS = 30.0
-
-
-def _cached_staff(token: str) -> Staff | None:
-    """The token's user, remembered for a few seconds: integrations call many times a second,
-    and a revoked token or changed role takes effect within TOKEN_CACHE_SECONDS."""
-    cache: dict[str, tuple[Staff, float]] = current_app.extensions.setdefault("gridflow_tokens", {})
-    now = time.monotonic()
-    hit = cache.get(token)
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    staff = users.staff_for_token(runtime(), token)
-    if staff is None:
-        cache.pop(token, None)
-        return None
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[token] = (staff, now + TOKEN_CACHE_SECONDS)
-    return staff
 
 
 def current() -> Staff:
@@ -106,13 +84,45 @@ def current() -> Staff:
 
 
 def body() -> dict[str, Any]:
+    """The request's JSON object, checked to hold nothing a database cannot store (a NUL
+    character in text, NaN or an infinite number); 422 otherwise."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise _BadBody("the request body must be a JSON object")
+        raise BadBody("the request body must be a JSON object")
+    problem = _unstorable(data)
+    if problem:
+        raise BadBody(problem)
     return data
 
 
-class _BadBody(GridflowError):
+def optional_body() -> dict[str, Any]:
+    """As `body`, for requests whose body may be left out entirely (then: {})."""
+    if not request.get_data(cache=True):
+        return {}
+    return body()
+
+
+def _unstorable(value: object, depth: int = 0) -> str | None:
+    if isinstance(value, str):
+        return "text must not contain NUL characters" if "\x00" in value else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "numbers must be finite (no NaN or Infinity)"
+    if depth > 50:
+        return "the body nests too deep"
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = _unstorable(item, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+class BadBody(GridflowError):
     pass
 
 
@@ -122,7 +132,7 @@ def gridflow_error(exc: GridflowError) -> Response:
         return error(422, "invalid", "the form data is invalid", fields=exc.field_errors)
     if isinstance(exc, DemandError):
         return error(422, "invalid", "the demand is invalid", fields=exc.field_errors)
-    if isinstance(exc, queues.QueueError | _BadBody):
+    if isinstance(exc, queues.QueueError | BadBody):
         return error(422, "invalid", str(exc))
     if isinstance(exc, ForbiddenError):
         return error(403, "forbidden", str(exc))
@@ -130,6 +140,8 @@ def gridflow_error(exc: GridflowError) -> Response:
         return error(404, "not_found", str(exc))
     if isinstance(exc, ConflictError | InvalidStateError):
         return error(409, "conflict", str(exc))
+    # What is left is the server's own state, not the request (a stored definition that no
+    # longer loads): 400, documented on the operations that start processes.
     return error(400, "bad_request", str(exc))
 
 
@@ -153,14 +165,19 @@ def queue_error(exc: queues.QueueError) -> Response:
 
 @blueprint.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> Response:
-    return error(
-        exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or ""
-    )
+    code = exc.code or 500
+    if code >= 500:
+        return error(code, "server_error", "the server could not answer; nothing was changed")
+    response = error(code, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    for name, value in exc.get_headers():
+        if name.lower() in ("allow", "retry-after"):
+            response.headers[name] = value  # 405 says which methods the path takes
+    return response
 
 
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(document())
+    return jsonify(document(linkage.rulebook(runtime().roles).events))
 
 
 @blueprint.post("/tokens")
@@ -169,19 +186,35 @@ def create_token() -> Response:
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error(422, "invalid", "give username and password as strings")
-    staff = users.authenticate(runtime(), username, password)
-    if staff is None:
+    if len(username) > 100 or len(password) > 1000:
+        return error(422, "invalid", "username or password too long")
+    rt = runtime()
+    try:
+        staff = signin.sign_in(rt, username, password, address=client_address(), channel="api")
+    except signin.Throttled as exc:
+        response = error(429, "too_many_attempts", str(exc), retry_after_s=exc.seconds)
+        response.headers["Retry-After"] = str(exc.seconds)
+        return response
+    except signin.SignInFailed:
         return error(401, "unauthorized", "wrong user name or password")
-    response = jsonify({"token": users.issue_token(runtime(), staff)})
+    issued = tokens.issue(rt, staff, current_app.config["TOKEN_LIFETIME"])
+    # The token is shown here, once; the database keeps only its SHA-256.
+    response = jsonify({"token": issued.token, "expires_at": issued.expires_at.isoformat()})
     response.status_code = 201
     return response
 
 
+@blueprint.delete("/tokens/current")
+def revoke_token() -> Response:
+    """Revoke the token this request carries: it stops working at once."""
+    token = bearer_token()
+    assert token is not None  # `permissions.enforce` let only a working token through
+    tokens.revoke(runtime(), token)
+    return Response(status=204)
+
+
 @blueprint.post("/demands")
-@token_required
 def post_demand() -> Response:
-    if not current().has(*INTAKE_ROLES):
-        return error(403, "forbidden", "only the front desk and account managers take demands")
     data = body()
     fields = (
         "customer_name",
@@ -197,21 +230,26 @@ def post_demand() -> Response:
     )
     problems: dict[str, str] = {}
     values: dict[str, Any] = {}
+    defaults = {"address": "", "phone": "", "feeder": "", "voltage": "low", "supply": "single"}
+    defaults["area"] = "urban"
     for name in fields:
-        value = data.get(name, "" if name in ("address", "phone", "feeder") else None)
-        if name in ("voltage", "supply", "area") and value is None:
-            value = {"voltage": "low", "supply": "single", "area": "urban"}[name]
+        value = data[name] if name in data else defaults.get(name)
         if not isinstance(value, str):
-            problems[name] = "is required (text)"
+            problems[name] = "is required (text)" if name not in defaults else "must be text"
         values[name] = value
     capacity = data.get("capacity_kw", 0)
     if isinstance(capacity, bool) or not isinstance(capacity, int | float):
         problems["capacity_kw"] = "must be a number of kW"
+    elif not 0 <= capacity <= 1e7:
+        problems["capacity_kw"] = "must be a number of kW, from 0 to 10,000,000"
+        capacity = 0
     priority = data.get("priority", 1)
     if isinstance(priority, bool) or not isinstance(priority, int):
         problems["priority"] = "must be 0 (low) to 3 (urgent)"
     also = data.get("also", [])
-    if not isinstance(also, list) or any(a not in EXTRA_PROCESSES for a in also):
+    if not isinstance(also, list) or not all(
+        isinstance(a, str) and a in EXTRA_PROCESSES for a in also
+    ):
         problems["also"] = "a list of: " + ", ".join(EXTRA_PROCESSES)
     if problems:
         raise DemandError(problems)
@@ -219,6 +257,8 @@ def post_demand() -> Response:
     demand.validate()
     processes = [classify(demand)] + [EXTRA_PROCESSES[a] for a in also]
     key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > 100 or "\x00" in key):
+        raise DemandError({"Idempotency-Key": "at most 100 characters"})
     accepted = create_demand(
         runtime(), demand, current().actor, processes=processes, request_key=key
     )
@@ -239,14 +279,15 @@ def post_demand() -> Response:
 
 
 @blueprint.get("/work-items")
-@token_required
 def list_work_items() -> Response:
     args = request.args
-    try:
-        page_number = int(args.get("page", "1"))
-        per_page = int(args.get("per_page", "50"))
-    except ValueError:
-        return error(422, "invalid", "page and per_page must be whole numbers")
+    page_number = _whole(args.get("page", "1"), "page", 1, queues.MAX_PAGE)
+    per_page = _whole(args.get("per_page", "50"), "per_page", 1, queues.MAX_PER_PAGE)
+    for flag in ("overdue", "due_today"):
+        if args.get(flag, "false") not in ("true", "false", "1", "0"):
+            raise BadBody(f"{flag} must be true or false")
+    if any("\x00" in value for value in args.values()):
+        raise BadBody("query arguments must not contain NUL characters")
     page = queues.work_queue(
         runtime(),
         current().actor,
@@ -274,13 +315,20 @@ def list_work_items() -> Response:
     )
 
 
+def _whole(raw: str, name: str, low: int, high: int) -> int:
+    """A query argument that must be a whole number in [low, high]; 422 otherwise."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12 or not low <= int(raw) <= high:
+        raise BadBody(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
 def _visible_item(item_id: int) -> WorkItem:
     with runtime().db.read() as session:
         item = session.get(WorkItem, item_id)
     if item is None:
         raise NotFoundError(f"work item {item_id} does not exist")
     actor = current().actor
-    if not actor.may_see(item.role, item.assignee, item.completed_by):
+    if not access.may_view_link(actor, item):
         raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
     return item
 
@@ -330,21 +378,19 @@ def _version(data: dict[str, Any], required: bool) -> int | None:
     version = data.get("version")
     if version is None and not required:
         return None
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise _BadBody("give the work item's version as read (an integer)")
+    if isinstance(version, bool) or not isinstance(version, int) or abs(version) > 2**31:
+        raise BadBody("give the work item's version as read (an integer)")
     return version
 
 
 @blueprint.get("/work-items/<int:item_id>")
-@token_required
 def get_work_item(item_id: int) -> Response:
     return jsonify(item_json(_visible_item(item_id)))
 
 
 @blueprint.post("/work-items/<int:item_id>/claim")
-@token_required
 def claim_work_item(item_id: int) -> Response:
-    data = request.get_json(silent=True) or {}
+    data = optional_body()
     item = work_items.claim(
         runtime(), item_id, current().actor, expected_version=_version(data, False)
     )
@@ -352,9 +398,8 @@ def claim_work_item(item_id: int) -> Response:
 
 
 @blueprint.post("/work-items/<int:item_id>/release")
-@token_required
 def release_work_item(item_id: int) -> Response:
-    data = request.get_json(silent=True) or {}
+    data = optional_body()
     item = work_items.release(
         runtime(), item_id, current().actor, expected_version=_version(data, False)
     )
@@ -362,13 +407,12 @@ def release_work_item(item_id: int) -> Response:
 
 
 @blueprint.post("/work-items/<int:item_id>/complete")
-@token_required
 def complete_work_item(item_id: int) -> Response:
     # The verb checks the clerk's role (403) and the link's existence (404) itself.
     data = body()
     form = data.get("data", {})
     if not isinstance(form, dict):
-        raise _BadBody("'data' must be an object of form field values")
+        raise BadBody("'data' must be an object of form field values")
     version = _version(data, True)
     rt = runtime()
     try:
@@ -409,15 +453,19 @@ def _completed(item: WorkItem) -> Response:
 
 
 @blueprint.get("/instances/<int:instance_id>")
-@token_required
 def get_instance(instance_id: int) -> Response:
     return jsonify(timeline.instance_timeline(runtime(), instance_id).as_json())
 
 
 @blueprint.get("/demands/<int:demand_id>")
-@token_required
 def get_demand(demand_id: int) -> Response:
-    return jsonify(timeline.demand_timeline(runtime(), demand_id).as_json())
+    """The demand and its timeline; its customer's name, phone and address only for those who
+    work it (see `gridflow.access`), `null` with `"personal_data": "withheld"` for others."""
+    rt = runtime()
+    view = timeline.demand_timeline(rt, demand_id).as_json()
+    with rt.db.snapshot() as connection:
+        sees = access.personal_demands(connection, current().actor, rt.roles, [demand_id])
+    return jsonify(view if demand_id in sees else access.withheld(view))
 
 
 # --- process definitions (designers and admins) -----------------------------------------------
@@ -439,10 +487,7 @@ def version_json(version: versions.Version) -> dict[str, Any]:
 
 
 @blueprint.get("/definitions")
-@token_required
 def list_definitions() -> Response:
-    if not current().has(*DESIGNER_ROLES):
-        return error(403, "forbidden", "only process designers and admins see definitions")
     return jsonify(
         {
             "processes": [
@@ -476,11 +521,8 @@ def list_definitions() -> Response:
 
 
 @blueprint.post("/definitions")
-@token_required
 def post_definition() -> Response:
     """Deploy a BPMN file: multipart field `file`, or the XML itself as the body."""
-    if not current().has(*DESIGNER_ROLES):
-        return error(403, "forbidden", "only process designers and admins deploy definitions")
     upload = designer_upload()
     if isinstance(upload, list):
         return definition_problems(upload)
@@ -564,14 +606,14 @@ def deployment_json(deployment: Deployment) -> dict[str, Any]:
 
 
 @blueprint.get("/audit/links")
-@token_required
 def audit_links() -> Response:
     """Per-link figures (durations in seconds, calendar and working time), filtered as the
     audit page is; a supervisor gets the links of their departments only."""
     rt = runtime()
     actor = current().actor
-    if not audit.may_view(actor):
-        return error(403, "forbidden", "only auditors, supervisors and administrators")
+    for name in ("since", "until", "version"):
+        if name in request.args and not request.args[name].strip():
+            return error(422, "invalid", f"{name}: give a value, or leave the argument out")
     try:
         flt = audit.parse_filter(request.args, rt.calendar, audit.visible_departments(actor, rt))
     except audit.AuditFilterError as exc:

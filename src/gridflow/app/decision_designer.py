@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 from gridflow import decision_catalog, versions
 from gridflow.app.api import designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
-from gridflow.app.designer import designer_required
 from gridflow.decision_catalog import DecisionEntry, DecisionVersion
 from gridflow.errors import DefinitionError, NotFoundError, Problem
 
@@ -39,14 +38,12 @@ def _version(entry: DecisionEntry) -> DecisionVersion:
 
 
 @blueprint.get("/<decision_id>")
-@designer_required
 def decision(decision_id: str) -> str:
     entry = _entry(decision_id)
     return render_template("designer/decision.html", entry=entry, version=_version(entry))
 
 
 @blueprint.get("/<decision_id>/<int:number>.dmn")
-@designer_required
 def download(decision_id: str, number: int) -> Response:
     try:
         version = _entry(decision_id).version(number)
@@ -61,14 +58,12 @@ def download(decision_id: str, number: int) -> Response:
 
 
 @blueprint.get("/<decision_id>/editor")
-@designer_required
 def editor(decision_id: str) -> str:
     entry = _entry(decision_id)
     return render_template("designer/decision_editor.html", entry=entry, version=_version(entry))
 
 
 @blueprint.post("/<decision_id>/deploy")
-@designer_required
 def deploy(decision_id: str) -> Response:
     """The editor's save: lint, then deploy when clean. JSON: 201 a new version, 200
     unchanged content, 422 problems (nothing deployed)."""

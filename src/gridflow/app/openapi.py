@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gridflow import __version__
@@ -15,6 +16,8 @@ from gridflow.demands import (
     SUPPLIES,
     VOLTAGES,
 )
+from gridflow.queues import MAX_PAGE, MAX_PER_PAGE
+from gridflow.rules import MAX_TEXT, EventType
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -26,11 +29,30 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERRORS = {
-    "401": _json(_ref("Error"), "No or unknown bearer token"),
-    "403": _json(_ref("Error"), "The token's user may not do this"),
+    "401": _json(_ref("Error"), "No bearer token, or one unknown, expired or revoked"),
+    "403": _json(_ref("Error"), "The token's account may not do this"),
     "404": _json(_ref("Error"), "No such object"),
 }
-ITEM_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+MAX_ID = 2**63 - 1
+# A local day, YYYY-MM-DD, from 1970 to 2999 (audit filters).
+DAY = {
+    "type": "string",
+    "format": "date",
+    "pattern": "^(19[7-9][0-9]|2[0-9]{3})-",
+    "description": "a local day from 1970-01-01 to 2999-12-31",
+}
+ITEM_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+# Statuses any operation of a kind can give, added to each (see `_complete`).
+TOO_LONG = {"description": "The request line is too long (answered by the HTTP server)"}
+TOO_LARGE = _json(_ref("Error"), "The body is larger than 8 MiB")
+BAD_BODY = _json(
+    _ref("Error"), "The body is not a JSON object of the documented shape, or a value is invalid"
+)
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -41,43 +63,105 @@ def _object(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]
     return {"type": "object", "required": required, "properties": properties}
 
 
-VERSION_BODY = _body(
-    {"type": "object", "properties": {"version": {"type": "integer"}}}, required=False
-)
+# A work item's version as read (a request may send a stale one: 409).
+VERSION = {"type": "integer", "minimum": -(2**31), "maximum": 2**31}
+VERSION_BODY = _body({"type": "object", "properties": {"version": VERSION}}, required=False)
 
 
-def document() -> dict[str, Any]:
+def document(events: Mapping[str, EventType] | None = None) -> dict[str, Any]:
+    """The document; with the linkage rules' event types, each type's payload schema."""
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "gridflow API",
             "version": __version__,
             "description": "Demands, work queues and links of the grid company's customer "
-            "processes. Every call but POST /api/tokens needs `Authorization: Bearer <token>`.",
+            "processes. Every call but POST /api/tokens needs `Authorization: Bearer <token>`. "
+            "Text in a body or query must not contain NUL characters (U+0000), and numbers "
+            "must be finite: such requests are refused with 422.",
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),
         },
         "security": [{"bearer": []}],
-        "paths": {**_paths(), **_linkage_paths()},
+        "paths": _complete({**_paths(), **_linkage_paths(events or {}), **_system_step_paths()}),
     }
 
 
-def _linkage_paths() -> dict[str, Any]:
+def _complete(paths: dict[str, Any]) -> dict[str, Any]:
+    """Name every status each operation can give: 401 and 403 where a token is needed, 404
+    where the path names an object, 413 and 422 where there is a body, 414 everywhere."""
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if operation.get("security") != []:
+                responses.setdefault("401", ERRORS["401"])
+                responses.setdefault("403", ERRORS["403"])
+            if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+                responses.setdefault("404", ERRORS["404"])
+            if "requestBody" in operation:
+                responses.setdefault("413", TOO_LARGE)
+                responses.setdefault("422", BAD_BODY)
+            responses.setdefault("414", TOO_LONG)
+    return paths
+
+
+TEXT_100 = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
+REASON = {"type": "string", "maxLength": 500}
+EVENT_KEY = {**TEXT_100, "description": "the same key acts once"}
+
+
+def _event_body(events: Mapping[str, EventType]) -> dict[str, Any]:
+    """One variant per event type the API takes, with its payload's own schema."""
+    variants = []
+    for name, event in sorted(events.items()):
+        if event.internal:
+            continue
+        properties: dict[str, Any] = {}
+        for spec in event.fields.values():
+            field: dict[str, Any] = {"type": spec.type}
+            if spec.type == "string":
+                field["maxLength"] = MAX_TEXT
+            if spec.enum:
+                field["enum"] = list(spec.enum) + ([] if spec.required else [None])
+            if not spec.required:
+                field["nullable"] = True
+            properties[spec.name] = field
+        payload = {
+            "type": "object",
+            "required": [f.name for f in event.fields.values() if f.required],
+            "properties": properties,
+            "additionalProperties": False,
+        }
+        variants.append(
+            _object(
+                ["type", "key", "payload"],
+                type={"type": "string", "enum": [name]},
+                key=EVENT_KEY,
+                payload=payload,
+            )
+        )
+    if not variants:
+        return _object(
+            ["type", "key", "payload"],
+            type={"type": "string", "example": "outage_alarm"},
+            key=EVENT_KEY,
+            payload={"type": "object", "example": {"feeder": "F007", "area": "urban"}},
+        )
+    return {"oneOf": variants}
+
+
+def _linkage_paths(events: Mapping[str, EventType]) -> dict[str, Any]:
     """Events and rules, find help, hand-over and helpers, dispatch rounds (issue 6)."""
-    event_body = _object(
-        ["type", "key", "payload"],
-        type={"type": "string", "example": "outage_alarm"},
-        key={"type": "string", "maxLength": 100, "description": "the same key acts once"},
-        payload={"type": "object", "example": {"feeder": "F007", "area": "urban"}},
-    )
+    event_body = _event_body(events)
     received = _json({"type": "object"}, "What the rules did: processes started, notes, "
                      "messages delivered, links dispatched")  # fmt: skip
     return {
         "/api/events": {
             "post": {
-                "summary": "Post an event from grid monitoring, metering or the call centre",
+                "summary": "Post an event from grid monitoring, metering or the call centre "
+                "(integration accounts: the event types granted to them; supervisors: any)",
                 "requestBody": _body(event_body),
                 "responses": {
                     "201": received,
@@ -105,25 +189,26 @@ def _linkage_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Hand the link over to another person",
                 "parameters": [ITEM_ID],
-                "requestBody": _body(
-                    _object(
-                        ["to"],
-                        to={"type": "string"},
-                        version={"type": "integer"},
-                        reason={"type": "string"},
-                    )
-                ),
-                "responses": {"200": _json(_ref("WorkItem"), "Handed over"), **ERRORS},
+                "requestBody": _body(_object(["to"], to=TEXT_100, version=VERSION, reason=REASON)),
+                "responses": {
+                    "200": _json(_ref("WorkItem"), "Handed over"),
+                    "409": _json(_ref("Error"), "Changed since read, or not open any more"),
+                    "422": _json(_ref("Error"), "No person named, or a value of the wrong type"),
+                    **ERRORS,
+                },
             }
         },
         "/api/work-items/{id}/helpers": {
             "post": {
                 "summary": "Add a helper to the link (its holder keeps it)",
                 "parameters": [ITEM_ID],
-                "requestBody": _body(
-                    _object(["username"], username={"type": "string"}, reason={"type": "string"})
-                ),
-                "responses": {"200": _json(_ref("WorkItem"), "Helper added"), **ERRORS},
+                "requestBody": _body(_object(["username"], username=TEXT_100, reason=REASON)),
+                "responses": {
+                    "200": _json(_ref("WorkItem"), "Helper added"),
+                    "409": _json(_ref("Error"), "The link is not open any more"),
+                    "422": _json(_ref("Error"), "No person named, or a value of the wrong type"),
+                    **ERRORS,
+                },
             }
         },
         "/api/dispatch/rounds": {
@@ -133,8 +218,14 @@ def _linkage_paths() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Run a dispatch round (supervisors); the same key plans once",
-                "requestBody": _body(_object([], key={"type": "string"}), required=False),
-                "responses": {"201": _json({"type": "object"}, "The round"), **ERRORS},
+                "requestBody": _body(
+                    _object([], key={"type": "string", "maxLength": 100}), required=False
+                ),
+                "responses": {
+                    "201": _json({"type": "object"}, "The round"),
+                    "200": _json({"type": "object"}, "The same key again: the same round"),
+                    **ERRORS,
+                },
             },
         },
     }
@@ -190,7 +281,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["customer_name", "customer_category", "channel", "category"],
             "properties": {
-                "customer_name": {"type": "string", "maxLength": 200},
+                "customer_name": {"type": "string", "maxLength": 200, "pattern": "\\S"},
                 "customer_category": {"type": "string", "enum": list(CUSTOMER_CATEGORIES)},
                 "channel": {"type": "string", "enum": list(CHANNELS)},
                 "category": {"type": "string", "enum": list(CATEGORIES)},
@@ -198,7 +289,7 @@ def _schemas() -> dict[str, Any]:
                 "phone": {"type": "string", "maxLength": 40},
                 "priority": {"type": "integer", "enum": list(PRIORITIES), "default": 1},
                 "voltage": {"type": "string", "enum": list(VOLTAGES), "default": "low"},
-                "capacity_kw": {"type": "number", "minimum": 0, "default": 0},
+                "capacity_kw": {"type": "number", "minimum": 0, "maximum": 1e7, "default": 0},
                 "supply": {"type": "string", "enum": list(SUPPLIES), "default": "single"},
                 "area": {"type": "string", "enum": list(AREAS), "default": "urban"},
                 "feeder": {"type": "string"},
@@ -354,22 +445,41 @@ def _paths() -> dict[str, Any]:
         "/api/tokens": {
             "post": {
                 "summary": "Exchange a user name and password for a bearer token",
+                "description": "The token is shown only in this answer and expires at "
+                "`expires_at` (GRIDFLOW_TOKEN_LIFETIME, default 8 hours). Sign-in is throttled "
+                "per account and per client address: 429 with Retry-After.",
                 "security": [],
                 "requestBody": _body(
                     _object(
                         ["username", "password"],
-                        username={"type": "string"},
-                        password={"type": "string"},
+                        username={"type": "string", "maxLength": 100},
+                        password={"type": "string", "maxLength": 1000},
                     )
                 ),
                 "responses": {
                     "201": _json(
-                        {"type": "object", "properties": {"token": {"type": "string"}}},
+                        _object(
+                            ["token", "expires_at"],
+                            token={"type": "string"},
+                            expires_at={"type": "string", "format": "date-time"},
+                        ),
                         "A new token",
                     ),
                     "401": _json(_ref("Error"), "Wrong user name or password"),
                     "422": _json(_ref("Error"), "Missing fields"),
+                    "429": {
+                        "description": "Too many failed sign-ins for this account or from "
+                        "this address; try again after Retry-After seconds",
+                        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                        "content": {"application/json": {"schema": _ref("Error")}},
+                    },
                 },
+            }
+        },
+        "/api/tokens/current": {
+            "delete": {
+                "summary": "Revoke the token this request carries; it stops working at once",
+                "responses": {"204": {"description": "Revoked"}},
             }
         },
         "/api/demands": {
@@ -389,7 +499,11 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("Accepted"), "Accepted"),
                     "200": _json(_ref("Accepted"), "Already accepted under this key"),
-                    "422": _json(_ref("Error"), "Invalid fields"),
+                    "422": _json(
+                        _ref("Error"),
+                        "Invalid fields, or the process it starts cannot run as deployed "
+                        "(code engine_error, naming the element; nothing is stored)",
+                    ),
                     **ERRORS,
                 },
             }
@@ -427,11 +541,15 @@ def _paths() -> dict[str, Any]:
                         "in": "query",
                         "schema": {"type": "string", "enum": ["due", "priority", "waiting"]},
                     },
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                    },
                     {
                         "name": "per_page",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                     },
                 ],
                 "responses": {
@@ -448,7 +566,7 @@ def _paths() -> dict[str, Any]:
                         },
                         "One page of the queue",
                     ),
-                    "422": _json(_ref("Error"), "Unknown scope or sort"),
+                    "422": _json(_ref("Error"), "Unknown scope or sort, a page out of range"),
                     "401": ERRORS["401"],
                 },
             }
@@ -492,6 +610,7 @@ def _paths() -> dict[str, Any]:
                         {"oneOf": [_ref("Deployment"), _ref("DecisionDeployments")]},
                         "The newest version's content: unchanged",
                     ),
+                    "409": _json(_ref("Error"), "Another deploy of the process came first"),
                     "422": _json(_ref("Problems"), "Problems; nothing was deployed"),
                     **ERRORS,
                 },
@@ -503,15 +622,15 @@ def _paths() -> dict[str, Any]:
                 "p95 and max in seconds (calendar and working time), share within standard, "
                 "breaches, rework; auditors, supervisors (their departments) and admins",
                 "parameters": [
-                    {"name": name, "in": "query", "schema": {"type": kind}}
-                    for name, kind in (
-                        ("process", "string"),
-                        ("version", "integer"),
-                        ("since", "string"),
-                        ("until", "string"),
-                        ("department", "string"),
-                        ("person", "string"),
-                        ("customer_category", "string"),
+                    {"name": name, "in": "query", "schema": schema}
+                    for name, schema in (
+                        ("process", {"type": "string"}),
+                        ("version", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+                        ("since", DAY),
+                        ("until", DAY),
+                        ("department", {"type": "string"}),
+                        ("person", {"type": "string"}),
+                        ("customer_category", {"type": "string"}),
                     )
                 ],
                 "responses": {
@@ -540,11 +659,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Complete the link with its form data and the version read",
                 "parameters": [ITEM_ID],
                 "requestBody": _body(
-                    _object(
-                        ["version", "data"],
-                        version={"type": "integer"},
-                        data={"type": "object"},
-                    )
+                    _object(["version", "data"], version=VERSION, data={"type": "object"})
                 ),
                 "responses": {
                     "200": _json({"type": "object"}, "Completed; the next links"),
@@ -566,7 +681,243 @@ def _action(summary: str) -> dict[str, Any]:
             "responses": {
                 "200": _json(_ref("WorkItem"), "Done"),
                 "409": _json(_ref("Error"), "Changed or held by someone else"),
+                "422": _json(_ref("Error"), "The body is not an object with an integer version"),
                 **ERRORS,
             },
         }
+    }
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {**ITEM_ID, "name": name}
+
+
+VARIABLES = {
+    "type": "object",
+    "description": "Camunda's typed variables: name → {value, type}; type one of String, "
+    "Boolean, Integer, Short, Long, Double, Json (a JSON text), Null",
+    "additionalProperties": _object(
+        ["value"],
+        value={"nullable": True},
+        type={
+            "type": "string",
+            "enum": ["String", "Boolean", "Integer", "Short", "Long", "Double", "Json", "Null"],
+        },
+    ),
+}
+WORKER_ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_.:@-]+$"}
+LOCK_MS = {"type": "integer", "minimum": 1000, "maximum": 7 * 24 * 3600 * 1000}
+
+
+def _system_step_paths() -> dict[str, Any]:
+    """External tasks in Camunda 7's shape, incidents, cancelling an instance (issue 10)."""
+    task = _object(
+        ["id", "topicName", "activityId", "processInstanceId", "businessKey", "variables"],
+        id={"type": "string", "description": "the task's id (a number, as text, as Camunda)"},
+        topicName={"type": "string"},
+        workerId={"type": "string", "nullable": True},
+        lockExpirationTime={"type": "string", "format": "date-time", "nullable": True},
+        retries={"type": "integer", "nullable": True},
+        errorMessage={"type": "string", "nullable": True},
+        activityId={"type": "string"},
+        activityName={"type": "string"},
+        processInstanceId={"type": "string"},
+        processDefinitionKey={"type": "string"},
+        processDefinitionVersion={"type": "integer"},
+        businessKey={"type": "string"},
+        priority={"type": "integer"},
+        state={"type": "string", "enum": ["ready", "locked", "incident"]},
+        createTime={"type": "string", "format": "date-time"},
+        variables={"type": "object"},
+    )
+    done = {"description": "Done (no content)"}
+    conflict = _json(_ref("Error"), "Not locked by this worker, or finished already")
+    worker = {"workerId": WORKER_ID}
+    incident = _object(
+        ["id", "instance_id", "kind", "message", "state"],
+        id={"type": "integer"},
+        instance_id={"type": "integer"},
+        process_id={"type": "string"},
+        version={"type": "integer"},
+        business_key={"type": "string"},
+        element_id={"type": "string", "nullable": True},
+        step_name={"type": "string", "nullable": True},
+        kind={"type": "string", "enum": ["failed_external_task", "engine_error"]},
+        message={"type": "string"},
+        state={"type": "string", "enum": ["open", "resolved"]},
+        created_at={"type": "string", "format": "date-time"},
+        last_seen_at={"type": "string", "format": "date-time"},
+        occurrences={"type": "integer"},
+        external_task_id={"type": "integer", "nullable": True},
+        topic={"type": "string", "nullable": True},
+        resolved_at={"type": "string", "format": "date-time", "nullable": True},
+        resolved_by={"type": "string", "nullable": True},
+        resolution={"type": "string", "nullable": True},
+    )
+    task_id = [_id("task_id")]
+    return {
+        "/api/external-task/fetchAndLock": {
+            "post": {
+                "summary": "Lock up to maxTasks tasks of the topics the worker serves "
+                "(integration accounts: the topics granted to them)",
+                "requestBody": _body(
+                    _object(
+                        ["workerId", "maxTasks", "topics"],
+                        **worker,
+                        maxTasks={"type": "integer", "minimum": 1, "maximum": 100},
+                        usePriority={"type": "boolean"},
+                        asyncResponseTimeout={"type": "integer", "minimum": 0, "maximum": 30000},
+                        topics={
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 20,
+                            "items": _object(
+                                ["topicName", "lockDuration"],
+                                topicName={"type": "string", "minLength": 1, "maxLength": 100},
+                                lockDuration=LOCK_MS,
+                                variables={"type": "array", "items": {"type": "string"}},
+                            ),
+                        },
+                    )
+                ),
+                "responses": {
+                    "200": _json({"type": "array", "items": task}, "The tasks now locked"),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/external-task": {
+            "get": {
+                "summary": "Open external tasks (a worker sees those of its topics)",
+                "parameters": [{"name": "topicName", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "array", "items": task}, "Open tasks")},
+            }
+        },
+        "/api/external-task/{task_id}": {
+            "get": {
+                "summary": "One external task",
+                "parameters": task_id,
+                "responses": {"200": _json(task, "The task")},
+            }
+        },
+        "/api/external-task/{task_id}/complete": {
+            "post": {
+                "summary": "Complete a locked task with the variables it declares (outputs)",
+                "parameters": task_id,
+                "requestBody": _body(
+                    _object(["workerId"], **worker, variables=VARIABLES, localVariables=VARIABLES)
+                ),
+                "responses": {"204": done, "409": conflict},
+            }
+        },
+        "/api/external-task/{task_id}/failure": {
+            "post": {
+                "summary": "Report a failure; with no retries left an incident opens",
+                "parameters": task_id,
+                "requestBody": _body(
+                    _object(
+                        ["workerId", "retries"],
+                        **worker,
+                        errorMessage={"type": "string", "maxLength": 500},
+                        errorDetails={"type": "string", "maxLength": 20000},
+                        retries={"type": "integer", "minimum": 0, "maximum": 1000},
+                        retryTimeout={
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 7 * 24 * 3600 * 1000,
+                        },
+                    )
+                ),
+                "responses": {"204": done, "409": conflict},
+            }
+        },
+        "/api/external-task/{task_id}/bpmnError": {
+            "post": {
+                "summary": "A business error: the task's error boundary event for the code "
+                "takes over (422 naming the element when none catches it)",
+                "parameters": task_id,
+                "requestBody": _body(
+                    _object(
+                        ["workerId", "errorCode"],
+                        **worker,
+                        errorCode={"type": "string", "minLength": 1, "maxLength": 100},
+                        errorMessage={"type": "string", "maxLength": 500},
+                        variables=VARIABLES,
+                    )
+                ),
+                "responses": {"204": done, "409": conflict},
+            }
+        },
+        "/api/external-task/{task_id}/extendLock": {
+            "post": {
+                "summary": "Keep the lock for newDuration more milliseconds from now",
+                "parameters": task_id,
+                "requestBody": _body(
+                    _object(["workerId", "newDuration"], **worker, newDuration=LOCK_MS)
+                ),
+                "responses": {"204": done, "409": conflict},
+            }
+        },
+        "/api/external-task/{task_id}/unlock": {
+            "post": {
+                "summary": "Give a locked task back (its worker; supervisors and admins any)",
+                "parameters": task_id,
+                "requestBody": _body(_object([], **worker), required=False),
+                "responses": {"204": done, "409": conflict},
+            }
+        },
+        "/api/external-task/{task_id}/retries": {
+            "put": {
+                "summary": "Give a task retries again (resolves its incident)",
+                "parameters": task_id,
+                "requestBody": _body(
+                    _object(["retries"], retries={"type": "integer", "minimum": 1, "maximum": 1000})
+                ),
+                "responses": {"204": done, "409": conflict},
+            }
+        },
+        "/api/incidents": {
+            "get": {
+                "summary": "Incidents (supervisors and administrators)",
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["open", "resolved"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json({"type": "array", "items": incident}, "Incidents"),
+                    "422": _json(_ref("Error"), "An unknown state"),
+                },
+            }
+        },
+        "/api/incidents/{incident_id}/retry": {
+            "post": {
+                "summary": "Retry: a system step goes back to its workers, a stuck step runs again",
+                "parameters": [_id("incident_id")],
+                "requestBody": _body(
+                    _object([], retries={"type": "integer", "minimum": 1, "maximum": 100}),
+                    required=False,
+                ),
+                "responses": {
+                    "200": _json(incident, "The incident, resolved"),
+                    "409": _json(_ref("Error"), "Resolved already"),
+                },
+            }
+        },
+        "/api/instances/{instance_id}/cancel": {
+            "post": {
+                "summary": "Cancel a running instance with a reason: its links, system steps "
+                "and called processes end",
+                "parameters": [_id("instance_id")],
+                "requestBody": _body(
+                    _object(["reason"], reason={"type": "string", "minLength": 1, "maxLength": 500})
+                ),
+                "responses": {
+                    "204": done,
+                    "409": _json(_ref("Error"), "Not running, or a called process"),
+                },
+            }
+        },
     }

@@ -22,16 +22,17 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
-from gridflow import comments, consultations, incidents, queues, timeline, work_items
-from gridflow.app.auth import load_staff, login_required, runtime
+from gridflow import access, comments, consultations, incidents, queues, timeline, work_items
+from gridflow.app import api
+from gridflow.app.auth import load_staff, runtime
 from gridflow.app.i18n import select_locale
+from gridflow.app.permissions import is_api
 from gridflow.demands import (
     AREAS,
     CATEGORIES,
     CHANNELS,
     CUSTOMER_CATEGORIES,
     EXTRA_PROCESSES,
-    INTAKE_ROLES,
     SUPPLIES,
     VOLTAGES,
     DemandError,
@@ -63,7 +64,6 @@ def staff() -> Staff:
 
 
 @blueprint.get("/")
-@login_required
 def index() -> Response:
     with runtime().db.read() as session:
         mine = queues.counts(session, staff().actor)["mine"]
@@ -71,7 +71,6 @@ def index() -> Response:
 
 
 @blueprint.get("/queue")
-@login_required
 def queue() -> str:
     args = request.args
     scope = args.get("scope", "team")
@@ -89,7 +88,7 @@ def queue() -> str:
             scope,
             filters,
             sort=args.get("sort", "due"),
-            page=_int(args.get("page"), 1),
+            page=min(max(_int(args.get("page"), 1), 1), queues.MAX_PAGE),
             per_page=PER_PAGE,
         )
     except queues.QueueError as exc:
@@ -128,8 +127,12 @@ def _filter_choices() -> dict[str, list[tuple[str, str]]]:
 
 
 def _int(raw: str | None, default: int) -> int:
+    """A whole number from a form or query (default when missing or not one); kept within
+    what the database stores."""
+    if not raw or len(raw) > 12:
+        return default
     try:
-        return int(raw) if raw else default
+        return int(raw)
     except ValueError:
         return default
 
@@ -143,10 +146,6 @@ def _item_or_404(item_id: int) -> WorkItem:
     if item is None:
         abort(404)
     return item
-
-
-def _may_see(item: WorkItem) -> bool:
-    return staff().actor.may_see(item.role, item.assignee, item.completed_by)
 
 
 def _render_item(
@@ -181,19 +180,13 @@ def _render_item(
 
 
 @blueprint.get("/work-items/<int:item_id>")
-@login_required
 def work_item(item_id: int) -> Response:
-    item = _item_or_404(item_id)
-    if not _may_see(item):
-        abort(403, _("This link belongs to another role."))
-    return _render_item(item)
+    return _render_item(_item_or_404(item_id))
 
 
 def _act(item_id: int, action: str) -> Response:
     rt = runtime()
     item = _item_or_404(item_id)
-    if not _may_see(item):
-        abort(403, _("This link belongs to another role."))
     version = _int(request.form.get("version"), -1)
     actor = staff().actor
     try:
@@ -212,13 +205,11 @@ def _act(item_id: int, action: str) -> Response:
 
 
 @blueprint.post("/work-items/<int:item_id>/claim")
-@login_required
 def claim(item_id: int) -> Response:
     return _act(item_id, "claim")
 
 
 @blueprint.post("/work-items/<int:item_id>/release")
-@login_required
 def release(item_id: int) -> Response:
     return _act(item_id, "release")
 
@@ -241,12 +232,9 @@ def _conflict_text(exc: ConflictError) -> str:
 
 
 @blueprint.post("/work-items/<int:item_id>/complete")
-@login_required
 def complete(item_id: int) -> Response:
     rt = runtime()
     item = _item_or_404(item_id)
-    if not _may_see(item):
-        abort(403, _("This link belongs to another role."))
     link = rt.definition(item.definition_id).links[item.element_id]
     values = _submitted(link.form)
     version = _int(request.form.get("version"), -1)
@@ -287,7 +275,6 @@ def complete(item_id: int) -> Response:
 
 
 @blueprint.post("/work-items/<int:item_id>/comment")
-@login_required
 def comment(item_id: int) -> Response:
     try:
         comments.add_comment(runtime(), item_id, staff().actor, request.form.get("body", ""))
@@ -300,7 +287,6 @@ def comment(item_id: int) -> Response:
 
 
 @blueprint.post("/work-items/<int:item_id>/consult")
-@login_required
 def consult(item_id: int) -> Response:
     try:
         consultations.ask(
@@ -317,7 +303,6 @@ def consult(item_id: int) -> Response:
 
 
 @blueprint.get("/consultations")
-@login_required
 def consultation_list() -> str:
     return render_template(
         "consultations.html", questions=consultations.open_for(runtime(), staff().actor)
@@ -325,7 +310,6 @@ def consultation_list() -> str:
 
 
 @blueprint.post("/consultations/<int:consultation_id>/answer")
-@login_required
 def answer(consultation_id: int) -> Response:
     try:
         consultations.answer(
@@ -352,15 +336,13 @@ def intake_choices() -> dict[str, tuple[str, ...]]:
 
 
 @blueprint.route("/demands/new", methods=["GET", "POST"])
-@login_required
 def new_demand() -> Response:
-    if not staff().has(*INTAKE_ROLES):
-        abort(403, _("Only the front desk and account managers take in demands."))
     values: dict[str, str] = dict(request.form.items()) if request.method == "POST" else {}
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             demand = demand_from_form(request.form)
+            demand.validate()  # before classifying: an empty category names no process
             extra = request.form.getlist("also")
             processes = [classify(demand)] + [
                 EXTRA_PROCESSES[e] for e in extra if e in EXTRA_PROCESSES
@@ -425,26 +407,55 @@ def demand_from_form(form: Any) -> DemandInput:
 
 
 @blueprint.get("/demands")
-@login_required
 def demands() -> str:
-    query_text = request.args.get("q", "").strip()
-    with runtime().db.read() as session:
+    """The latest demands, found by reference (or by customer among those one may see);
+    customers' names are masked on demands whose personal data one may not see."""
+    rt = runtime()
+    actor = staff().actor
+    query_text = request.args.get("q", "").strip()[:100].replace("\x00", "")
+    with rt.db.snapshot() as connection:
         query = select(Demand).order_by(Demand.id.desc()).limit(50)
         if query_text:
             like = f"%{query_text}%"
-            query = query.where(or_(Demand.reference.ilike(like), Demand.customer_name.ilike(like)))
-        found = list(session.scalars(query))
-    return render_template("demands.html", demands=found, q=query_text)
+            by_name = Demand.customer_name.ilike(like)
+            if not access.sees_all_personal_data(actor):
+                # A name search must not tell who is a customer: only demands one may see.
+                mine = access.personal_demands(
+                    connection,
+                    actor,
+                    rt.roles,
+                    connection.scalars(select(Demand.id).where(by_name).limit(500)),
+                )
+                by_name = Demand.id.in_(sorted(mine))
+            query = query.where(or_(Demand.reference.ilike(like), by_name))
+        found = list(connection.execute(query))
+        shown = access.personal_demands(connection, actor, rt.roles, [d.id for d in found])
+    rows = [
+        {
+            "id": d.id,
+            "reference": d.reference,
+            "customer": d.customer_name if d.id in shown else access.masked(d.customer_name),
+            "category": d.category,
+            "channel": d.channel,
+            "created_at": d.created_at,
+        }
+        for d in found
+    ]
+    return render_template("demands.html", demands=rows, q=query_text)
 
 
 @blueprint.get("/demands/<int:demand_id>")
-@login_required
 def demand(demand_id: int) -> str:
+    rt = runtime()
     try:
-        view = timeline.demand_timeline(runtime(), demand_id)
+        view = timeline.demand_timeline(rt, demand_id)
     except NotFoundError:
         abort(404)
-    return render_template("demand.html", view=view)
+    with rt.db.snapshot() as connection:
+        personal = demand_id in access.personal_demands(
+            connection, staff().actor, rt.roles, [demand_id]
+        )
+    return render_template("demand.html", view=view, personal=personal)
 
 
 # --- filters and errors ------------------------------------------------------------------------
@@ -516,15 +527,30 @@ def register_filters(app: Flask) -> None:
             return sign + _("%(h)d working h %(m)d min", h=rest // 3600, m=rest % 3600 // 60)
         return sign + _("%(d)d working days %(h)d h", d=days, h=rest // 3600)
 
+    @app.before_request
+    def refuse_nul() -> None:
+        """No database stores a NUL character in text: such a page request is refused (the API
+        answers the same with its own 422)."""
+        if is_api(request.path):
+            return
+        values = [request.path, *request.args.values()]
+        if request.method == "POST" and request.mimetype != "multipart/form-data":
+            values.extend(request.form.values())
+        if any("\x00" in value for value in values):
+            abort(400, _("The request contains a NUL character."))
+
     @app.errorhandler(GridflowError)
     def gridflow_error(exc: GridflowError) -> tuple[str, int]:
         return render_template("error.html", message=str(exc), code=400), 400
 
-    for code in (400, 403, 404):
+    for code in (400, 403, 404, 405, 413, 429, 500):
 
         @app.errorhandler(code)
-        def http_error(exc: Any, code: int = code) -> tuple[str, int]:
-            message = getattr(exc, "description", "") or ""
+        def http_error(exc: Any, code: int = code) -> Response | tuple[str, int]:
+            # Under /api/ every answer is JSON, also for paths and methods no route knows.
+            if is_api(request.path):
+                return api.http_error(exc)
+            message = (getattr(exc, "description", "") or "") if code < 500 else ""
             return render_template("error.html", message=message, code=code), code
 
 
