@@ -141,7 +141,9 @@ def test_csv_of_events_keeps_every_lifecycle(rt: Runtime, history: History) -> N
     assert rows[0]["at"] == "2026-04-02T01:00:00.000+00:00"
     construction = list(
         csv.DictReader(
-            io.StringIO("".join(export.events_csv(rt, audit.AuditFilter(department="construction"))))
+            io.StringIO(
+                "".join(export.events_csv(rt, audit.AuditFilter(department="construction")))
+            )
         )
     )
     assert {r["element_id"] for r in construction} == {BUILD}
