@@ -516,6 +516,7 @@ def run_demo(
     start: datetime = DEMO_START,
     leave_open: bool = False,
     accounts: bool = False,
+    now: datetime | None = None,
 ) -> DemoResult:
     """Create the schema, deploy the processes and simulate `instances` demands to their end.
 
@@ -523,13 +524,14 @@ def run_demo(
     now, leaving the work in flight open in the queues; a high-voltage or PV connection takes
     longer than a few weeks, so those arrive over as many weeks again before (LEAD_IN), and
     some are far along by now. With `accounts`, demo staff accounts (see DEMO_NAMES, password
-    DEMO_PASSWORD) are created to sign in with.
+    DEMO_PASSWORD) are created to sign in with. `now` (the wall clock by default) is where a
+    demo left open stops.
     """
     began = time.perf_counter()
     until = None
     lead_in = timedelta(0)
     if leave_open:
-        until = datetime.now(UTC)
+        until = now or datetime.now(UTC)
         lead_in = timedelta(weeks=weeks)
         start = _monday_morning(until - timedelta(weeks=weeks)) - lead_in
     clock = SimulatedClock(start)
