@@ -72,7 +72,7 @@ CHOICES: dict[str, list[tuple[object, float]]] = {
     "accepted": [(True, 0.8), (False, 0.2)],
     "inspection_passed": [(True, 0.85), (False, 0.15)],
     # A department rejects a high-voltage supply scheme now and then: it goes back for revision.
-    "countersign_decision": [("approve", 0.93), ("reject", 0.07)],
+    "countersign_decision": [("approve", 0.9), ("reject", 0.1)],
     "fee_status": [("due", 0.7), ("none_due", 0.3)],
     # Most customers are not important power users; hospitals and the like are few.
     "customer_importance": [
