@@ -5,14 +5,26 @@ Runs the same flows N times in each mode, all in one run, and prints instances p
   (a)  raw SpiffWorkflow in memory: CamundaParser + BpmnWorkflow; every READY user task gets the
        same form data (task.data.update + task.run + do_engine_steps). Conditions and timers are
        evaluated by gridflow's SafeScriptEngine (the default engine cannot read JUEL `${...}`).
-  (a+) gridflow's Engine in memory (Engine.start / Run.complete / Run.deliver_message), no dump.
+       Raw SpiffWorkflow cannot run an external task (it waits for another system's worker,
+       which needs a store to lock it in): it completes each as a plain task in memory, with a
+       value for each of its outputs, as if the worker had answered at once; it completes a call
+       activity the same way, without running the called process.
+  (a+) gridflow's Engine in memory (Engine.start / Run.complete / Run.deliver_message), no dump;
+       system steps completed in memory as in (a) (Run.complete).
   (a') the same with Engine.dump() + Engine.restore() around every step (definition kept out of
        the document): the serialization cost alone.
   (b)  gridflow persisted on SQLite (a fresh temp file): start_instance, work_items.complete per
-       link, instances.deliver_message; every step is one transaction that restores and saves.
+       link, instances.deliver_message; external_tasks.fetch_and_lock + complete per external
+       task (a worker in this process); a call activity runs its called process as an instance
+       of its own (its links and steps driven the same way). Every step is one transaction that
+       restores and saves.
   (c)  the same on PostgreSQL (a fresh database `gridflow_bench` on the --postgres server).
 
-Usage:  python bench/engine.py [--instances 300] [--flows two_lane,hv_connection]
+Flows: two_lane (two links), countersign (a link, an external task, a decision and a four-way
+countersign: bench/flows/countersign.bpmn), hv_connection (the shipped high-voltage connection:
+an external task, two decisions, a countersign and a call to the meter installation).
+
+Usage:  python bench/engine.py [--instances 300] [--flows two_lane,countersign,hv_connection]
                                [--postgres URL | --no-postgres] [--profile]
 
 A script, not a test: it prints a table per flow and exits 0.
@@ -42,18 +54,18 @@ from pathlib import Path
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import bindparam, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from gridflow import catalog, decisions, definitions, instances, work_items
+from gridflow import catalog, decisions, definitions, external_tasks, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
 from gridflow.decisions import DecisionBook
 from gridflow.definitions import ProcessDefinition
-from gridflow.definitions.spiff import GridflowParser
+from gridflow.definitions.spiff import CalledProcess, ExternalTask, GridflowParser, connect_loops
 from gridflow.engine import Engine, Run, SafeScriptEngine, using_clock
 from gridflow.instances import OPEN
-from gridflow.models import Base, Instance, Wait, WorkItem
+from gridflow.models import Base, Instance, SystemTask, Wait, WorkItem
 from gridflow.roles import Actor, RoleBook
 from gridflow.runtime import Runtime
 from gridflow.working_time import WorkingCalendar
@@ -61,8 +73,18 @@ from gridflow.working_time import WorkingCalendar
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = {
     "two_lane": ROOT / "bench" / "flows" / "two_lane.bpmn",
+    "countersign": ROOT / "bench" / "flows" / "countersign.bpmn",
     "hv_connection": ROOT / "processes" / "hv_connection.bpmn",
 }
+# What the other systems' workers answer, by output name (external tasks, all modes).
+OUTPUTS: dict[str, object] = {
+    "archive_no": "MK-BENCH",
+    "meter_no": "DB3-BENCH",
+    "meter_phases": 3,
+    "paid": True,
+    "receipt_no": "FI-BENCH",
+}
+WORKER = external_tasks.Worker("bench", "bench-worker", None)
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DATABASE = "gridflow_bench"
 # Monday 2 March 2026, 09:00 in Beijing (as in tests/conftest.py). The clock never moves, so no
@@ -99,7 +121,10 @@ class Flow:
     name: str
     path: Path
     definition: ProcessDefinition
-    forms: Mapping[str, dict[str, object]]  # element id -> validated form values
+    forms: Mapping[str, dict[str, object]]  # element id -> validated form values, every process
+    outputs: Mapping[str, dict[str, object]]  # external task element id -> the worker's answer
+    called: tuple[Path, ...] = ()  # the files of the processes its call activities start
+    topics: tuple[str, ...] = ()  # of its external tasks and those of the processes it calls
 
     @property
     def process_id(self) -> str:
@@ -109,11 +134,27 @@ class Flow:
 def load_flow(name: str) -> Flow:
     path = FLOWS.get(name) or Path(name)
     definition = definitions.load(path, ROLES)
+    called = tuple(
+        path.parent / f"{step.called_element}.bpmn"
+        for step in definition.steps.values()
+        if step.kind == "call"
+    )
+    every = [definition, *(definitions.load(file, ROLES) for file in called)]
     forms = {
         element_id: link.form.validate(_fill(link, FORM_OVERRIDES.get(element_id, {})))
-        for element_id, link in definition.links.items()
+        for d in every
+        for element_id, link in d.links.items()
     }
-    return Flow(path.stem, path, definition, forms)
+    external = [s for d in every for s in d.steps.values() if s.kind == "external"]
+    outputs = {s.element_id: {name: OUTPUTS[name] for name in s.outputs} for s in external}
+    topics = tuple(sorted({s.topic for s in external if s.topic}))
+    return Flow(path.stem, path, definition, forms, outputs, called, topics)
+
+
+def _step_answer(flow: Flow, element_id: str) -> dict[str, object]:
+    """What a system step ends with in memory: an external task's outputs; nothing from a
+    call activity (the called process is not run in memory)."""
+    return flow.outputs.get(element_id, {})
 
 
 def _fill(link: definitions.Link, given: Mapping[str, object]) -> dict[str, object]:
@@ -155,6 +196,9 @@ def raw_spiff(flow: Flow, n: int) -> Result:
     parser.add_bpmn_file(str(flow.path))
     spec = parser.get_spec(flow.process_id)
     subprocess_specs = parser.get_subprocess_specs(flow.process_id)
+    # gridflow's multi-instance specs (Camunda's collection and completion condition) hear of
+    # their instances ending once connected, which gridflow does when it builds a definition.
+    connect_loops(spec, subprocess_specs)
     clock = SimulatedClock(START)
 
     def one(_: int) -> list[str]:
@@ -172,9 +216,14 @@ def raw_spiff(flow: Flow, n: int) -> Result:
                 ready = workflow.get_tasks(state=TaskState.READY, manual=True)
                 if ready:
                     for task in ready:
-                        task.data.update(flow.forms[task.task_spec.bpmn_id])
+                        element = task.task_spec.bpmn_id
+                        if isinstance(task.task_spec, ExternalTask | CalledProcess):
+                            # No worker and no store here: a plain task completed in memory.
+                            task.data.update(_step_answer(flow, element))
+                        else:
+                            task.data.update(flow.forms[element])
                         task.run()
-                        path.append(task.task_spec.bpmn_id)
+                        path.append(element)
                     workflow.do_engine_steps()
                     continue
                 path.append(_deliver_waiting_message(Run(flow.definition, workflow, clock)))
@@ -218,10 +267,14 @@ def gridflow_engine(flow: Flow, n: int, round_trip: bool, sizes: Sizes | None = 
             if round_trip:
                 run = engine.restore(definition, document)
             ready = run.ready_links()
+            steps = [step for step in run.snapshot().steps if step.state == "ready"]
             if ready:
                 link = ready[0]
                 run.complete(link.task_id, flow.forms[link.element_id])
                 path.append(link.element_id)
+            elif steps:
+                run.complete(steps[0].task_id, _step_answer(flow, steps[0].element_id))
+                path.append(steps[0].element_id)
             else:
                 path.append(_deliver_waiting_message(run))
             if round_trip:
@@ -247,23 +300,36 @@ def persisted(flow: Flow, n: int, url: str, mode: str, label: str) -> Result:
     Database(url).migrate()
     rt = Runtime.create(url, clock=SimulatedClock(START), calendar=CALENDAR, roles=ROLES)
     try:
-        catalog.deploy_paths(rt, [flow.path, *decisions.dmn_files([flow.path.parent])], "bench")
+        files = [flow.path, *flow.called, *_tables(flow)]
+        catalog.deploy_paths(rt, files, "bench")
         return measure(mode, label, n, lambda i: drive_persisted(rt, flow, i))
     finally:
         rt.db.dispose()
 
 
+def _tables(flow: Flow) -> list[Path]:
+    """The decision tables beside the flow and the company's (as BOOK has them in memory)."""
+    return decisions.dmn_files(sorted({flow.path.parent, ROOT / "processes"}))
+
+
 def drive_persisted(rt: Runtime, flow: Flow, i: int) -> list[str]:
-    """One instance from start to end through gridflow's verbs, as clerks and the customer would."""
+    """One instance from start to end through gridflow's verbs, as clerks, the other systems'
+    workers and the customer would. The called processes' links and steps are driven too (in
+    the path as `process/element`)."""
     path: list[str] = []
     started = instances.start_instance(rt, flow.process_id, VARIABLES, business_key=f"bench-{i}")
     instance_id = started.instance_id
+    requests = [external_tasks.TopicRequest(topic, 60_000) for topic in flow.topics]
     while True:
-        items, status, messages = _instance_state(rt, instance_id)
+        items, status, messages, called = _instance_state(rt, instance_id)
         if items:
             for item in items:
                 work_items.complete(rt, item.id, ADMIN, flow.forms[item.element_id])
-                path.append(item.element_id)
+                path.append(_in(called, item.instance_id, item.element_id))
+        elif requests and (tasks := external_tasks.fetch_and_lock(rt, WORKER, requests, 10)):
+            for task in tasks:
+                external_tasks.complete(rt, task.id, WORKER, flow.outputs[task.element_id])
+                path.append(_in(called, task.instance_id, task.element_id))
         elif status != "running":
             return path
         elif messages:
@@ -273,25 +339,43 @@ def drive_persisted(rt: Runtime, flow: Flow, i: int) -> list[str]:
             raise RuntimeError(f"instance {instance_id} is stuck: no open link, no message wait")
 
 
-def _instance_state(rt: Runtime, instance_id: int) -> tuple[list[WorkItem], str, list[str]]:
-    """Open links, status and awaited messages of an instance: one read transaction."""
+def _in(called: Mapping[int, str], instance_id: int, element_id: str) -> str:
+    process = called.get(instance_id)
+    return f"{process}/{element_id}" if process else element_id
+
+
+_CALLED = (
+    select(Instance.id, SystemTask.element_id)
+    .join(SystemTask, SystemTask.child_instance_id == Instance.id)
+    .where(Instance.parent_instance_id == bindparam("instance_id"))
+)
+
+
+def _instance_state(
+    rt: Runtime, instance_id: int
+) -> tuple[list[WorkItem], str, list[str], dict[int, str]]:
+    """Open links (of the instance and the processes it called), status, awaited messages and
+    the instances it called (id -> the call activity's element id): one read transaction."""
     with rt.db.read() as session:
+        called = {
+            row.id: row.element_id for row in session.execute(_CALLED, {"instance_id": instance_id})
+        }
         items = list(
             session.scalars(
                 select(WorkItem)
-                .where(WorkItem.instance_id == instance_id, WorkItem.state.in_(OPEN))
+                .where(WorkItem.instance_id.in_([instance_id, *called]), WorkItem.state.in_(OPEN))
                 .order_by(WorkItem.id)
             )
         )
         if items:
-            return items, "running", []
+            return items, "running", [], called
         status = session.scalar(select(Instance.status).where(Instance.id == instance_id))
         messages = list(
             session.scalars(
                 select(Wait.name).where(Wait.instance_id == instance_id, Wait.kind == "message")
             )
         )
-        return items, status or "missing", messages
+        return items, status or "missing", messages, called
 
 
 def sqlite_url(folder: str, flow: Flow) -> str:
@@ -330,11 +414,15 @@ def reset_postgres(url: str) -> None:
 
 
 def print_table(flow: Flow, results: list[Result], sizes: Sizes, skipped: list[str]) -> None:
-    links = sum(1 for step in results[0].path if not step.startswith("message:"))
-    messages = len(results[0].path) - links
+    steps = set(flow.outputs) | {
+        s.element_id for s in flow.definition.steps.values() if s.kind == "call"
+    }
+    messages = sum(1 for step in results[0].path if step.startswith("message:"))
+    system = sum(1 for step in results[0].path if step in steps)
+    links = len(results[0].path) - messages - system
     print(
         f"\nflow {flow.name}  ({flow.path.relative_to(ROOT)}; {links} user tasks, "
-        f"{messages} message(s) per instance)"
+        f"{system} system step(s), {messages} message(s) per instance)"
     )
     print("  path: " + " -> ".join(s.removeprefix("Activity_") for s in results[0].path))
     base = results[0].rate
@@ -361,15 +449,34 @@ def print_table(flow: Flow, results: list[Result], sizes: Sizes, skipped: list[s
             f"{sizes.mid_embedded:,} bytes mid-process with the definition embedded"
         )
     for r in results[1:]:
-        if sorted(r.path) != sorted(results[0].path):
+        if _top_level(r.path) != _top_level(results[0].path):
             print(f"  WARNING: ({r.mode}) took another path: {r.path}")
+    called = [step for step in results[-1].path if "/" in step]
+    if called:
+        print(
+            "  (b)/(c) also ran the called process: " + ", ".join(called) + "; (a), (a+) and "
+            "(a') complete the call activity in memory without it"
+        )
+
+
+def _top_level(path: list[str]) -> list[str]:
+    """The caller's own steps: (b) and (c) run a called process's steps (`call/element`) where
+    the other modes complete the call activity itself."""
+    own: list[str] = []
+    for step in path:
+        call, _, inside = step.partition("/")
+        if not inside:
+            own.append(step)
+        elif call not in own:
+            own.append(call)
+    return sorted(own)
 
 
 def profile_sqlite(flow: Flow, n: int, folder: str, top: int) -> None:
     url = f"sqlite:///{Path(folder) / f'profile_{flow.name}.db'}"
     Database(url).migrate()
     rt = Runtime.create(url, clock=SimulatedClock(START), calendar=CALENDAR, roles=ROLES)
-    catalog.deploy_paths(rt, [flow.path, *decisions.dmn_files([flow.path.parent])], "bench")
+    catalog.deploy_paths(rt, [flow.path, *flow.called, *_tables(flow)], "bench")
     drive_persisted(rt, flow, -1)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -393,8 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=300, help="instances per mode (300)")
     parser.add_argument(
         "--flows",
-        default="two_lane,hv_connection",
-        help="comma-separated: two_lane, hv_connection or BPMN file paths",
+        default="two_lane,countersign,hv_connection",
+        help="comma-separated: two_lane, countersign, hv_connection or BPMN file paths",
     )
     parser.add_argument(
         "--postgres",

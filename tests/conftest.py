@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from gridflow import catalog, work_items
+from gridflow import catalog, external_tasks, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
 from gridflow.definitions import content_hash
@@ -162,6 +162,28 @@ def complete(
     link = rt.definition(item.definition_id).links[element_id]
     values = link.form.complete_with_examples(form or {})
     return work_items.complete(rt, item.id, actor, values)
+
+
+# What the other systems' workers answer in tests: every output the external tasks of the
+# shipped processes declare (the archive number, the meter ordered, the payment checked).
+SYSTEM_ANSWERS: dict[str, dict[str, object]] = {
+    "marketing_archive": {"archive_no": "MK-TEST-0001"},
+    "meter_order": {"meter_no": "DB3-TEST-0001", "meter_phases": 3},
+    "finance_payment": {"paid": True, "receipt_no": "FI-TEST-0001"},
+}
+SYSTEMS_WORKER = external_tasks.Worker("systems", "test-systems", None)
+
+
+def serve_system_steps(rt: Runtime, topics: tuple[str, ...] = tuple(SYSTEM_ANSWERS)) -> int:
+    """The other systems answer every external task waiting for them, as their workers would
+    (including tasks the answers lead to); returns how many they completed."""
+    requests = [external_tasks.TopicRequest(topic, 60_000) for topic in topics]
+    served = 0
+    while tasks := external_tasks.fetch_and_lock(rt, SYSTEMS_WORKER, requests, 100):
+        for task in tasks:
+            external_tasks.complete(rt, task.id, SYSTEMS_WORKER, SYSTEM_ANSWERS[task.topic])
+            served += 1
+    return served
 
 
 STAFF_PASSWORD = "correct-horse-9"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import STAFF_PASSWORD, token
+from conftest import STAFF_PASSWORD, serve_system_steps, token
+
+from gridflow.runtime import Runtime
 
 HV_DEMAND = {
     "customer_name": "Hongda Steel",
@@ -137,7 +139,7 @@ def test_only_the_front_desk_takes_demands(client: Any) -> None:
     assert response.status_code == 403
 
 
-def test_claim_release_complete_and_the_status_codes(client: Any) -> None:
+def test_claim_release_complete_and_the_status_codes(client: Any, rt: Runtime) -> None:
     desk, manager = token(client, "desk1"), token(client, "manager1")
     create_hv(client, desk)
     [row] = team(client, manager)
@@ -169,7 +171,10 @@ def test_claim_release_complete_and_the_status_codes(client: Any) -> None:
     done = client.post(f"/api/work-items/{item_id}/complete", json=body, headers=manager)
     assert done.status_code == 200, done.text
     assert done.json["work_item"]["state"] == "completed"
-    assert sorted(n["link_name"] for n in done.json["next"]) == [
+    # Next is a system step: the marketing system archives the customer; then planning works.
+    assert done.json["next"] == []
+    assert serve_system_steps(rt) == 1
+    assert sorted(i["link_name"] for i in team(client, token(client, "planner1"))) == [
         "Design supply scheme",
         "Site survey",
     ]
@@ -187,7 +192,7 @@ def test_claim_release_complete_and_the_status_codes(client: Any) -> None:
     assert client.get("/api/work-items/999999", headers=manager).status_code == 404
 
 
-def test_two_clerks_complete_the_same_link_one_gets_409(client: Any) -> None:
+def test_two_clerks_complete_the_same_link_one_gets_409(client: Any, rt: Runtime) -> None:
     desk = token(client, "desk1")
     planner1, planner2 = token(client, "planner1"), token(client, "planner2")
     manager = token(client, "manager1")
@@ -198,6 +203,7 @@ def test_two_clerks_complete_the_same_link_one_gets_409(client: Any) -> None:
         json=accept_form(client, manager, accept["id"]),
         headers=manager,
     )
+    serve_system_steps(rt)
     survey = next(i for i in team(client, planner1) if i["link_id"] == "Activity_site_survey")
     item = client.get(f"/api/work-items/{survey['id']}", headers=planner1).json
     data = {
@@ -225,7 +231,9 @@ def test_two_clerks_complete_the_same_link_one_gets_409(client: Any) -> None:
     assert "completed by planner1" in second.json["error"]["message"]
 
 
-def test_a_metering_clerk_cannot_see_claim_or_complete_a_planning_link(client: Any) -> None:
+def test_a_metering_clerk_cannot_see_claim_or_complete_a_planning_link(
+    client: Any, rt: Runtime
+) -> None:
     desk, manager = token(client, "desk1"), token(client, "manager1")
     meter = token(client, "meter1")
     create_hv(client, desk)
@@ -235,6 +243,7 @@ def test_a_metering_clerk_cannot_see_claim_or_complete_a_planning_link(client: A
         json=accept_form(client, manager, accept["id"]),
         headers=manager,
     )
+    serve_system_steps(rt)
     planner_items = team(client, token(client, "planner1"))
     assert len(planner_items) == 2
     assert team(client, meter) == []

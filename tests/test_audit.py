@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from audit_history import ACCEPT, HOUR, INSTALL, PROCESS, History, build, local
+from audit_history import ACCEPT, BUILD, HOUR, PROCESS, History, build, local
 from conftest import STAFF_PASSWORD, login, token
 from sqlalchemy import select
 
@@ -63,7 +63,7 @@ def test_per_link_figures_match_the_hand_computed_values(
     rt: Runtime, history: History, method: str
 ) -> None:
     found = figures(rt, method=method)
-    assert sorted(found) == [ACCEPT, INSTALL]
+    assert sorted(found) == [ACCEPT, BUILD]
     accept = found[ACCEPT]
     assert (accept.count, accept.breaches, accept.within_standard_share) == (4, 1, 0.75)
     assert (accept.rework_instances, accept.rework_executions) == (1, 1)
@@ -71,16 +71,16 @@ def test_per_link_figures_match_the_hand_computed_values(
     assert accept.standard_s == 14 * HOUR  # two working days of 7 h
     for key, value in ACCEPT_EXPECTED.items():
         assert accept.durations[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
-    install = found[INSTALL]
-    assert install.count == 1 and install.breaches == 0
+    build = found[BUILD]
+    assert build.count == 1 and build.breaches == 0
     # Waiting 10:00 → 14:00 is 4 h, of which 2 h 30 min in working hours (lunch 12:00-13:30).
-    assert install.durations["waiting_median_s"] == 4 * HOUR
-    assert install.durations["waiting_working_median_s"] == 2.5 * HOUR
-    assert install.durations["handling_working_p95_s"] == 2 * HOUR
+    assert build.durations["waiting_median_s"] == 4 * HOUR
+    assert build.durations["waiting_working_median_s"] == 2.5 * HOUR
+    assert build.durations["handling_working_p95_s"] == 2 * HOUR
 
 
 def test_the_index_and_window_ways_give_the_same_figures(rt: Runtime, history: History) -> None:
-    for flt in (audit.EVERYTHING, AuditFilter(department="metering")):
+    for flt in (audit.EVERYTHING, AuditFilter(department="construction")):
         by_index = figures(rt, flt, method="index")
         by_window = figures(rt, flt, method="window")
         assert sorted(by_index) == sorted(by_window)
@@ -114,9 +114,9 @@ def test_filters_by_customer_category_person_period_and_department(
     assert list(later) == [ACCEPT] and later[ACCEPT].count == 3
 
     until = figures(rt, audit.parse_filter({"until": "2026-04-07"}, rt.calendar))
-    assert (until[ACCEPT].count, until[INSTALL].count) == (1, 1)
+    assert (until[ACCEPT].count, until[BUILD].count) == (1, 1)
 
-    assert list(figures(rt, AuditFilter(department="metering"))) == [INSTALL]
+    assert list(figures(rt, AuditFilter(department="construction"))) == [BUILD]
     assert list(figures(rt, AuditFilter(process_id=PROCESS, version=99))) == []
 
 
@@ -140,7 +140,7 @@ def test_breaches_name_the_responsible_department_and_person(rt: Runtime, histor
     assert people == {
         ("customer_service", "manager1"): (2, 1),
         ("customer_service", "manager2"): (2, 0),
-        ("metering", "meter1"): (1, 0),
+        ("construction", "builder1"): (1, 0),
     }
 
 
@@ -158,7 +158,7 @@ def test_whole_process_figures_against_the_cap(rt: Runtime, history: History) ->
     assert process.durations["calendar_median_s"] == 5 * DAY + 7 * HOUR
     assert process.durations["working_median_s"] == 19.5 * HOUR
     links = rt.latest(PROCESS).definition.links
-    trips = sum(1 for e in (ACCEPT, INSTALL) if links[e].customer_facing)
+    trips = sum(1 for e in (ACCEPT, BUILD) if links[e].customer_facing)
     assert (process.links_mean, process.procedures_mean) == (2.0, float(trips))
     weekly = audit.trend(rt, audit.EVERYTHING, "week")[PROCESS]
     assert [(p.period, p.instances) for p in weekly] == [("2026-04-06", 1)]
@@ -210,11 +210,11 @@ def test_audit_api_gives_self_describing_figures_to_auditors(
 def test_a_supervisor_sees_the_links_of_their_departments_only(
     client: Any, rt: Runtime, history: History
 ) -> None:
-    users.create_user(rt, "sup1", STAFF_PASSWORD, ["supervisor", "metering"])
+    users.create_user(rt, "sup1", STAFF_PASSWORD, ["supervisor", "construction"])
     response = client.get("/api/audit/links", headers=token(client, "sup1"))
     assert response.status_code == 200
-    assert response.json["departments"] == ["metering", "service_supervision"]
-    assert [row["element_id"] for row in response.json["links"]] == [INSTALL]
+    assert response.json["departments"] == ["construction", "service_supervision"]
+    assert [row["element_id"] for row in response.json["links"]] == [BUILD]
     # Asking for another department's links gives nothing, not more.
     other = client.get(
         "/api/audit/links?department=customer_service", headers=token(client, "sup1")

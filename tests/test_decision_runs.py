@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import STAFF_PASSWORD, complete, login, open_items, token
+from conftest import STAFF_PASSWORD, complete, login, open_items, serve_system_steps, token
 from dmn_samples import ROUTE_RULES, rule_process, table
 from sqlalchemy import select
 
@@ -160,6 +160,7 @@ def hv_demand(rt: Runtime, capacity: float, importance: str, supply: str) -> dic
         "Activity_accept",
         {"capacity_kw": int(capacity), "supply": supply, "customer_importance": importance},
     )
+    serve_system_steps(rt)  # the customer archived, the tables decide
     with rt.db.read() as session:
         instance = session.get(Instance, iid)
         assert instance is not None

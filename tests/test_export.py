@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_history import ACCEPT, INSTALL, PROCESS, History, build
+from audit_history import ACCEPT, BUILD, PROCESS, History, build
 from click.testing import CliRunner
 from conftest import login
 from lxml import etree
@@ -125,7 +125,7 @@ def test_pm4py_reads_the_log_and_its_durations_equal_gridflows(
         done, aggregation_measure="mean", start_timestamp_key="assigned"
     )
     ours = {f.link_name: f for f in audit.link_figures(rt) if f.process_id == PROCESS}
-    assert sorted(handling) == sorted(ours) == sorted([history.accept_name, history.install_name])
+    assert sorted(handling) == sorted(ours) == sorted([history.accept_name, history.build_name])
     for name, row in ours.items():
         assert handling[name] == row.durations["handling_median_s"]
         assert waiting[name] == row.durations["waiting_median_s"]
@@ -139,12 +139,14 @@ def test_csv_of_events_keeps_every_lifecycle(rt: Runtime, history: History) -> N
     assert rows[0]["lifecycle"] == "ready" and rows[0]["process_id"] == PROCESS
     assert [r["lifecycle"] for r in rows if r["lifecycle"] == "escalated"] == ["escalated"]
     assert rows[0]["at"] == "2026-04-02T01:00:00.000+00:00"
-    metering = list(
+    construction = list(
         csv.DictReader(
-            io.StringIO("".join(export.events_csv(rt, audit.AuditFilter(department="metering"))))
+            io.StringIO(
+                "".join(export.events_csv(rt, audit.AuditFilter(department="construction")))
+            )
         )
     )
-    assert {r["element_id"] for r in metering} == {INSTALL}
+    assert {r["element_id"] for r in construction} == {BUILD}
 
 
 def test_csv_of_link_figures(rt: Runtime, history: History) -> None:
@@ -209,5 +211,5 @@ def test_exports_download_from_the_audit_page(client: Any, history: History) -> 
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Content-Disposition"] == 'attachment; filename="gridflow-events.xes"'
     assert response.get_data(as_text=True).count("<trace>") == 3
-    response = client.get("/audit/export/events.csv?department=metering")
+    response = client.get("/audit/export/events.csv?department=construction")
     assert len(response.get_data(as_text=True).splitlines()) == 1 + 3

@@ -176,7 +176,14 @@ def test_a_real_process_moves_between_its_parallel_branches_and_finishes_on_the_
 ) -> None:
     """hv_connection: survey and scheme design run in parallel; the move happens between them,
     and the scheme reply reached afterwards gets version 2's standard and breach timer."""
-    from test_processes import accept_hv, design_hv, hv_connection, reply_hv_scheme, survey_hv
+    from test_processes import (
+        accept_hv,
+        countersign_hv,
+        design_hv,
+        hv_connection,
+        reply_hv_scheme,
+        survey_hv,
+    )
 
     iid = hv_connection(rt)
     accept_hv(rt, iid)
@@ -199,6 +206,7 @@ def test_a_real_process_moves_between_its_parallel_branches_and_finishes_on_the_
     [moved] = migration.migrate(rt, v1, v2.definition_id, [iid], DESIGNER)
     assert moved.moved
     design_hv(rt, iid)
+    countersign_hv(rt, iid)  # four departments sign, on version 2
     [reply] = open_items(rt, iid)
     assert (reply.element_id, reply.definition_id, reply.standard_target) == (
         "Activity_reply_scheme",

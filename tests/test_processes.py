@@ -1,10 +1,14 @@
 """Every path through every process in processes/, driven through the real engine the way the
 front office drives it: a demand (or a monitoring alarm) starts the process, clerks complete its
-links with their forms, messages and breach timers arrive on the simulated clock.
+links with their forms, the other systems' workers serve its external tasks, messages and breach
+timers arrive on the simulated clock.
 
-Each path test checks the links that were completed (in the order the links were opened), that
-the instance ended, that nothing is left in any queue, and that each link's audit trail is
-ready → claimed → completed (plus "escalated" on a link whose standard was breached).
+A demand's process and the processes it calls (meter installation) are one tree of instances;
+the helpers here act on the whole tree, as the demand's timeline shows it. Each path test checks
+the links that were completed (in the order the links were opened, across the tree), the system
+steps the run went through, that every instance ended, that nothing is left in any queue, and
+that each link's audit trail is ready → claimed → completed (plus "escalated" on a link whose
+standard was breached).
 """
 
 from __future__ import annotations
@@ -13,16 +17,19 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+import conftest
 import pytest
-from conftest import PROCESSES, complete, item_for, open_items
+from conftest import ADMIN, PROCESSES, open_items
 from lxml import etree
 from sqlalchemy import select
 
-from gridflow import demands, instances
+from gridflow import demands, external_tasks, instances
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput
-from gridflow.models import Instance, TaskEvent, Wait, WorkItem
+from gridflow.external_tasks import TopicRequest, Worker
+from gridflow.models import Instance, SystemTask, TaskEvent, Wait, WorkItem
 from gridflow.runtime import Runtime
+from gridflow.work_items import complete as complete_item
 
 MS = timedelta(milliseconds=1)
 
@@ -37,7 +44,19 @@ COVERED_PROCESSES = {
     "pv_connection",
     "energy_efficiency",
     "escalation",
+    "meter_installation",
 }
+# The other systems' worker: every topic (as an administrator's worker may).
+SYSTEMS = Worker("systems", "test-worker", None)
+# The system steps of a connection that needs no payment check: the customer archived, the
+# meter installation called and, inside it, the meter ordered.
+ARCHIVED_AND_METERED = [
+    ("Activity_archive_customer", "completed"),
+    ("Activity_meter_installation", "completed"),
+    ("Activity_order_meter", "completed"),
+]
+METERED = ARCHIVED_AND_METERED[1:]
+METER_STANDARDS = {"residential": "P3D", "low_voltage": "P5D", "high_voltage": "P7D"}
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -57,6 +76,21 @@ def new_demand(rt: Runtime, category: str, *, starts: str, **fields: Any) -> int
     return accepted.instances[0].instance_id
 
 
+def tree(rt: Runtime, instance_id: int) -> list[int]:
+    """The instance and every instance its call activities started, below it, in id order."""
+    found = [instance_id]
+    with rt.db.read() as session:
+        frontier = [instance_id]
+        while frontier:
+            frontier = list(
+                session.scalars(
+                    select(Instance.id).where(Instance.parent_instance_id.in_(frontier))
+                )
+            )
+            found.extend(frontier)
+    return sorted(found)
+
+
 def instance(rt: Runtime, instance_id: int) -> Instance:
     with rt.db.read() as session:
         row = session.get(Instance, instance_id)
@@ -65,12 +99,82 @@ def instance(rt: Runtime, instance_id: int) -> Instance:
 
 
 def work_items(rt: Runtime, instance_id: int) -> list[WorkItem]:
+    """The links of the instance and of the processes it called, in the order they opened."""
+    ids = tree(rt, instance_id)
     with rt.db.read() as session:
         return list(
             session.scalars(
-                select(WorkItem).where(WorkItem.instance_id == instance_id).order_by(WorkItem.id)
+                select(WorkItem).where(WorkItem.instance_id.in_(ids)).order_by(WorkItem.id)
             )
         )
+
+
+def system_steps(rt: Runtime, instance_id: int) -> list[tuple[str, str]]:
+    """(element id, state) of the system steps of the instance and the processes it called."""
+    ids = tree(rt, instance_id)
+    with rt.db.read() as session:
+        rows = session.execute(
+            select(SystemTask.element_id, SystemTask.state)
+            .where(SystemTask.instance_id.in_(ids))
+            .order_by(SystemTask.id)
+        ).all()
+    return [(row.element_id, row.state) for row in rows]
+
+
+def open_tree_items(rt: Runtime, instance_id: int) -> list[WorkItem]:
+    return [item for owner in tree(rt, instance_id) for item in open_items(rt, owner)]
+
+
+def item_for(rt: Runtime, instance_id: int, element_id: str) -> WorkItem:
+    """The one open link `element_id` of the instance or of a process it called."""
+    items = [i for i in open_tree_items(rt, instance_id) if i.element_id == element_id]
+    assert len(items) == 1, f"{element_id} open: {open_links(rt, instance_id)}"
+    return items[0]
+
+
+def complete(
+    rt: Runtime, instance_id: int, element_id: str, form: dict[str, object] | None = None
+) -> WorkItem:
+    """Complete an open link of the instance or of a process it called (conftest.complete)."""
+    owner = item_for(rt, instance_id, element_id).instance_id
+    return conftest.complete(rt, owner, element_id, form)
+
+
+def serve(rt: Runtime, instance_id: int, topic: str, variables: dict[str, object]) -> None:
+    """The other system's worker fetches the one waiting task of `topic` (of this instance or a
+    process it called) and completes it with `variables`."""
+    [task] = external_tasks.fetch_and_lock(rt, SYSTEMS, [TopicRequest(topic, 60_000)], 10)
+    assert task.instance_id in tree(rt, instance_id)
+    external_tasks.complete(rt, task.id, SYSTEMS, variables)
+
+
+def archive(rt: Runtime, instance_id: int) -> None:
+    serve(rt, instance_id, "marketing_archive", {"archive_no": "MK-3301-000042"})
+
+
+def install_meter(
+    rt: Runtime, instance_id: int, meter_class: str, form: dict[str, object] | None = None
+) -> None:
+    """The called meter installation: the metering system answers the meter order, then metering
+    installs the meter under the standard of the caller's meter class."""
+    [child_id] = [i for i in tree(rt, instance_id) if instance(rt, i).status == "running"][1:]
+    assert instance(rt, child_id).variables["meter_class"] == meter_class
+    assert open_items(rt, child_id) == []
+    serve(rt, instance_id, "meter_order", {"meter_no": "DB3-00004711", "meter_phases": 3})
+    item = item_for(rt, instance_id, "Activity_install_meter")
+    assert (item.instance_id, item.role, item.standard_target) == (
+        child_id,
+        "metering",
+        METER_STANDARDS[meter_class],
+    )
+    values: dict[str, object] = {
+        "meter_number": "DB3-00004711",
+        "initial_reading": 0.0,
+        "connected": True,
+    }
+    complete(rt, instance_id, "Activity_install_meter", {**values, **(form or {})})
+    assert instance(rt, child_id).status == "completed"
+    assert instance(rt, instance_id).variables["meter_no"] == "DB3-00004711"
 
 
 def waits(rt: Runtime, instance_id: int) -> list[Wait]:
@@ -90,11 +194,13 @@ def task_events(rt: Runtime, instance_id: int) -> list[TaskEvent]:
 
 
 def open_links(rt: Runtime, instance_id: int) -> list[str]:
-    return [item.element_id for item in open_items(rt, instance_id)]
+    """Open links of the instance and of the processes it called."""
+    return [item.element_id for item in open_tree_items(rt, instance_id)]
 
 
 def completed_links(rt: Runtime, instance_id: int) -> list[str]:
-    """Element ids of the completed links, in the order they were opened (work item id)."""
+    """Element ids of the completed links, in the order they were opened (work item id), of
+    the instance and the processes it called."""
     return [i.element_id for i in work_items(rt, instance_id) if i.state == "completed"]
 
 
@@ -104,31 +210,44 @@ def within_standard(rt: Runtime, instance_id: int, element_id: str) -> list[bool
 
 
 def completion_order(rt: Runtime, instance_id: int) -> list[str]:
-    return [e.element_id for e in task_events(rt, instance_id) if e.lifecycle == "completed"]
+    return [
+        e.element_id
+        for e in task_events(rt, instance_id)
+        if e.lifecycle == "completed" and e.work_item_id is not None
+    ]
 
 
 def assert_finished(
-    rt: Runtime, instance_id: int, links: list[str], *, escalated: tuple[str, ...] = ()
+    rt: Runtime,
+    instance_id: int,
+    links: list[str],
+    *,
+    escalated: tuple[str, ...] = (),
+    steps: list[tuple[str, str]] | None = None,
 ) -> None:
-    """The instance ended after exactly these links; every link went ready → claimed →
-    completed, with one "escalated" event after "ready" on each link listed in `escalated`."""
-    row = instance(rt, instance_id)
-    assert row.status == "completed"
-    assert row.ended_at is not None
-    assert open_items(rt, instance_id) == []
+    """The instance and the processes it called ended after exactly these links and system
+    steps; every link went ready → claimed → completed, with one "escalated" event after
+    "ready" on each link listed in `escalated`."""
+    for owner in tree(rt, instance_id):
+        row = instance(rt, owner)
+        assert row.status == "completed"
+        assert row.ended_at is not None
+        assert open_items(rt, owner) == []
+        assert waits(rt, owner) == []
     assert completed_links(rt, instance_id) == links
+    assert system_steps(rt, instance_id) == (steps or [])
     items = work_items(rt, instance_id)
     assert [i.state for i in items] == ["completed"] * len(links)
-    lifecycles: dict[int, list[str]] = defaultdict(list)
-    for event in task_events(rt, instance_id):
-        lifecycles[event.work_item_id].append(event.lifecycle)
+    lifecycles: dict[int | None, list[str]] = defaultdict(list)
+    for owner in tree(rt, instance_id):
+        for event in task_events(rt, owner):
+            lifecycles[event.work_item_id].append(event.lifecycle)
     for item in items:
         expected = ["ready", "claimed", "completed"]
         if item.element_id in escalated:
             expected = ["ready", "escalated", "claimed", "completed"]
         assert lifecycles[item.id] == expected, item.element_id
         assert item.escalated == (item.element_id in escalated), item.element_id
-    assert waits(rt, instance_id) == []
 
 
 def test_every_process_file_has_its_paths_walked_here() -> None:
@@ -159,14 +278,17 @@ def test_residential_supply_from_the_existing_line_goes_straight_to_metering(
     iid = residential_connection(rt)
     assert open_links(rt, iid) == ["Activity_accept"]
     complete(rt, iid, "Activity_accept", {"id_checked": True, "supply_scheme": "existing_line"})
-    assert open_links(rt, iid) == ["Activity_install_meter"]
-    complete(
-        rt,
-        iid,
-        "Activity_install_meter",
-        {"meter_number": "3301000123456", "initial_reading": 0.0, "connected": True},
+    # The marketing system archives the customer before anything else moves.
+    assert (open_links(rt, iid), system_steps(rt, iid)) == (
+        [],
+        [("Activity_archive_customer", "ready")],
     )
-    assert_finished(rt, iid, ["Activity_accept", "Activity_install_meter"])
+    archive(rt, iid)
+    assert instance(rt, iid).variables["archive_no"] == "MK-3301-000042"
+    install_meter(rt, iid, "residential")
+    assert_finished(
+        rt, iid, ["Activity_accept", "Activity_install_meter"], steps=ARCHIVED_AND_METERED
+    )
 
 
 def test_residential_supply_needing_external_works_builds_the_line_before_metering(
@@ -179,6 +301,7 @@ def test_residential_supply_needing_external_works_builds_the_line_before_meteri
         "Activity_accept",
         {"id_checked": True, "supply_scheme": "external_works", "remark": "new village plot"},
     )
+    archive(rt, iid)
     assert open_links(rt, iid) == ["Activity_build_external_line"]
     complete(
         rt,
@@ -186,16 +309,12 @@ def test_residential_supply_needing_external_works_builds_the_line_before_meteri
         "Activity_build_external_line",
         {"works_order_number": "WO-2026-0311", "line_length_m": 120, "works_completed": True},
     )
-    complete(
-        rt,
-        iid,
-        "Activity_install_meter",
-        {"meter_number": "3301000123457", "initial_reading": 0.0, "connected": True},
-    )
+    install_meter(rt, iid, "residential")
     assert_finished(
         rt,
         iid,
         ["Activity_accept", "Activity_build_external_line", "Activity_install_meter"],
+        steps=ARCHIVED_AND_METERED,
     )
 
 
@@ -230,20 +349,17 @@ def accept_business(rt: Runtime, iid: int, customer_category: str, capacity_kw: 
         "Activity_accept",
         {"id_checked": True, "customer_category": customer_category, "capacity_kw": capacity_kw},
     )
+    archive(rt, iid)
 
 
 def install_business_meter(rt: Runtime, iid: int) -> None:
-    complete(
-        rt,
-        iid,
-        "Activity_install_meter",
-        {"meter_number": "3301000200001", "initial_reading": 0.0, "connected": True},
-    )
+    install_meter(rt, iid, "low_voltage")
     # The connection ends when the metering system reports the new meter online.
-    assert instances.deliver_message(rt, iid, "meter_connected", {"meter": "3301000200001"})
+    assert [(w.kind, w.name) for w in waits(rt, iid)] == [("message", "meter_connected")]
+    assert instances.deliver_message(rt, iid, "meter_connected", {"meter": "DB3-00004711"})
 
 
-def walk_business_standard_path(rt: Runtime, iid: int) -> None:
+def survey_reply_and_inspect_business(rt: Runtime, iid: int) -> None:
     assert open_links(rt, iid) == ["Activity_site_survey"]
     complete(
         rt,
@@ -271,12 +387,9 @@ def walk_business_standard_path(rt: Runtime, iid: int) -> None:
         "Activity_completion_inspection",
         {"inspection_report_number": "CI-2026-0108", "inspection_date": "2026-03-06"},
     )
-    complete(
-        rt,
-        iid,
-        "Activity_confirm_fees",
-        {"fee_amount_cny": 0.0, "fee_status": "none_due"},
-    )
+
+
+def sign_business_contract(rt: Runtime, iid: int) -> None:
     complete(
         rt,
         iid,
@@ -287,6 +400,12 @@ def walk_business_standard_path(rt: Runtime, iid: int) -> None:
             "contract_signed": True,
         },
     )
+
+
+def walk_business_standard_path(rt: Runtime, iid: int) -> None:
+    survey_reply_and_inspect_business(rt, iid)
+    complete(rt, iid, "Activity_confirm_fees", {"fee_amount_cny": 0.0, "fee_status": "none_due"})
+    sign_business_contract(rt, iid)
     install_business_meter(rt, iid)
 
 
@@ -296,9 +415,14 @@ def test_small_micro_enterprise_up_to_160kw_takes_the_three_zeros_path_straight_
 ) -> None:
     iid = business_connection(rt, "small_micro", capacity_kw)
     accept_business(rt, iid, "small_micro", capacity_kw)
-    assert open_links(rt, iid) == ["Activity_install_meter"]
+    assert (open_links(rt, iid), system_steps(rt, iid)[1:]) == (
+        [],
+        [("Activity_meter_installation", "running"), ("Activity_order_meter", "ready")],
+    )
     install_business_meter(rt, iid)
-    assert_finished(rt, iid, ["Activity_accept", "Activity_install_meter"])
+    assert_finished(
+        rt, iid, ["Activity_accept", "Activity_install_meter"], steps=ARCHIVED_AND_METERED
+    )
     assert instance(rt, iid).variables["three_zeros"] is True
 
 
@@ -308,7 +432,7 @@ def test_small_micro_enterprise_over_160kw_goes_through_survey_scheme_and_inspec
     iid = business_connection(rt, "small_micro", 200)
     accept_business(rt, iid, "small_micro", 200)
     walk_business_standard_path(rt, iid)
-    assert_finished(rt, iid, BUSINESS_STANDARD_PATH)
+    assert_finished(rt, iid, BUSINESS_STANDARD_PATH, steps=ARCHIVED_AND_METERED)
     assert instance(rt, iid).variables["three_zeros"] is False
 
 
@@ -318,7 +442,61 @@ def test_ordinary_business_under_160kw_still_goes_through_survey_scheme_and_insp
     iid = business_connection(rt, "business", 100)
     accept_business(rt, iid, "business", 100)
     walk_business_standard_path(rt, iid)
-    assert_finished(rt, iid, BUSINESS_STANDARD_PATH)
+    assert_finished(rt, iid, BUSINESS_STANDARD_PATH, steps=ARCHIVED_AND_METERED)
+
+
+def check_payment(rt: Runtime, iid: int, answer: str) -> None:
+    """Finance's worker answers the payment check: paid, unpaid or refused by the bank."""
+    [task] = external_tasks.fetch_and_lock(
+        rt, SYSTEMS, [TopicRequest("finance_payment", 60_000)], 10
+    )
+    assert (task.instance_id, task.element_id) == (iid, "Activity_check_payment")
+    if answer == "paid":
+        external_tasks.complete(rt, task.id, SYSTEMS, {"paid": True, "receipt_no": "FI-2026-88"})
+    elif answer == "unpaid":
+        external_tasks.complete(rt, task.id, SYSTEMS, {"paid": False, "receipt_no": None})
+    else:
+        external_tasks.bpmn_error(
+            rt, task.id, SYSTEMS, "PAYMENT_REFUSED", "the bank refused the direct debit"
+        )
+
+
+def remind_to_pay(rt: Runtime, iid: int) -> None:
+    assert open_links(rt, iid) == ["Activity_remind_payment"]
+    reminder = item_for(rt, iid, "Activity_remind_payment")
+    assert (reminder.role, reminder.standard_target) == ("account_manager", "P1D")
+    complete(rt, iid, "Activity_remind_payment", {"reminded_via": "phone"})
+    assert open_links(rt, iid) == []
+
+
+def test_business_fees_due_are_checked_with_finance_until_paid(rt: Runtime) -> None:
+    iid = business_connection(rt, "business", 100)
+    accept_business(rt, iid, "business", 100)
+    survey_reply_and_inspect_business(rt, iid)
+    complete(rt, iid, "Activity_confirm_fees", {"fee_amount_cny": 1800.0, "fee_status": "due"})
+    assert open_links(rt, iid) == []
+    check_payment(rt, iid, "unpaid")  # not paid yet: the account manager reminds the customer
+    remind_to_pay(rt, iid)
+    check_payment(rt, iid, "refused")  # the bank refused it: the BPMN error's boundary path
+    remind_to_pay(rt, iid)
+    check_payment(rt, iid, "paid")
+    assert open_links(rt, iid) == ["Activity_sign_contract"]
+    sign_business_contract(rt, iid)
+    install_business_meter(rt, iid)
+    path = BUSINESS_STANDARD_PATH[:5] + ["Activity_remind_payment"] * 2 + BUSINESS_STANDARD_PATH[5:]
+    assert_finished(
+        rt,
+        iid,
+        path,
+        steps=[
+            ("Activity_archive_customer", "completed"),
+            ("Activity_check_payment", "completed"),
+            ("Activity_check_payment", "error"),
+            ("Activity_check_payment", "completed"),
+            *METERED,
+        ],
+    )
+    assert instance(rt, iid).variables["receipt_no"] == "FI-2026-88"
 
 
 # --- high-voltage connection -------------------------------------------------------------------
@@ -342,6 +520,8 @@ def accept_hv(rt: Runtime, iid: int, supply: str = "single") -> None:
     complete(
         rt, iid, "Activity_accept", {"id_checked": True, "capacity_kw": 1250, "supply": supply}
     )
+    archive(rt, iid)
+    assert instance(rt, iid).variables["supply_voltage"] == "kv10"  # the DMN table decided
     assert open_links(rt, iid) == ["Activity_site_survey", "Activity_design_scheme"]
 
 
@@ -366,6 +546,32 @@ def design_hv(rt: Runtime, iid: int) -> None:
     )
 
 
+COUNTERSIGNERS = ["planning_design", "dispatch_repair", "metering", "finance"]
+COUNTERSIGNED = ["Activity_countersign"] * 4
+
+
+def countersign_hv(rt: Runtime, iid: int, rejected_by: str | None = None) -> None:
+    """The four departments sign the scheme one after the other, each in its own work item;
+    `rejected_by` rejects it, which withdraws the signatures not yet given."""
+    items = open_items(rt, iid)
+    assert [(i.element_id, i.role) for i in items] == [
+        ("Activity_countersign", role) for role in COUNTERSIGNERS
+    ]
+    for item in items:
+        decision = "reject" if item.role == rejected_by else "approve"
+        complete_item(
+            rt,
+            item.id,
+            ADMIN,
+            {"countersign_decision": decision, "countersign_opinion": f"{item.role}: {decision}"},
+        )
+        if decision == "reject":
+            break
+    assert instance(rt, iid).variables["countersign_decision"] == (
+        "reject" if rejected_by else "approve"
+    )
+
+
 def reply_hv_scheme(rt: Runtime, iid: int) -> WorkItem:
     return complete(
         rt,
@@ -386,8 +592,9 @@ def review_hv_design(rt: Runtime, iid: int, approved: bool, letter: str) -> None
     complete(rt, iid, "Activity_review_design", form)
 
 
-def finish_hv_works(rt: Runtime, iid: int) -> None:
-    """From the works-finished wait to the connection."""
+def finish_hv_works(rt: Runtime, iid: int, fee_due: bool = False) -> None:
+    """From the works-finished wait to the connection (with the high-reliability fee checked
+    and paid when it is due)."""
     assert open_links(rt, iid) == []
     assert instances.deliver_message(rt, iid, "works_finished", {"reported_by": "customer"})
     assert open_links(rt, iid) == ["Activity_intermediate_inspection"]
@@ -410,6 +617,9 @@ def finish_hv_works(rt: Runtime, iid: int) -> None:
             "test_reports_complete": True,
         },
     )
+    if fee_due:
+        assert open_links(rt, iid) == []
+        check_payment(rt, iid, "paid")
     complete(
         rt,
         iid,
@@ -420,19 +630,14 @@ def finish_hv_works(rt: Runtime, iid: int) -> None:
             "dispatch_agreement_signed": True,
         },
     )
-    complete(
-        rt,
-        iid,
-        "Activity_install_meter",
-        {
-            "meter_number": "HV-3301-000881",
-            "ct_ratio": "100/5",
-            "initial_reading": 0.0,
-            "connected": True,
-        },
-    )
+    install_meter(rt, iid, "high_voltage", {"ct_ratio": "100/5"})
 
 
+HV_PAID = [
+    ("Activity_archive_customer", "completed"),
+    ("Activity_check_payment", "completed"),
+    *METERED,
+]
 HV_AFTER_REVIEW = [
     "Activity_intermediate_inspection",
     "Activity_completion_inspection",
@@ -449,6 +654,7 @@ def test_high_voltage_with_design_approved_first_time_survey_finished_before_sch
     survey_hv(rt, iid)
     assert open_links(rt, iid) == ["Activity_design_scheme"]
     design_hv(rt, iid)
+    countersign_hv(rt, iid)
     reply_hv_scheme(rt, iid)
     review_hv_design(rt, iid, approved=True, letter="DR-2026-0031")
     finish_hv_works(rt, iid)
@@ -459,10 +665,12 @@ def test_high_voltage_with_design_approved_first_time_survey_finished_before_sch
             "Activity_accept",
             "Activity_site_survey",
             "Activity_design_scheme",
+            *COUNTERSIGNED,
             "Activity_reply_scheme",
             "Activity_review_design",
             *HV_AFTER_REVIEW,
         ],
+        steps=ARCHIVED_AND_METERED,
     )
     assert completion_order(rt, iid)[1:3] == ["Activity_site_survey", "Activity_design_scheme"]
 
@@ -475,6 +683,7 @@ def test_high_voltage_design_rejected_once_is_changed_and_reviewed_again_scheme_
     design_hv(rt, iid)
     assert open_links(rt, iid) == ["Activity_site_survey"]
     survey_hv(rt, iid)
+    countersign_hv(rt, iid)
     reply_hv_scheme(rt, iid)
     review_hv_design(rt, iid, approved=False, letter="DR-2026-0032")
     assert open_links(rt, iid) == ["Activity_request_design_changes"]
@@ -490,7 +699,9 @@ def test_high_voltage_design_rejected_once_is_changed_and_reviewed_again_scheme_
     )
     assert open_links(rt, iid) == ["Activity_review_design"]
     review_hv_design(rt, iid, approved=True, letter="DR-2026-0033")
-    finish_hv_works(rt, iid)
+    # Dual supply: two sources by the supply-scheme table, so the high-reliability fee is due.
+    assert instance(rt, iid).variables["supply_sources"] == "dual_source"
+    finish_hv_works(rt, iid, fee_due=True)
     assert_finished(
         rt,
         iid,
@@ -498,12 +709,14 @@ def test_high_voltage_design_rejected_once_is_changed_and_reviewed_again_scheme_
             "Activity_accept",
             "Activity_site_survey",
             "Activity_design_scheme",
+            *COUNTERSIGNED,
             "Activity_reply_scheme",
             "Activity_review_design",
             "Activity_request_design_changes",
             "Activity_review_design",
             *HV_AFTER_REVIEW,
         ],
+        steps=HV_PAID,
     )
     assert completion_order(rt, iid)[1:3] == ["Activity_design_scheme", "Activity_site_survey"]
 
@@ -515,6 +728,7 @@ def test_high_voltage_waits_for_the_customers_works_finished_message_after_desig
     accept_hv(rt, iid)
     survey_hv(rt, iid)
     design_hv(rt, iid)
+    countersign_hv(rt, iid)
     reply_hv_scheme(rt, iid)
     # Too early: the instance is not waiting for the works yet.
     assert open_links(rt, iid) == ["Activity_review_design"]
@@ -552,11 +766,58 @@ def test_high_voltage_waits_for_the_customers_works_finished_message_after_desig
             "Activity_accept",
             "Activity_site_survey",
             "Activity_design_scheme",
+            *COUNTERSIGNED,
             "Activity_reply_scheme",
             "Activity_review_design",
             *HV_AFTER_REVIEW,
         ],
+        steps=ARCHIVED_AND_METERED,
     )
+
+
+def test_high_voltage_scheme_rejected_in_the_countersign_is_revised_and_signed_again(
+    rt: Runtime,
+) -> None:
+    iid = hv_connection(rt)
+    accept_hv(rt, iid)
+    survey_hv(rt, iid)
+    design_hv(rt, iid)
+    countersign_hv(rt, iid, rejected_by="metering")
+    assert open_links(rt, iid) == ["Activity_revise_scheme"]
+    signatures = [i for i in work_items(rt, iid) if i.element_id == "Activity_countersign"]
+    assert [(i.role, i.state) for i in signatures] == [
+        ("planning_design", "completed"),
+        ("dispatch_repair", "completed"),
+        ("metering", "completed"),
+        ("finance", "cancelled"),
+    ]
+    revise = item_for(rt, iid, "Activity_revise_scheme")
+    assert (revise.role, revise.standard_target) == ("planning_design", "P3D")
+    complete(
+        rt,
+        iid,
+        "Activity_revise_scheme",
+        {"scheme_document_number": "SS-2026-0077-R1", "revision_summary": "CT class 0.2S"},
+    )
+    countersign_hv(rt, iid)
+    reply_hv_scheme(rt, iid)
+    review_hv_design(rt, iid, approved=True, letter="DR-2026-0036")
+    finish_hv_works(rt, iid)
+    items = work_items(rt, iid)
+    assert [i.element_id for i in items if i.state == "completed"] == [
+        "Activity_accept",
+        "Activity_site_survey",
+        "Activity_design_scheme",
+        *COUNTERSIGNED[:3],
+        "Activity_revise_scheme",
+        *COUNTERSIGNED,
+        "Activity_reply_scheme",
+        "Activity_review_design",
+        *HV_AFTER_REVIEW,
+    ]
+    assert [i.element_id for i in items if i.state == "cancelled"] == ["Activity_countersign"]
+    assert system_steps(rt, iid) == ARCHIVED_AND_METERED
+    assert all(instance(rt, i).status == "completed" for i in tree(rt, iid))
 
 
 def test_high_voltage_scheme_reply_past_its_standard_is_escalated_to_the_supervisor(
@@ -566,6 +827,7 @@ def test_high_voltage_scheme_reply_past_its_standard_is_escalated_to_the_supervi
     accept_hv(rt, iid)
     survey_hv(rt, iid)
     design_hv(rt, iid)
+    countersign_hv(rt, iid)
     reply = item_for(rt, iid, "Activity_reply_scheme")
     assert [(w.kind, w.element_id, w.due_at) for w in waits(rt, iid)] == [
         ("timer", "Event_scheme_reply_overdue", reply.due_at)
@@ -613,12 +875,14 @@ def test_high_voltage_scheme_reply_past_its_standard_is_escalated_to_the_supervi
             "Activity_accept",
             "Activity_site_survey",
             "Activity_design_scheme",
+            *COUNTERSIGNED,
             "Activity_reply_scheme",
             "Activity_escalate_scheme_reply",
             "Activity_review_design",
             *HV_AFTER_REVIEW,
         ],
         escalated=("Activity_reply_scheme",),
+        steps=ARCHIVED_AND_METERED,
     )
     assert within_standard(rt, iid, "Activity_reply_scheme") == [False]
 
@@ -1077,7 +1341,12 @@ def issue_ev(rt: Runtime, iid: int) -> None:
 
 
 def install_test_and_visit_ev(rt: Runtime, iid: int) -> None:
+    # The charger and its meter are installed at once: the meter installation is called.
     assert open_links(rt, iid) == ["Activity_install"]
+    assert system_steps(rt, iid) == [
+        ("Activity_meter_installation", "running"),
+        ("Activity_order_meter", "ready"),
+    ]
     complete(
         rt,
         iid,
@@ -1088,16 +1357,10 @@ def install_test_and_visit_ev(rt: Runtime, iid: int) -> None:
             "protection_device": "rcd_type_a_dc6ma",
         },
     )
+    assert open_links(rt, iid) == []
+    install_meter(rt, iid, "residential")
     complete(
-        rt,
-        iid,
-        "Activity_test",
-        {
-            "insulation_test_passed": True,
-            "charging_test_passed": True,
-            "meter_no": "EV-3301-008812",
-            "connected_on": "2026-03-06",
-        },
+        rt, iid, "Activity_test", {"insulation_test_passed": True, "charging_test_passed": True}
     )
     complete(
         rt, iid, "Activity_return_visit", {"satisfaction": "satisfied", "charger_working": True}
@@ -1111,6 +1374,7 @@ EV_INSTALLED = [
     "Activity_payment",
     "Activity_issue",
     "Activity_install",
+    "Activity_install_meter",
     "Activity_test",
     "Activity_return_visit",
 ]
@@ -1132,7 +1396,7 @@ def test_ev_charger_paid_before_the_charger_is_issued_is_installed_after_both(
     assert open_links(rt, iid) == ["Activity_issue"]
     issue_ev(rt, iid)
     install_test_and_visit_ev(rt, iid)
-    assert_finished(rt, iid, EV_INSTALLED)
+    assert_finished(rt, iid, EV_INSTALLED, steps=METERED)
     assert completion_order(rt, iid)[3:5] == ["Activity_payment", "Activity_issue"]
 
 
@@ -1143,7 +1407,7 @@ def test_ev_charger_issued_before_payment_is_installed_after_both(rt: Runtime) -
     assert open_links(rt, iid) == ["Activity_payment"]
     pay_ev(rt, iid)
     install_test_and_visit_ev(rt, iid)
-    assert_finished(rt, iid, EV_INSTALLED)
+    assert_finished(rt, iid, EV_INSTALLED, steps=METERED)
     assert completion_order(rt, iid)[3:5] == ["Activity_issue", "Activity_payment"]
 
 
@@ -1207,17 +1471,7 @@ def contract_meter_and_settle_pv(rt: Runtime, iid: int) -> None:
             "signed_on": "2026-03-09",
         },
     )
-    complete(
-        rt,
-        iid,
-        "Activity_meter",
-        {
-            "meter_no": "BD-3301-004417",
-            "import_reading": 0.0,
-            "export_reading": 0.0,
-            "connected_on": "2026-03-10",
-        },
-    )
+    install_meter(rt, iid, "residential", {"export_reading": 0.0})
     complete(
         rt,
         iid,
@@ -1230,7 +1484,7 @@ def contract_meter_and_settle_pv(rt: Runtime, iid: int) -> None:
     )
 
 
-PV_AFTER_INSPECTION = ["Activity_contract", "Activity_meter", "Activity_settlement"]
+PV_AFTER_INSPECTION = ["Activity_contract", "Activity_install_meter", "Activity_settlement"]
 PV_BEFORE_INSPECTION = ["Activity_accept", "Activity_design", "Activity_reply_scheme"]
 
 
@@ -1240,7 +1494,9 @@ def test_pv_installation_passing_inspection_first_time_is_connected_and_settled(
     iid = pv_connection(rt)
     inspect_pv(rt, iid, passed=True)
     contract_meter_and_settle_pv(rt, iid)
-    assert_finished(rt, iid, [*PV_BEFORE_INSPECTION, "Activity_inspect", *PV_AFTER_INSPECTION])
+    assert_finished(
+        rt, iid, [*PV_BEFORE_INSPECTION, "Activity_inspect", *PV_AFTER_INSPECTION], steps=METERED
+    )
 
 
 def test_pv_installation_failing_inspection_is_rectified_and_inspected_again(rt: Runtime) -> None:
@@ -1270,6 +1526,7 @@ def test_pv_installation_failing_inspection_is_rectified_and_inspected_again(rt:
             "Activity_inspect",
             *PV_AFTER_INSPECTION,
         ],
+        steps=METERED,
     )
 
 

@@ -2,7 +2,9 @@
 restored workflow, and the links, waits and variables read from a run.
 
 Every process in processes/ is driven in memory, with a breach timer let go off where one
-waits; at every step the short paths are checked against the long ones.
+waits; at every step the short paths are checked against the long ones. A system step is done
+in memory as its worker or called process would end it: an external task with a value for each
+of its outputs, a call activity with nothing handed back (the called process is not run here).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from gridflow import catalog, definitions, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.decisions import DecisionBook
 from gridflow.definitions import ProcessDefinition
+from gridflow.definitions.spiff import CalledProcess, ExternalTask
 from gridflow.demands import DemandInput, create_demand
-from gridflow.engine import _STATES, Engine, LinkTask, Run, SafeScriptEngine, _waits
+from gridflow.engine import _STATES, Engine, LinkTask, Run, SafeScriptEngine, SystemStep, _waits
 from gridflow.models import Instance, Wait, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
@@ -159,6 +162,14 @@ START = {
     "feeder": "F-101",
     "fault_type": "no_power",
 }
+# What the other systems' workers answer, by output name.
+OUTPUTS: dict[str, object] = {
+    "archive_no": "MK-1",
+    "meter_no": "DB3-1",
+    "meter_phases": 3,
+    "paid": True,
+    "receipt_no": "FI-1",
+}
 
 
 def long_dump(engine: Engine, run: Run) -> str:
@@ -197,8 +208,8 @@ def long_links(run: Run) -> list[LinkTask]:
     result = []
     for task in run.workflow.get_tasks(manual=True):
         state = _STATES.get(task.state)
-        if state is not None:
-            spec = task.task_spec
+        spec = task.task_spec
+        if state is not None and not isinstance(spec, ExternalTask | CalledProcess):
             result.append(
                 LinkTask(
                     str(task.id),
@@ -207,6 +218,29 @@ def long_links(run: Run) -> list[LinkTask]:
                     spec.lane,
                     state,
                     task.data,
+                )
+            )
+    return result
+
+
+def long_steps(run: Run) -> list[SystemStep]:
+    result = []
+    for task in run.workflow.get_tasks(manual=True):
+        state = _STATES.get(task.state)
+        spec = task.task_spec
+        if state is not None and isinstance(spec, ExternalTask | CalledProcess):
+            external = isinstance(spec, ExternalTask)
+            result.append(
+                SystemStep(
+                    str(task.id),
+                    spec.bpmn_id,
+                    spec.bpmn_name or spec.bpmn_id,
+                    spec.lane,
+                    "external" if external else "call",
+                    state,
+                    task.data,
+                    spec.topic if external else None,
+                    spec.priority if external else 0,
                 )
             )
     return result
@@ -256,6 +290,7 @@ def check(engine: Engine, definition: ProcessDefinition, run: Run) -> Run:
     assert engine.dump(restored) == document
     snapshot = run.snapshot()
     assert snapshot.links == long_links(run)
+    assert snapshot.steps == long_steps(run)
     assert snapshot.waits == _waits(run.workflow.get_tasks(state=TaskState.WAITING))
     assert snapshot.data == long_data(run)
     assert snapshot.completed == run.completed
@@ -298,6 +333,13 @@ def drive(path: str, clock: SimulatedClock, folder: Path = PROCESSES) -> Iterato
             )
             run.complete(link.task_id, form)
             yield link.element_id
+            continue
+        steps = [step for step in run.snapshot().steps if step.state == "ready"]
+        if steps:
+            step = steps[0]
+            outputs = definition.steps[step.element_id].outputs
+            run.complete(step.task_id, {name: OUTPUTS[name] for name in outputs})
+            yield f"{step.kind}:{step.element_id}"
             continue
         messages = [w.name for w in waits if w.kind == "message"]
         if messages:

@@ -119,6 +119,40 @@ def test_an_external_task_waits_for_a_worker_who_completes_it_with_its_outputs(
     ]
 
 
+def test_a_system_steps_events_keep_their_step_when_a_link_ends_in_the_same_verb(
+    rt: Runtime,
+) -> None:
+    """Completing a residential connection's acceptance writes the link's events and the
+    customer archive's "ready" in one insert: each event keeps the link or step it is of."""
+    from gridflow.demands import DemandInput, create_demand
+
+    accepted = create_demand(rt, DemandInput("Zhao household", "residential", "app", "connection"))
+    iid = accepted.instances[0].instance_id
+    accept = item_for(rt, iid, "Activity_accept")
+    work_items.complete(
+        rt, accept.id, ADMIN, {"id_checked": True, "supply_scheme": "existing_line"}
+    )
+    [archive] = _steps(rt, iid)
+    with rt.db.read() as session:
+        rows = session.execute(
+            select(
+                TaskEvent.element_id,
+                TaskEvent.lifecycle,
+                TaskEvent.work_item_id,
+                TaskEvent.system_task_id,
+                TaskEvent.role,
+            )
+            .where(TaskEvent.instance_id == iid)
+            .order_by(TaskEvent.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("Activity_accept", "ready", accept.id, None, "account_manager"),
+        ("Activity_accept", "claimed", accept.id, None, "account_manager"),
+        ("Activity_accept", "completed", accept.id, None, "account_manager"),
+        ("Activity_archive_customer", "ready", None, archive.id, "integration"),
+    ]
+
+
 def test_a_worker_may_set_only_the_outputs_the_task_declares(steps_rt: Runtime) -> None:
     instance_id = _start_payment(steps_rt)
     [task] = external_tasks.fetch_and_lock(steps_rt, FINANCE, PAYMENT, 1)

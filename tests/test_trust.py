@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import STAFF_PASSWORD, complete, item_for, login, token
+from conftest import STAFF_PASSWORD, complete, item_for, login, serve_system_steps, token
 from sqlalchemy import select, update
 
 from gridflow import pool, users
@@ -40,6 +40,7 @@ def survey_held_by_planner1(rt: Runtime, client: Any) -> WorkItem:
     """The demand's site survey (planning and design, needs design:2), claimed by planner1."""
     _demand, iid = take_in(client)
     complete(rt, iid, "Activity_accept")
+    serve_system_steps(rt)  # the marketing system archives the customer first
     survey = item_for(rt, iid, "Activity_site_survey")
     planner = token(client, "planner1")
     claimed = client.post(f"/api/work-items/{survey.id}/claim", json={}, headers=planner)
@@ -235,4 +236,5 @@ def test_personal_data_is_shown_by_need(app: Any, rt: Runtime, client: Any) -> N
     assert "Hongda Steel" in desk.get("/demands?q=Hongda").text
     # Once planning holds one of its links, planners see it.
     complete(rt, iid, "Activity_accept")
+    serve_system_steps(rt)
     assert shown("planner1") == full

@@ -13,7 +13,7 @@ from gridflow import work_items
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput, create_demand
 from gridflow.errors import ConflictError, ForbiddenError, FormError
-from gridflow.models import TaskEvent, WorkItem
+from gridflow.models import SystemTask, TaskEvent, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -66,8 +66,12 @@ def test_two_clerks_complete_the_same_link_at_once_one_wins_one_gets_a_conflict(
     assert sorted(outcomes.values()) == ["completed", "conflict"]
     winner = next(name for name, outcome in outcomes.items() if outcome == "completed")
     assert events(rt, item.id) == [("ready", None), ("claimed", winner), ("completed", winner)]
-    # The process moved on exactly once: one meter installation is waiting.
-    assert [i.element_id for i in open_items(rt, iid)] == ["Activity_install_meter"]
+    # The process moved on exactly once: one customer archive is waiting for the marketing
+    # system.
+    assert open_items(rt, iid) == []
+    with rt.db.read() as session:
+        steps = session.scalars(select(SystemTask.element_id)).all()
+    assert steps == ["Activity_archive_customer"]
 
 
 def test_completing_with_a_stale_version_is_a_conflict_and_changes_nothing(rt: Runtime) -> None:
@@ -168,4 +172,5 @@ def test_completing_straight_from_the_queue_records_claim_and_completion(rt: Run
     work_items.complete(rt, item.id, ADMIN, ACCEPT)
     assert events(rt, item.id) == [("ready", None), ("claimed", "admin"), ("completed", "admin")]
     with rt.db.read() as session:
-        assert session.scalar(select(func.count(WorkItem.id))) == 2
+        assert session.scalar(select(func.count(WorkItem.id))) == 1
+        assert session.scalar(select(func.count(SystemTask.id))) == 1  # the archive, next

@@ -26,11 +26,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from gridflow.models import AuditInstance, Definition, Demand, Instance, WorkItem
 from gridflow.roles import Actor
@@ -672,12 +673,23 @@ def distribution(
 def refresh_instances(rt: Runtime, batch: int = 2000) -> int:
     """Record the end-to-end figures of instances finished since the last call (one row each,
     never changed afterwards), so whole-process reports aggregate them in SQL. Returns how many
-    were added."""
+    were added.
+
+    An instance's links and procedures count those of the processes its call activities
+    started too (the meter installation a connection calls is part of the connection, and
+    the customer meets the installer), one call deep as the shipped processes are."""
     added = 0
+    called = aliased(Instance)
+    own_or_called = or_(
+        WorkItem.instance_id == Instance.id,
+        WorkItem.instance_id.in_(
+            select(called.id).where(called.parent_instance_id == Instance.id).correlate(Instance)
+        ),
+    )
     procedures = (
         select(func.count())
         .where(
-            WorkItem.instance_id == Instance.id,
+            own_or_called,
             WorkItem.state == "completed",
             WorkItem.customer_facing.is_(True),
         )
@@ -686,7 +698,7 @@ def refresh_instances(rt: Runtime, batch: int = 2000) -> int:
     )
     links = (
         select(func.count())
-        .where(WorkItem.instance_id == Instance.id, WorkItem.state == "completed")
+        .where(own_or_called, WorkItem.state == "completed")
         .correlate(Instance)
         .scalar_subquery()
     )

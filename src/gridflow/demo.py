@@ -1,6 +1,12 @@
 """Demo data: demands arrive over simulated weeks and run through the real engine and store on
 a simulated clock; each link waits and is handled for right-skewed (lognormal) times whose
-95th percentile sits near its service standard, as real utility figures do."""
+95th percentile sits near its service standard, as real utility figures do.
+
+The stand-in marketing, metering and finance systems (`demo_systems`) serve the external tasks:
+most answer within minutes, some fail and retry, some open incidents that a supervisor retries
+hours later; a demo left open at now finds the metering system down since the working day
+before, its incidents still open. Links of the processes a connection calls (meter
+installation) and the four departments' countersign links are worked like any other."""
 
 from __future__ import annotations
 
@@ -20,11 +26,11 @@ from sqlalchemy import func, select
 from gridflow import catalog, external_tasks, incidents, instances, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput, create_demand
-from gridflow.demo_systems import StandInSystems
+from gridflow.demo_systems import Outage, StandInSystems
 from gridflow.errors import ConflictError
 from gridflow.external_tasks import TopicRequest, Worker
 from gridflow.forms import Form
-from gridflow.models import Instance, SystemTask, TaskEvent, Wait, WorkItem
+from gridflow.models import Incident, Instance, SystemTask, TaskEvent, Wait, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime, load_roles
 from gridflow.working_time import parse_iso_duration
@@ -65,6 +71,9 @@ CHOICES: dict[str, list[tuple[object, float]]] = {
     "satisfaction": [("satisfied", 0.85), ("neutral", 0.1), ("dissatisfied", 0.05)],
     "accepted": [(True, 0.8), (False, 0.2)],
     "inspection_passed": [(True, 0.85), (False, 0.15)],
+    # A department rejects a high-voltage supply scheme now and then: it goes back for revision.
+    "countersign_decision": [("approve", 0.9), ("reject", 0.1)],
+    "fee_status": [("due", 0.7), ("none_due", 0.3)],
     # Most customers are not important power users; hospitals and the like are few.
     "customer_importance": [
         ("none", 0.88),
@@ -108,12 +117,18 @@ class DemoResult:
     simulated_to: datetime
     wall_seconds: float
     conflicts: int = 0
+    system_steps_by_state: dict[str, int] = field(default_factory=dict)
+    incidents_by_state: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
-        status = ", ".join(f"{n} {s}" for s, n in sorted(self.instances_by_status.items()))
+        def listed(counts: Mapping[str, int]) -> str:
+            return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+
         return (
-            f"demo: {self.demands} demands, instances: {status}; {self.links_completed} links "
-            f"completed, {self.task_events} task events; simulated "
+            f"demo: {self.demands} demands, instances: {listed(self.instances_by_status)}; "
+            f"{self.links_completed} links completed, {self.task_events} task events; "
+            f"system steps: {listed(self.system_steps_by_state)}; "
+            f"incidents: {listed(self.incidents_by_state)}; simulated "
             f"{self.simulated_from:%Y-%m-%d} → {self.simulated_to:%Y-%m-%d} (UTC) "
             f"in {self.wall_seconds:.1f} s"
         )
@@ -129,7 +144,9 @@ class _Event:
 class Simulation:
     """A discrete-event simulation driving the real verbs with a simulated clock."""
 
-    def __init__(self, rt: Runtime, clock: SimulatedClock, seed: int):
+    def __init__(
+        self, rt: Runtime, clock: SimulatedClock, seed: int, outages: tuple[Outage, ...] = ()
+    ):
         self.rt = rt
         self.clock = clock
         self.random = random.Random(seed)
@@ -140,7 +157,7 @@ class Simulation:
         self.conflicts = 0
         self.finished = 0
         self.served: set[int] = set()
-        self.systems = StandInSystems(seed)
+        self.systems = StandInSystems(seed, outages)
         self.staff = {
             role_id: [
                 Actor(f"{DEMO_NAMES[role_id]}{n}", frozenset({role_id}))
@@ -185,13 +202,19 @@ class Simulation:
 
     # --- arrivals ------------------------------------------------------------------------------
 
-    def arrivals(self, count: int, weeks: int) -> None:
+    def arrivals(self, count: int, weeks: int, lead_in: timedelta = timedelta(0)) -> None:
+        """`count` demands over `weeks` from `lead_in` after now; the long connections (high
+        voltage, PV) over the lead-in too, so work in flight at the end is at every stage."""
         span = timedelta(weeks=weeks).total_seconds()
         start = self.clock.now()
         weights = [w for w, _ in DEMAND_MIX]
         for n in range(count):
             fields = dict(self.random.choices([f for _, f in DEMAND_MIX], weights)[0])
-            moment = start + timedelta(seconds=self.random.uniform(0, span))
+            if fields.get("voltage") == "high" or fields["category"] == "pv":
+                offset = self.random.uniform(0, span + lead_in.total_seconds())
+            else:
+                offset = lead_in.total_seconds() + self.random.uniform(0, span)
+            moment = start + timedelta(seconds=offset)
             if fields["category"] != "repair":
                 # Counters, apps and account managers accept applications in working hours.
                 moment = self.rt.calendar.add(moment, timedelta(seconds=1), "working")
@@ -243,7 +266,38 @@ class Simulation:
             self._follow_up(instance_id)
 
     def _follow_up(self, instance_id: int) -> None:
-        """Schedule a claim and a completion for each new link, and customer messages."""
+        """Follow up the instance and its family: a verb on one instance can start a called
+        process below it (meter installation) or, ending that, move its caller on."""
+        for member in self._family(instance_id):
+            self._follow_up_one(member)
+
+    def _family(self, instance_id: int) -> list[int]:
+        """The instance's topmost caller and every running instance called below it."""
+        with self.rt.db.read() as session:
+            root = instance_id
+            while (
+                parent := session.scalar(
+                    select(Instance.parent_instance_id).where(Instance.id == root)
+                )
+            ) is not None:
+                root = parent
+            family = [root]
+            frontier = [root]
+            while frontier:
+                frontier = list(
+                    session.scalars(
+                        select(Instance.id).where(
+                            Instance.parent_instance_id.in_(frontier),
+                            Instance.status == "running",
+                        )
+                    )
+                )
+                family.extend(frontier)
+        return family
+
+    def _follow_up_one(self, instance_id: int) -> None:
+        """Schedule a claim and a completion for each new link of one instance, a worker's
+        answer for each new external task, and customer messages."""
         with self.rt.db.read() as session:
             items = list(
                 session.scalars(
@@ -311,7 +365,10 @@ class Simulation:
         return serve
 
     def _answer(self, worker: Worker, task: external_tasks.LockedTask) -> None:
-        answer = self.systems.answer(task.topic, task.business_key, task.variables, task.retries)
+        now = self.clock.now()
+        answer = self.systems.answer(
+            task.topic, task.business_key, task.variables, task.retries, now
+        )
         if answer.kind == "complete":
             external_tasks.complete(self.rt, task.id, worker, answer.variables)
         elif answer.kind == "bpmn_error":
@@ -333,9 +390,13 @@ class Simulation:
                 later = timedelta(milliseconds=answer.retry_timeout_ms, seconds=1)
                 self.at(self.clock.now() + later, self._serve_action(task.topic))
             else:
-                # A supervisor notices the incident within the working day and retries it.
-                later = timedelta(hours=self._draw(6.0))
-                self.at(self.clock.now() + later, self._retry_action(task.instance_id, task.topic))
+                # A supervisor notices the incident within the working day and retries it; when
+                # the system is down, once it is back.
+                outage = self.systems.down(task.topic, now)
+                retry_at = now + timedelta(hours=self._draw(6.0))
+                if outage is not None:
+                    retry_at = max(retry_at, outage.end + timedelta(hours=self._draw(2.0)))
+                self.at(retry_at, self._retry_action(task.instance_id, task.topic))
         self._follow_up(task.instance_id)
         self._count_if_finished(task.instance_id)
 
@@ -390,9 +451,14 @@ class Simulation:
         return complete
 
     def _count_if_finished(self, instance_id: int) -> None:
+        """Count a demand's own process ending (a called process ends inside its caller's)."""
         with self.rt.db.read() as session:
             instance = session.get(Instance, instance_id)
-            if instance is not None and instance.status == "completed":
+            if (
+                instance is not None
+                and instance.status == "completed"
+                and instance.parent_instance_id is None
+            ):
                 self.finished += 1
 
     def _message_action(self, instance_id: int, name: str) -> Callable[[], None]:
@@ -451,24 +517,33 @@ def run_demo(
     start: datetime = DEMO_START,
     leave_open: bool = False,
     accounts: bool = False,
+    now: datetime | None = None,
 ) -> DemoResult:
     """Create the schema, deploy the processes and simulate `instances` demands to their end.
 
     With `leave_open`, demands arrive over the weeks before now and the simulation stops at
-    now, leaving the work in flight open in the queues; with `accounts`, demo staff accounts
-    (see DEMO_NAMES, password DEMO_PASSWORD) are created to sign in with.
+    now, leaving the work in flight open in the queues; a high-voltage or PV connection takes
+    longer than a few weeks, so those arrive over as many weeks again before (LEAD_IN), and
+    some are far along by now. With `accounts`, demo staff accounts (see DEMO_NAMES, password
+    DEMO_PASSWORD) are created to sign in with. `now` (the wall clock by default) is where a
+    demo left open stops.
     """
     began = time.perf_counter()
     until = None
+    lead_in = timedelta(0)
     if leave_open:
-        until = datetime.now(UTC)
-        start = _monday_morning(until - timedelta(weeks=weeks))
+        until = now or datetime.now(UTC)
+        lead_in = timedelta(weeks=weeks)
+        start = _monday_morning(until - timedelta(weeks=weeks)) - lead_in
     clock = SimulatedClock(start)
     rt = Runtime.create(url, clock=clock, roles=load_roles(processes / "roles.yaml"))
     rt.db.migrate()
     catalog.deploy_paths(rt, [processes], "demo")
-    simulation = Simulation(rt, clock, seed)
-    simulation.arrivals(instances, weeks)
+    outages: tuple[Outage, ...] = ()
+    if until is not None:
+        outages = (metering_outage(rt, until),)
+    simulation = Simulation(rt, clock, seed, outages)
+    simulation.arrivals(instances, weeks, lead_in)
     if accounts:
         _create_accounts(rt, processes)
     if progress:
@@ -484,6 +559,12 @@ def run_demo(
         )
         links = session.scalar(select(func.count()).where(WorkItem.state == "completed")) or 0
         events = session.scalar(select(func.count(TaskEvent.id))) or 0
+        steps = dict(
+            session.execute(select(SystemTask.state, func.count()).group_by(SystemTask.state)).all()
+        )
+        incident_states = dict(
+            session.execute(select(Incident.state, func.count()).group_by(Incident.state)).all()
+        )
     rt.db.dispose()
     return DemoResult(
         demands=instances,
@@ -494,6 +575,30 @@ def run_demo(
         simulated_to=clock.now(),
         wall_seconds=time.perf_counter() - began,
         conflicts=simulation.conflicts,
+        system_steps_by_state={k: int(v) for k, v in steps.items()},
+        incidents_by_state={k: int(v) for k, v in incident_states.items()},
+    )
+
+
+def metering_outage(rt: Runtime, until: datetime) -> Outage:
+    """The metering system's order interface, down since 09:00 of the working day before the
+    last one begun by `until` and still down then: a demo left open at now shows the meter
+    orders of those days as open incidents, waiting for the system to come back."""
+    local = rt.calendar.to_local(until)
+    day = local.date()
+    begun: list[datetime] = []
+    while len(begun) < 2:
+        morning = datetime(day.year, day.month, day.day, 9, tzinfo=local.tzinfo)
+        if rt.calendar.is_working_day(day) and morning < local:
+            begun.append(morning)
+        day -= timedelta(days=1)
+    since = begun[-1]
+    return Outage(
+        "meter_order",
+        since.astimezone(UTC),
+        until + timedelta(days=2),
+        f"metering system: meter order interface down since {since:%Y-%m-%d %H:%M} "
+        "(the vendor is working on it)",
     )
 
 

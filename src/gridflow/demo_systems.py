@@ -4,7 +4,10 @@ archives the customer, the metering system orders the meter, finance checks the 
 Each answers an external task as the real system's worker would: with the variables the task
 declares, with a failure and the retries left (a busy system), with a failure and no retries
 (a permanent error, so an incident a person must retry), or with a BPMN error (a refused
-payment). Answers are drawn from a seeded random generator, so a demo is the same every time.
+payment); finance also finds fees not yet paid, which sends the account manager to remind the
+customer. Answers are drawn from a seeded random generator and counters, so a demo is the same
+every time. A system can also be down for a while (`Outage`): every task of its topic then fails
+until its retries run out, and the incidents wait for the system to come back.
 
 The same stand-ins serve tasks inside the demo's simulation (`gridflow demo`) and, as a real
 worker over the REST API, beside the running server (`gridflow demo-worker`).
@@ -16,6 +19,7 @@ import random
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 # The topics the shipped processes use, and who serves them.
 TOPICS = {
@@ -25,8 +29,14 @@ TOPICS = {
 }
 RETRIES = 3
 RETRY_TIMEOUT_MS = 10 * 60 * 1000  # ten minutes between attempts
-# Every this-many-th meter order hits a catalogue error no retry cures: an incident.
+# Every this-many-th meter order hits a catalogue error no retry cures: an incident; so does
+# every this-many-th high-voltage one (a transformer-operated meter), the first one included.
 INCIDENT_EVERY = 25
+HIGH_VOLTAGE_INCIDENT_EVERY = 3
+# Of the payment checks, every this-many-th finds the bank refused the customer's direct debit
+# (the BPMN error PAYMENT_REFUSED), and every this-many-th finds the fees not paid yet.
+REFUSED_EVERY = 6
+UNPAID_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -42,13 +52,32 @@ class Answer:
     error_code: str = ""
 
 
+@dataclass(frozen=True)
+class Outage:
+    """A system down from `start` to `end`: every task of its topic fails meanwhile."""
+
+    topic: str
+    start: datetime
+    end: datetime
+    message: str
+
+
 class StandInSystems:
     """The three systems, answering tasks one by one."""
 
-    def __init__(self, seed: int = 1):
+    def __init__(self, seed: int = 1, outages: tuple[Outage, ...] = ()):
         self.random = random.Random(seed)
+        self.outages = outages
         self.orders = 0
+        self.high_voltage_orders = 0
         self.archived = 0
+        self.checks = 0
+
+    def down(self, topic: str, now: datetime | None) -> Outage | None:
+        """The outage of the topic's system at `now`, if it is down then."""
+        if now is None:
+            return None
+        return next((o for o in self.outages if o.topic == topic and o.start <= now < o.end), None)
 
     def answer(
         self,
@@ -56,8 +85,12 @@ class StandInSystems:
         business_key: str,
         variables: Mapping[str, object],
         retries: int | None,
+        now: datetime | None = None,
     ) -> Answer:
         left = RETRIES if retries is None else retries
+        outage = self.down(topic, now)
+        if outage is not None:
+            return Answer("failure", message=outage.message, retries=left - 1)
         if topic == "marketing_archive":
             return self._archive(business_key, left)
         if topic == "meter_order":
@@ -79,11 +112,18 @@ class StandInSystems:
     def _order_meter(self, business_key: str, variables: Mapping[str, object], left: int) -> Answer:
         if left == RETRIES:
             self.orders += 1
+            model = None
+            if variables.get("meter_class") == "high_voltage":
+                self.high_voltage_orders += 1
+                if self.high_voltage_orders % HIGH_VOLTAGE_INCIDENT_EVERY == 1:
+                    model = "transformer-operated three-phase meter (0.2S)"
             if self.orders % INCIDENT_EVERY == 7:
+                model = "three-phase smart meter"
+            if model is not None:
                 return Answer(
                     "failure",
                     message="metering system: meter model not in the supplier catalogue",
-                    details="MDM-404: catalogue entry for the three-phase smart meter is missing",
+                    details=f"MDM-404: catalogue entry for the {model} is missing",
                     retries=0,
                 )
         if self.random.random() < 0.15:
@@ -98,15 +138,18 @@ class StandInSystems:
         return Answer("complete", {"meter_no": number, "meter_phases": phases})
 
     def _payment(self, business_key: str, variables: Mapping[str, object], left: int) -> Answer:
-        roll = self.random.random()
-        if roll < 0.05:
-            return Answer(
-                "bpmn_error",
-                {"paid": False},
-                message="the bank refused the direct debit",
-                error_code="PAYMENT_REFUSED",
-            )
-        if roll < 0.12:
+        if left == RETRIES:
+            self.checks += 1
+            if self.checks % REFUSED_EVERY == 2:
+                return Answer(
+                    "bpmn_error",
+                    {"paid": False},
+                    message="the bank refused the direct debit",
+                    error_code="PAYMENT_REFUSED",
+                )
+            if self.checks % UNPAID_EVERY == 4:
+                return Answer("complete", {"paid": False, "receipt_no": None})
+        if self.random.random() < 0.07:
             return Answer(
                 "failure", message="finance system: ledger locked for closing", retries=left - 1
             )

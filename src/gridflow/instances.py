@@ -403,9 +403,14 @@ def event_row(
 
 
 def insert_events(connection: Connection, events: Sequence[dict[str, Any]]) -> None:
-    """Insert task events in list order (their ids follow it)."""
+    """Insert task events in list order (their ids follow it).
+
+    A link's events name no system step and a system step's name no work item; one executemany
+    takes its columns from the first row only, so every row is given every column (None where
+    it has none) or a system step's events would lose their step after a link's."""
     if events:
-        connection.execute(INSERT_EVENTS, list(events))
+        columns = dict.fromkeys(key for event in events for key in event)
+        connection.execute(INSERT_EVENTS, [columns | event for event in events])
 
 
 def update_item(

@@ -7,12 +7,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from gridflow.audit import LinkFigures, link_figures
-from gridflow.models import Instance, TaskEvent, WorkItem
+from gridflow.models import Incident, Instance, SystemTask, TaskEvent, WorkItem
 from gridflow.runtime import Runtime
 
 
 def counts(rt: Runtime) -> dict[str, dict[str, int]]:
-    """Instances by status, work items by state, task events by lifecycle."""
+    """Instances by status, work items by state, task events by lifecycle, system steps
+    (external tasks and call activities) by state and incidents by state."""
     with rt.db.read() as session:
         instances = dict(
             session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
@@ -25,11 +26,19 @@ def counts(rt: Runtime) -> dict[str, dict[str, int]]:
                 select(TaskEvent.lifecycle, func.count()).group_by(TaskEvent.lifecycle)
             ).all()
         )
+        steps = dict(
+            session.execute(select(SystemTask.state, func.count()).group_by(SystemTask.state)).all()
+        )
+        incidents = dict(
+            session.execute(select(Incident.state, func.count()).group_by(Incident.state)).all()
+        )
     open_items = items.get("ready", 0) + items.get("claimed", 0)
     return {
         "instances": {k: int(v) for k, v in instances.items()},
         "work_items": {**{k: int(v) for k, v in items.items()}, "open": open_items},
         "task_events": {k: int(v) for k, v in events.items()},
+        "system_steps": {k: int(v) for k, v in steps.items()},
+        "incidents": {k: int(v) for k, v in incidents.items()},
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from audit_history import ACCEPT, INSTALL, PROCESS, History, build
+from audit_history import ACCEPT, BUILD, PROCESS, History, build
 from playwright.sync_api import Page, expect
 
 from gridflow import users
@@ -35,13 +35,13 @@ def test_heatmap_draws_one_overlay_per_link_and_marks_the_slowest(
     overlays = diagram.locator(".gf-heat")
     expect(overlays).to_have_count(len(links))
     assert sorted(overlays.evaluate_all("els => els.map(e => e.dataset.element)")) == sorted(links)
-    # By median total working time the meter installation (4 h 30) beats acceptance (2 h 15).
-    expect(diagram).to_have_attribute("data-slowest", INSTALL)
-    slowest = diagram.locator(f'.gf-heat[data-element="{INSTALL}"]')
+    # By median total working time the external line (4 h 30) beats acceptance (2 h 15).
+    expect(diagram).to_have_attribute("data-slowest", BUILD)
+    slowest = diagram.locator(f'.gf-heat[data-element="{BUILD}"]')
     expect(slowest.locator(".gf-slowest-badge")).to_have_text("slowest")
     expect(diagram.locator(".gf-slowest-badge")).to_have_count(1)
     expect(diagram.locator(f'.gf-heat[data-element="{ACCEPT}"]')).to_contain_text("n=4")
-    never_run = [e for e in links if e not in (ACCEPT, INSTALL)]
+    never_run = [e for e in links if e not in (ACCEPT, BUILD)]
     for element_id in never_run:
         expect(diagram.locator(f'.gf-heat[data-element="{element_id}"]')).to_have_text("no data")
     # Coloured by executions, acceptance (4) is the hottest.

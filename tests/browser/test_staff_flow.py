@@ -1,6 +1,7 @@
 """Staff work a high-voltage connection in a real browser: intake at the service desk, the
-account manager's acceptance, planning and design's parallel survey and scheme, the reply;
-form errors, a lost race between two planners, role rules, and the demand's timeline.
+account manager's acceptance (then the marketing system archives the customer), planning and
+design's parallel survey and scheme, the four departments' countersign, the reply; form errors,
+a lost race between two planners, role rules, and the demand's timeline.
 
 Each test takes in a demand of its own (its own customer name), so the tests share the live
 server but not their data. Pages are in English (the sessions' browser locale is en-US)."""
@@ -10,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from conftest import serve_system_steps
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from gridflow import work_items
 from gridflow.demands import DemandInput, create_demand
-from gridflow.models import Instance, WorkItem
+from gridflow.models import Demand, Instance, WorkItem
 from gridflow.roles import Actor
 
 from .conftest import LiveServer
@@ -25,6 +27,14 @@ Session = Callable[..., Page]
 PLANNING_LINKS = ("Site survey", "Design supply scheme")
 DESK = Actor("desk1", frozenset({"service_desk"}))
 MANAGER = Actor("manager1", frozenset({"account_manager"}))
+COUNTERSIGN = "Countersign the supply scheme"
+# Who signs for each department when a test does not sign in the browser.
+SIGNERS = {
+    "planning_design": Actor("planner2", frozenset({"planning_design"})),
+    "dispatch_repair": Actor("dispatch1", frozenset({"dispatch_repair"})),
+    "metering": Actor("meter1", frozenset({"metering"})),
+    "finance": Actor("finance1", frozenset({"finance"})),
+}
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -93,11 +103,33 @@ def fill_reply(page: Page) -> None:
     page.locator("#field_customer_acknowledged_true").check()
 
 
-def accept_in_browser(manager: Page, customer: str) -> None:
+def accept_in_browser(manager: Page, customer: str, server: LiveServer) -> None:
+    """The account manager accepts; then the marketing system archives the customer."""
     open_from_team_queue(manager, customer, "Accept application")
     fill_accept(manager)
     manager.locator("#complete").click()
     expect_completed(manager, "Accept application")
+    serve_system_steps(server.rt, ("marketing_archive",))
+
+
+def countersign_through_engine(server: LiveServer, customer: str, *roles: str) -> None:
+    """The departments `roles` approve the customer's supply scheme (through the engine)."""
+    with server.rt.db.read() as session:
+        rows = session.execute(
+            select(WorkItem.id, WorkItem.role)
+            .join(Instance, Instance.id == WorkItem.instance_id)
+            .join(Demand, Demand.id == Instance.demand_id)
+            .where(
+                Demand.customer_name == customer,
+                WorkItem.element_id == "Activity_countersign",
+                WorkItem.state.in_(("ready", "claimed")),
+            )
+            .order_by(WorkItem.id)
+        ).all()
+    for item_id, role in rows:
+        if role in roles:
+            signature = {"countersign_decision": "approve", "countersign_opinion": "Agreed"}
+            work_items.complete(server.rt, item_id, SIGNERS[role], signature)
 
 
 def take_in_through_engine(server: LiveServer, customer: str) -> int:
@@ -141,6 +173,7 @@ def demand_at_planning(server: LiveServer, customer: str) -> dict[str, int]:
         MANAGER,
         {"id_checked": True, "capacity_kw": 800, "supply": "dual", "customer_importance": "none"},
     )
+    serve_system_steps(server.rt, ("marketing_archive",))
     items = open_items(server, demand_id)
     assert set(items) == {"Activity_site_survey", "Activity_design_scheme"}
     return items
@@ -166,7 +199,7 @@ def test_high_voltage_demand_from_intake_to_scheme_reply(
 
     # The account manager accepts it from the team queue.
     manager = browser_session("manager1")
-    accept_in_browser(manager, customer)
+    accept_in_browser(manager, customer, live_server)
 
     # Planning and design sees both parallel links, and only those, for this customer.
     planner = browser_session("planner1")
@@ -195,7 +228,10 @@ def test_high_voltage_demand_from_intake_to_scheme_reply(
     expect(planner.locator("#field_survey_date")).to_have_value("2026-03-03")
     expect(survey_row).to_have_attribute("data-state", "claimed")
     expect(timeline_row(planner, "Activity_design_scheme")).to_have_attribute("data-state", "ready")
-    expect(planner.locator(".timeline tr[data-state=completed]")).to_have_count(1)  # acceptance
+    expect(planner.locator(".timeline tr[data-link][data-state=completed]")).to_have_count(1)
+    # Between acceptance and planning, the marketing system archived the customer.
+    archived = planner.locator('.timeline tr[data-step="Activity_archive_customer"]')
+    expect(archived).to_have_attribute("data-state", "completed")
 
     planner.locator("#field_supply_point").fill("江宁变 10 kV 科园线")
     planner.locator("#field_survey_notes").fill("Cable route along the east fence is clear")
@@ -208,9 +244,21 @@ def test_high_voltage_demand_from_intake_to_scheme_reply(
     planner.locator("#complete").click()
     expect_completed(planner, "Design supply scheme")
     expect(planner.locator(".alert-success")).to_contain_text(
-        "Next: Reply supply scheme (Account manager)"
+        f"Next: {COUNTERSIGN} (Planning and design), {COUNTERSIGN} (Dispatch and repair), "
+        f"{COUNTERSIGN} (Metering), {COUNTERSIGN} (Finance)."
     )
+
+    # Four departments countersign the scheme, each in a link of its own: planning and design
+    # signs here, the other three elsewhere.
+    rows = team_rows(planner, customer)
+    expect(rows).to_have_count(1)
+    open_from_team_queue(planner, customer, COUNTERSIGN)
+    planner.locator("#field_countersign_decision").select_option("approve")
+    planner.locator("#field_countersign_opinion").fill("Agreed: the feeders have room")
+    planner.locator("#complete").click()
+    expect_completed(planner, COUNTERSIGN)
     expect(team_rows(planner, customer)).to_have_count(0)
+    countersign_through_engine(live_server, customer, "dispatch_repair", "metering", "finance")
 
     # Back to the account manager: the reply waits in the team queue.
     rows = team_rows(manager, customer)
@@ -302,7 +350,7 @@ def test_timeline_lists_every_link_with_holder_and_state(
     demand_url = f"/demands/{take_in_through_engine(live_server, customer)}"
 
     manager = browser_session("manager1")
-    accept_in_browser(manager, customer)
+    accept_in_browser(manager, customer, live_server)
 
     planner1 = browser_session("planner1")
     open_from_team_queue(planner1, customer, "Site survey")
@@ -318,6 +366,7 @@ def test_timeline_lists_every_link_with_holder_and_state(
     fill_design(planner2)
     planner2.locator("#complete").click()
     expect_completed(planner2, "Design supply scheme")
+    countersign_through_engine(live_server, customer, *SIGNERS)
 
     open_from_team_queue(manager, customer, "Reply supply scheme")
     fill_reply(manager)
@@ -350,11 +399,25 @@ def test_timeline_lists_every_link_with_holder_and_state(
             "planner1",
         ),
     ]
+    signatures = [
+        ("Planning and design", "planner2"),
+        ("Dispatch and repair", "dispatch1"),
+        ("Metering", "meter1"),
+        ("Finance", "finance1"),
+    ]
     rows = desk.locator(".timeline tr[data-link]")
-    expect(rows).to_have_count(len(expected))
+    expect(rows).to_have_count(len(expected) + len(signatures))
     assert sorted(rows.evaluate_all("rows => rows.map(r => r.dataset.link)")) == sorted(
-        element for element, *_ in expected
+        [element for element, *_ in expected] + ["Activity_countersign"] * len(signatures)
     )
+    # One countersign link per department, each done by its own people.
+    countersigned = timeline_row(desk, "Activity_countersign")
+    for n, (lane, holder) in enumerate(signatures):
+        cells = countersigned.nth(n).locator("td")
+        expect(cells.nth(0)).to_have_text(COUNTERSIGN)
+        expect(cells.nth(1)).to_have_text(lane)
+        expect(cells.nth(2)).to_have_text("done")
+        expect(countersigned.nth(n).locator(".holder")).to_have_text(holder)
     for element_id, name, lane, state, holder in expected:
         row = timeline_row(desk, element_id)
         cells = row.locator("td")
