@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds a script named queue.py: keep it behind the standard library's queue.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.append(str(ROOT / "bench"))
 
@@ -145,9 +147,9 @@ def latency(
         worker.stop.set()
     with rt.db.read() as session:
         rows = session.execute(
-            select(SystemTask.created_at, SystemTask.first_locked_at).where(
-                SystemTask.topic == TOPIC, SystemTask.first_locked_at.is_not(None)
-            )
+            select(SystemTask.created_at, SystemTask.first_locked_at)
+            .where(SystemTask.topic == TOPIC, SystemTask.first_locked_at.is_not(None))
+            .order_by(SystemTask.id)
         ).all()
     waits = sorted((locked - created).total_seconds() * 1000 for created, locked in rows[-made:])
     quantiles = statistics.quantiles(waits, n=20, method="inclusive")
