@@ -644,26 +644,17 @@ def _wait(task: Any, spec: Any, definition: Any, attached_id: str | None) -> Wai
 
 
 def _system_step(task: Any, spec: Any, state: str) -> SystemStep:  # noqa: ANN401
-    if isinstance(spec, ExternalTask):
-        return SystemStep(
-            str(task.id),
-            spec.bpmn_id,
-            spec.bpmn_name or spec.bpmn_id,
-            spec.lane,
-            "external",
-            state,
-            task.data,
-            spec.topic,
-            spec.priority,
-        )
+    external = isinstance(spec, ExternalTask)
     return SystemStep(
         str(task.id),
         spec.bpmn_id,
         spec.bpmn_name or spec.bpmn_id,
         spec.lane,
-        "call",
+        "external" if external else "call",
         state,
         task.data,
+        spec.topic if external else None,
+        spec.priority if external else 0,
     )
 
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, select
 
 from gridflow.engine import EngineError
 from gridflow.errors import InvalidStateError, NotFoundError
@@ -262,22 +262,26 @@ def retry(rt: Runtime, incident_id: int, actor: Actor, retries: int = 1) -> Inci
 def resolve(
     connection: Connection, incident_id: int, now: datetime, actor: Actor, resolution: str
 ) -> None:
-    connection.execute(
-        INCIDENTS.update()
-        .where(INCIDENTS.c.id == incident_id, INCIDENTS.c.state == "open")
-        .values(
-            state="resolved", resolved_at=now, resolved_by=actor.username, resolution=resolution
-        )
-    )
+    _resolve(connection, INCIDENTS.c.id == incident_id, now, actor, resolution)
 
 
 def resolve_for_instance(
     connection: Connection, instance_id: int, now: datetime, actor: Actor, resolution: str
 ) -> None:
     """Resolve every open incident of an instance (it was cancelled)."""
+    _resolve(connection, INCIDENTS.c.instance_id == instance_id, now, actor, resolution)
+
+
+def _resolve(
+    connection: Connection,
+    which: ColumnElement[bool],
+    now: datetime,
+    actor: Actor,
+    resolution: str,
+) -> None:
     connection.execute(
         INCIDENTS.update()
-        .where(INCIDENTS.c.instance_id == instance_id, INCIDENTS.c.state == "open")
+        .where(which, INCIDENTS.c.state == "open")
         .values(
             state="resolved", resolved_at=now, resolved_by=actor.username, resolution=resolution
         )

@@ -20,6 +20,7 @@ from gridflow.errors import ConflictError, InvalidStateError, NotFoundError
 from gridflow.instances import (
     INSTANCES,
     OPEN,
+    UPDATE_INSTANCE,
     WAITS,
     WORK_ITEMS,
     Held,
@@ -348,18 +349,6 @@ _OPEN_STEPS_OF = (
     )
     .order_by(SYSTEM_TASKS.c.id)
 )
-_SET_STATUS = (
-    INSTANCES.update()
-    .where(
-        INSTANCES.c.id == bindparam("where_id"),
-        INSTANCES.c.lock_version == bindparam("where_version"),
-    )
-    .values(
-        status=bindparam("status"),
-        ended_at=bindparam("ended_at"),
-        lock_version=bindparam("lock_version"),
-    )
-)
 _DELETE_WAITS = WAITS.delete().where(WAITS.c.instance_id == bindparam("instance_id"))
 
 
@@ -395,7 +384,7 @@ def cancel_tree(
     if instance.status != "running":
         return
     result = connection.execute(
-        _SET_STATUS,
+        UPDATE_INSTANCE,
         {
             "status": "cancelled",
             "ended_at": now,

@@ -101,11 +101,22 @@ class _CamundaLoop:  # mixed into SpiffWorkflow's multi-instance specs below
     each instance's data; `cardinality` gives a count when there is no collection.
     """
 
-    collection: str | None
-    element_variable: str | None
     cardinality: str | None
     condition: str | None
     task_spec: str
+
+    def __init__(
+        self,
+        wf_spec: Any,  # noqa: ANN401
+        bpmn_id: str,
+        collection: str | None = None,
+        element_variable: str | None = None,
+        **kwargs: Any,
+    ):
+        # Before SpiffWorkflow's multi-instance spec in the method order of both loops.
+        super().__init__(wf_spec, bpmn_id, **kwargs)  # type: ignore[call-arg]
+        self.collection = collection
+        self.element_variable = element_variable
 
     def merge_child(self, workflow: Any, child: Any) -> None:  # noqa: ANN401
         raise NotImplementedError
@@ -189,18 +200,6 @@ class _CamundaLoop:  # mixed into SpiffWorkflow's multi-instance specs below
 class ParallelLoop(_CamundaLoop, ParallelMultiInstanceTask):
     """Every instance at once; done when all end or the completion condition holds."""
 
-    def __init__(
-        self,
-        wf_spec: Any,  # noqa: ANN401
-        bpmn_id: str,
-        collection: str | None = None,
-        element_variable: str | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(wf_spec, bpmn_id, **kwargs)
-        self.collection = collection
-        self.element_variable = element_variable
-
     def _update_hook(self, my_task: Any) -> bool | None:  # noqa: ANN401
         items = self._start_loop(my_task)
         for _ in items:
@@ -228,18 +227,6 @@ class ParallelLoop(_CamundaLoop, ParallelMultiInstanceTask):
 
 class SequentialLoop(_CamundaLoop, SequentialMultiInstanceTask):
     """One instance after another; done after the last or when the completion condition holds."""
-
-    def __init__(
-        self,
-        wf_spec: Any,  # noqa: ANN401
-        bpmn_id: str,
-        collection: str | None = None,
-        element_variable: str | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(wf_spec, bpmn_id, **kwargs)
-        self.collection = collection
-        self.element_variable = element_variable
 
     def _update_hook(self, my_task: Any) -> bool | None:  # noqa: ANN401
         items = self._start_loop(my_task)
