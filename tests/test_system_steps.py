@@ -631,3 +631,58 @@ def test_another_vendors_extensions_under_the_camunda_prefix_are_refused_by_name
         element == "Task_remind" and "Flowable extension 'candidateGroups' is not read" in message
         for element, message in messages
     ), messages
+
+
+def test_a_call_activity_that_does_not_pass_what_the_called_process_reads_is_a_lint_problem(
+    roles,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from gridflow import definitions
+
+    (tmp_path / "site_visit.bpmn").write_bytes((BPMN / "site_visit.bpmn").read_bytes())
+    caller = (BPMN / "caller.bpmn").read_text()
+    (tmp_path / "caller.bpmn").write_text(
+        caller.replace(
+            '<camunda:out source="visit_notes" target="survey_notes" />',
+            '<camunda:out source="visit_photo" target="survey_photo" />',
+        )
+    )
+    lines = caller.splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if 'id="Call_visit"' in text)
+    problems = definitions.lint_paths([tmp_path], roles)[tmp_path / "caller.bpmn"]
+    assert [(p.line, p.element_id, p.message) for p in problems] == [
+        (
+            line,
+            "Call_visit",
+            "camunda:out takes visit_photo from 'site_visit', which never sets it (no form "
+            "field, external-task output, decision result or start variable of that name)",
+        )
+    ]
+
+
+def test_a_caller_that_leaves_out_a_start_variable_of_the_called_process_is_refused(
+    roles,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from gridflow import definitions
+    from gridflow.errors import DefinitionError
+
+    processes = Path(__file__).parent.parent / "processes"
+    (tmp_path / "meter_installation.bpmn").write_bytes(
+        (processes / "meter_installation.bpmn").read_bytes()
+    )
+    text = (processes / "lv_residential_connection.bpmn").read_text()
+    (tmp_path / "lv_residential_connection.bpmn").write_text(
+        text.replace(
+            '<camunda:in sourceExpression="${\'residential\'}" target="meter_class" />', ""
+        )
+    )
+    [problem] = definitions.lint_paths([tmp_path], roles)[
+        tmp_path / "lv_residential_connection.bpmn"
+    ]
+    assert problem.message == (
+        "calls 'meter_installation', which reads meter_class at its start: pass them with "
+        'camunda:in (or variables="all")'
+    )
+    with pytest.raises(DefinitionError):
+        catalog.deploy_paths(Runtime.create("sqlite://", roles=roles), [tmp_path], "designer")

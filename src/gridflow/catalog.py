@@ -18,6 +18,7 @@ from gridflow import decision_catalog, decisions, definitions
 from gridflow.decision_catalog import DecisionDeployment
 from gridflow.decisions import DecisionFile
 from gridflow.definitions import ProcessDefinition
+from gridflow.definitions.calls import call_problems
 from gridflow.errors import ConflictError, DefinitionError, NotFoundError
 from gridflow.models import Definition, DeployRecord
 from gridflow.runtime import Runtime
@@ -128,6 +129,9 @@ def _deploy_once(
     with rt.db.write() as session:
         decided = decision_catalog.deploy_files(session, tables, actor, channel, now)
         problems = [p for d in parsed for p in decision_catalog.check_references(session, d)]
+        # Callers and the processes they call, deployed together, must agree (camunda:in/out).
+        batch = {d.process_id: d for d in parsed}
+        problems += [p for d in parsed for p in call_problems(d, batch)]
         if problems:
             raise DefinitionError(problems)
         for definition in parsed:

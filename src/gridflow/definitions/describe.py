@@ -58,6 +58,9 @@ class Step:
     outputs: tuple[str, ...] = ()
     called_element: str | None = None
     line: int | None = None
+    # A call activity's camunda:in targets (None: variables="all") and camunda:out sources.
+    in_targets: tuple[str, ...] | None = ()
+    out_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

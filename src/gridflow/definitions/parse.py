@@ -9,6 +9,7 @@ from pathlib import Path
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
+from gridflow.definitions.calls import call_problems
 from gridflow.definitions.describe import ProcessDefinition
 from gridflow.definitions.rules import Linter
 from gridflow.definitions.spiff import GridflowParser
@@ -97,12 +98,16 @@ def lint_paths(paths: Iterable[Path], roles: RoleBook) -> dict[Path, list[Proble
                 problems = []
             if dmn_path in dmn.dmn_files(paths):
                 result[dmn_path] = problems
+    loaded: dict[Path, ProcessDefinition] = {}
     for path in bpmn_files(paths):
         try:
-            load(path, roles, by_folder.get(path.parent, {}), inputs.get)
+            loaded[path] = load(path, roles, by_folder.get(path.parent, {}), inputs.get)
             result[path] = []
         except DefinitionError as exc:
             result[path] = exc.problems
+    by_id = {d.process_id: d for d in loaded.values()}
+    for path, definition in loaded.items():
+        result[path].extend(call_problems(definition, by_id))
     return result
 
 

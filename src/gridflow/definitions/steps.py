@@ -180,12 +180,17 @@ def check_call_activity(linter: Linter, element: etree._Element) -> Step | None:
             ok = _check_mapping(linter, element, kind, mapping) and ok
     if not ok:
         return None
+    ins = element.findall("bpmn:extensionElements/camunda:in", NS)
+    outs = element.findall("bpmn:extensionElements/camunda:out", NS)
+    every = any(m.get("variables") == "all" for m in ins)
     return Step(
         element_id=element.get("id", ""),
         name=element.get("name") or element.get("id") or "",
         kind="call",
         called_element=called,
         line=_line(element),
+        in_targets=None if every else tuple(m.get("target") or "" for m in ins if m.get("target")),
+        out_sources=tuple(m.get("source") or "" for m in outs if m.get("source")),
     )
 
 
