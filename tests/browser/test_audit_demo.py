@@ -36,3 +36,10 @@ def test_the_demo_heatmap_shows_the_slowest_high_voltage_link(
     expect(diagram.locator(f'.gf-heat[data-element="{slowest.element_id}"]')).to_contain_text(
         "slowest"
     )
+    # The system steps (the customer archive, the payment check, the called meter
+    # installation) carry their own neutral badges, outside the staff's heat scale.
+    archive = diagram.locator('.gf-system-step[data-element="Activity_archive_customer"]')
+    expect(archive).to_contain_text("system step")
+    expect(
+        diagram.locator('.gf-system-step[data-element="Activity_meter_installation"]')
+    ).to_contain_text("called process")

@@ -116,6 +116,23 @@
         }
         overlays.add(id, "gridflow-heat", { position: { bottom: -4, left: 0 }, html: box });
       });
+      // System steps are no one's links: a neutral badge with their own figures.
+      Object.keys(data.steps || {}).forEach(function (id) {
+        if (!registry.get(id)) { return; }
+        const step = data.steps[id];
+        const box = document.createElement("div");
+        box.className = "gf-heat gf-system-step";
+        box.setAttribute("data-element", id);
+        box.title = step.name;
+        const kind = document.createElement("strong");
+        kind.textContent = step.kind === "call" ? L.called_process : L.system_step;
+        box.appendChild(kind);
+        const line = document.createElement("div");
+        line.textContent = formatSeconds(step.handling_median_s, "handling_median_s") + " · " +
+          L.count + "=" + step.count + (step.failures ? " · " + L.failures + " " + step.failures : "");
+        box.appendChild(line);
+        overlays.add(id, "gridflow-heat", { position: { bottom: -4, left: 0 }, html: box });
+      });
       const root = document.getElementById("audit-diagram");
       root.setAttribute("data-metric", metric);
       root.setAttribute("data-slowest", slowest || "");

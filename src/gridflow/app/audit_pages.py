@@ -137,8 +137,20 @@ def links() -> str:
                     **flt.as_query(rt.calendar),  # type: ignore[arg-type]
                 ),
             }
+    step_heat = {
+        f.element_id: {
+            "name": f.step_name,
+            "kind": f.kind,
+            "count": f.count,
+            "handling_median_s": f.durations.get("handling_median_s"),
+            "failures": f.failures,
+            "incidents": f.incidents,
+        }
+        for f in steps
+    }
     page_data = {
         "mode": "heatmap",
+        "steps": step_heat,
         "diagram_url": url_for("audit.diagram", definition_id=chosen.id) if chosen else None,
         "links": heat,
         "metric": request.args.get("metric") or default_metric,
@@ -177,6 +189,9 @@ def _js_labels() -> dict[str, str]:
         "share_within_cap": _("share within cap"),
         "working_median_days": _("median working days"),
         "instances": _("instances"),
+        "system_step": _("system step"),
+        "called_process": _("called process"),
+        "failures": _("failures"),
     }
 
 
