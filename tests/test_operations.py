@@ -273,3 +273,25 @@ def test_json_logs_carry_the_request_id(
     assert not logs.configure({"GRIDFLOW_LOG_FORMAT": "text"})
     with pytest.raises(Exception, match="GRIDFLOW_LOG_FORMAT='xml': json or text"):
         logs.configure({"GRIDFLOW_LOG_FORMAT": "xml"})
+
+
+def test_the_shipped_grafana_dashboard_reads_metrics_that_exist(
+    app: Any, client: Any, rt: Runtime, admin: dict[str, str]
+) -> None:
+    import re
+
+    from conftest import ROOT
+
+    Worker(rt, worker_id="w-1").run(once=True)
+    client.get("/healthz")
+    answer = client.get("/metrics", headers=admin)
+    families = {family.name for family in text_string_to_metric_families(answer.text)}
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    used = {
+        re.sub(r"_(bucket|count|sum|total)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"gridflow_\w+", target["expr"])
+    }
+    assert len(used) == 11
+    assert sorted(used - families) == []

@@ -10,7 +10,8 @@
 
 No orphaned workers: when the master dies (even by `kill -9`), the kernel sends each worker
 SIGTERM (Linux's parent-death signal), the worker stops taking requests and finishes the ones
-it has, and a watchdog ends it after `graceful_timeout` if a request never finishes. Settings
+it has; a watchdog thread sees the master gone within a second, asks again, and ends the worker
+after `graceful_timeout` if a request never finishes. Settings
 given on gunicorn's command line override these.
 """
 
@@ -89,8 +90,12 @@ def post_fork(server: Any, worker: Any) -> None:  # noqa: ANN401 - gunicorn's Ar
     def watchdog() -> None:
         while os.getppid() == master:
             time.sleep(1.0)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(grace)
+        # Asked again each second: a SIGTERM that came before gunicorn set its own handlers
+        # (while the worker was loading the application) went to the master's, and is lost.
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1.0)
         os._exit(1)
 
     threading.Thread(target=watchdog, name="orphan-watchdog", daemon=True).start()
