@@ -21,11 +21,11 @@ from bpmn_samples import chain, field, process, user_task
 from conftest import MONDAY_9AM, PROCESSES, ROOT
 from sqlalchemy import func, select
 
-from gridflow import catalog, definitions, dispatch, instances, timers
+from gridflow import catalog, definitions, dispatch, heartbeats, instances, timers
 from gridflow.clock import SimulatedClock
 from gridflow.models import DispatchRound, TaskEvent, TimerLease, Wait
 from gridflow.runtime import Runtime
-from gridflow.worker import Worker, heartbeats
+from gridflow.worker import Worker
 
 # start → wait one hour → a link of the account manager → end.
 TIMED_WAIT = process(

@@ -120,3 +120,13 @@ def register(job: Job) -> Job:
             return job
     JOBS.append(job)
     return job
+
+
+def backlogs(rt: Runtime) -> list[tuple[str, int, float]]:
+    """What each job has waiting: (job, items, seconds the oldest has waited)."""
+    found = []
+    for job in JOBS:
+        if job.backlog is not None:
+            backlog = job.backlog(rt)
+            found.append((job.name, backlog.items, backlog.lag_s))
+    return found
