@@ -132,6 +132,12 @@ def test_a_worker_round_records_its_heartbeat_and_backlogs(
     assert worker.run(once=True) == 2  # the first round fires both, the second finds nothing
     assert said == ["fired timers on 2 instance(s)"]
     assert timers.backlog(rt) == (0, 0.0)
+    # What a round writes carries the round as its request id.
+    with rt.db.read() as session:
+        marks = session.scalars(
+            select(TaskEvent.details).where(TaskEvent.element_id == "Activity_after")
+        ).all()
+    assert marks == [{"request_id": "worker:w-1:1"}] * 2
     [beat] = heartbeats.listed(rt)
     assert (beat.worker_id, beat.state, beat.rounds, beat.pid) == ("w-1", "stopped", 2, os.getpid())
     assert beat.beat_at == clock.now()
