@@ -423,8 +423,12 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
 
         # A worker of its own beside the development server (production runs `gridflow worker`).
         beside = Worker(rt, interval=30, say=lambda line: click.echo(f"worker: {line}"))
-        threading.Thread(target=beside.run, name="worker", daemon=True).start()
+        thread = threading.Thread(target=beside.run, name="worker", daemon=True)
+        thread.start()
     app.run(host=host, port=port, debug=debug, threaded=True)
+    if worker:  # Ctrl+C: the worker finishes its round and says it stopped
+        beside.stop()
+        thread.join(timeout=60)
 
 
 @main.command()
