@@ -27,6 +27,7 @@ Public API:
 - `refresh(rt) -> int`: record finished demand processes not yet in the history.
 - `predict_demand(rt, demand_id, history_until=None) -> DemandPrediction`
 - `predict_instance(rt, instance_id, history_until=None) -> Estimate | None` (a root instance)
+- `predict_instance_at(rt, instance_id, at, history_until=None) -> Estimate`: as it stood at `at`
 - `percentile(sorted_values, fraction) -> float` (linear, numpy's default, as the audit)
 """
 
@@ -343,6 +344,38 @@ def predict_instance(
         return _predict_root(rt, connection, root, items, rt.clock.now(), history_until)
 
 
+def predict_instance_at(
+    rt: Runtime, instance_id: int, at: datetime, *, history_until: datetime | None = None
+) -> Estimate:
+    """What the predictor would have said of a root instance at the moment `at` (its links as
+    they stood then: those ready by then, open unless they had ended): the benchmark replays
+    finished demands with it."""
+    with rt.db.snapshot() as connection:
+        root = _root(rt, connection, instance_id)
+        families = _families(connection, [instance_id])
+        then = [
+            _ItemThen(
+                item.id,
+                item.process_id,
+                item.element_id,
+                item.ready_at,
+                "completed" if item.ended_at is not None and item.ended_at <= at else "ready",
+            )
+            for item in _items(connection, list(families))
+            if item.ready_at <= at
+        ]
+        return _predict_root(rt, connection, root, then, at, history_until)
+
+
+@dataclass(frozen=True)
+class _ItemThen:
+    id: int
+    process_id: str
+    element_id: str
+    ready_at: datetime
+    state: str
+
+
 def _root(rt: Runtime, connection: Connection, instance_id: int) -> _Root:
     row = connection.execute(
         select(
@@ -396,6 +429,7 @@ def _items(connection: Connection, instance_ids: Sequence[int]) -> list[Any]:
                 WorkItem.department,
                 WorkItem.state,
                 WorkItem.ready_at,
+                WorkItem.ended_at,
                 WorkItem.due_at,
                 Definition.process_id,
             )
