@@ -66,7 +66,7 @@ from gridflow.definitions import ProcessDefinition
 from gridflow.definitions.spiff import CalledProcess, ExternalTask, GridflowParser, connect_loops
 from gridflow.engine import Engine, Run, SafeScriptEngine, using_clock
 from gridflow.instances import OPEN
-from gridflow.models import Base, Instance, SystemTask, Wait, WorkItem
+from gridflow.models import Instance, SystemTask, Wait, WorkItem
 from gridflow.roles import Actor, RoleBook
 from gridflow.runtime import Runtime
 from gridflow.working_time import WorkingCalendar
@@ -426,10 +426,11 @@ def prepare_postgres(url: str) -> tuple[str | None, str]:
 
 
 def reset_postgres(url: str) -> None:
+    # Everything in the schema goes (task_events' monthly partitions, tables of older versions).
     engine = create_engine(url)
     with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
 
 

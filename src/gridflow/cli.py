@@ -310,10 +310,13 @@ def worker(database: str | None, once: bool, interval: float) -> None:
 
 def work_round(rt: Runtime) -> list[str]:
     """One worker round: timers, breached standards as linkage events, a dispatch round."""
-    from gridflow import dispatch, linkage
+    from gridflow import dispatch, linkage, partitions
     from gridflow.instances import fire_due_timers
 
     said = []
+    made = partitions.ensure_ahead(rt)
+    if made:
+        said.append("made task-event partitions " + ", ".join(made))
     fired = fire_due_timers(rt)
     if fired:
         said.append(f"fired timers on {fired} instance(s)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from gridflow import partitions
 from gridflow.errors import ConflictError
 
 DEFAULT_URL = "sqlite:///gridflow.db"
@@ -105,6 +107,8 @@ class Database:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            # The task events' monthly partitions around today (PostgreSQL).
+            partitions.ensure(connection, datetime.now(UTC))
 
     def dispose(self) -> None:
         self.engine.dispose()
