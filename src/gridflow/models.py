@@ -206,7 +206,10 @@ class Wait(Base):
 
 
 class TaskEvent(Base):
-    """Append-only audit trail: one row per lifecycle change of a link."""
+    """Append-only audit trail: one row per lifecycle change of a link.
+
+    On PostgreSQL the table is partitioned by month of `at` (see `gridflow.partitions`), with
+    the primary key (id, at); ids still come from one sequence, so `id` alone is unique."""
 
     __tablename__ = "task_events"
     __table_args__ = (
@@ -584,7 +587,9 @@ class LinkageEvent(Base):
     received_at: Mapped[datetime]
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # For internal events: the task event (a breached standard) it came from.
-    task_event_id: Mapped[int | None] = mapped_column(ForeignKey("task_events.id"), unique=True)
+    # No foreign key: on PostgreSQL task_events is partitioned by month (migration 0013) and its
+    # ids are unique only with their month, which a foreign key cannot name.
+    task_event_id: Mapped[int | None] = mapped_column(Id, unique=True)
     # While a request finishes the event (deliveries, dispatch), others with the same key wait
     # for its answer until then; past it (the request died), a retry finishes the event.
     taken_until: Mapped[datetime | None]

@@ -59,7 +59,7 @@ def current_filter() -> AuditFilter:
 
 def _choices() -> dict[str, Any]:
     rt = runtime()
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         versions = session.execute(
             select(
                 Definition.id, Definition.process_id, Definition.name, Definition.version
