@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gridflow import catalog, definitions
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError
+from gridflow.labels.commands import translations
 from gridflow.runtime import Runtime, load_roles, processes_dir
 
 
@@ -50,9 +51,10 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN and DMN files (and a folder's rules.yaml); one line per problem, exit status
-    1 when there is any."""
+    """Check BPMN and DMN files (and a folder's rules.yaml), and that every label has its
+    translations; one line per problem, exit status 1 when there is any."""
     from gridflow import linkage, rules
+    from gridflow.labels import lint as label_lint
 
     book = load_roles(roles)
     results = definitions.lint_paths(paths, book)
@@ -64,6 +66,9 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
             results[path] = exc.problems
             continue
         results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
+    # every label in every language (docs/translations.md)
+    for path, untranslated in label_lint.lint_paths(paths).items():
+        results.setdefault(path, []).extend(untranslated)
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))
@@ -602,6 +607,9 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+main.add_command(translations)
 
 
 def run() -> None:

@@ -252,7 +252,14 @@ class _Reader:
                 checked = self._field(str(name), str(field_name), field_spec, where)
                 if checked is not None:
                     fields[str(field_name)] = checked
-            unknown = set(spec) - {"__line__", "payload", "source", "internal", "description"}
+            unknown = set(spec) - {
+                "__line__",
+                "payload",
+                "source",
+                "internal",
+                "description",
+                "name",
+            }
             if unknown:
                 self.problem(
                     where, str(name), f"event type {name!r}: unknown key(s) {sorted(unknown)}"
@@ -300,7 +307,7 @@ class _Reader:
             if rule_id in seen:
                 self.problem(where, rule_id, f"rule {rule_id!r} appears twice")
             seen.add(rule_id)
-            unknown = set(spec) - {"__line__", "id", "on", "when", "do", "description"}
+            unknown = set(spec) - {"__line__", "id", "on", "when", "do", "description", "name"}
             if unknown:
                 self.problem(where, rule_id, f"unknown key(s) {sorted(unknown)}")
             on = spec.get("on")
