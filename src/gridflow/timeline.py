@@ -157,6 +157,7 @@ class InstanceTimeline:
     steps: list[StepEntry] = field(default_factory=list)
     parent_instance_id: int | None = None
     incidents: int = 0  # open ones
+    definition_id: int | None = None  # its version, whose labels it shows
 
     @property
     def open_links(self) -> list[LinkEntry]:
@@ -257,6 +258,7 @@ _TIMELINE_INSTANCES = (
         Definition.process_id,
         Definition.name,
         Definition.version,
+        Instance.definition_id,
     )
     .join(Definition, Definition.id == Instance.definition_id)
     .where(Instance.id.in_(bindparam("ids", expanding=True)))
@@ -324,6 +326,7 @@ def _instances(
             steps=[_step(step, now) for step in steps if step.instance_id == row.id],
             parent_instance_id=row.parent_instance_id,
             incidents=int(open_incidents.get(row.id, 0)),
+            definition_id=row.definition_id,
         )
         for row in instances
     ]

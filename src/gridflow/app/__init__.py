@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         api,
         audit_pages,
         auth,
+        content,
         decision_designer,
         designer,
         headers,
@@ -71,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     headers.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
     csrf.init_app(app)
     i18n.init_app(app)
+    content.init_app(app)
     auth.init_app(app)
     permissions.init_app(app)
     app.register_blueprint(auth.blueprint)

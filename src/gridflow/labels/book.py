@@ -257,3 +257,29 @@ def read_xml(xml: bytes) -> LabelBook:
 def _line(element: etree._Element) -> int | None:
     line = element.sourceline
     return line if isinstance(line, int) else None
+
+
+def localized_xml(xml: bytes, locale: str) -> bytes:
+    """The document with each element's own label (a name, a DMN input's or output's label) in
+    the reader's language, for a diagram or table drawn for reading; the stored file keeps
+    English. Form fields and choices are not drawn, so they stay as they are."""
+    tag = language_tag(locale)
+    if tag == SOURCE_LANGUAGE:
+        return xml
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError:
+        return xml
+    held: dict[str, dict[LabelKey, dict[str, str]]] = {}
+    for element, key, _source, kind in list(labelled(root)):
+        if key.field or key.property:
+            continue
+        translations = held.get(key.element_id)
+        if translations is None:
+            translations = held[key.element_id] = translations_of(element)
+        text = translations.get(key, {}).get(tag)
+        if text:
+            attribute = "label" if kind in ("input", "output") else "name"
+            element.set(attribute, text)
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
