@@ -11,13 +11,14 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from gridflow import definitions, labels
+from gridflow import definitions
 from gridflow.clock import Clock, SystemClock
 from gridflow.database import Database
 from gridflow.decision_catalog import StoredDecisions
 from gridflow.definitions import ProcessDefinition
 from gridflow.engine import Engine, EngineError
 from gridflow.errors import ConfigurationError, DefinitionError, NotFoundError
+from gridflow.labels import EMPTY, LabelBook, read_xml
 from gridflow.models import DecisionDefinition, Definition
 from gridflow.roles import RoleBook
 from gridflow.working_time import WorkingCalendar, WorkingHours
@@ -73,7 +74,7 @@ class Runtime:
     decisions: StoredDecisions = field(init=False)
     _definitions: dict[int, ProcessDefinition] = field(default_factory=dict, init=False)
     # Labels in every language, by version (a version's file never changes).
-    _labels: dict[tuple[str, int], labels.LabelBook] = field(default_factory=dict, init=False)
+    _labels: dict[tuple[str, int], LabelBook] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -119,15 +120,15 @@ class Runtime:
             self._definitions[definition_id] = parsed
         return parsed
 
-    def labels(self, definition_id: int) -> labels.LabelBook:
+    def labels(self, definition_id: int) -> LabelBook:
         """The labels of a deployed process version in every language (read once, cached)."""
         return self._label_book("process", definition_id)
 
-    def decision_labels(self, decision_definition_id: int) -> labels.LabelBook:
+    def decision_labels(self, decision_definition_id: int) -> LabelBook:
         """The labels of a deployed decision table version."""
         return self._label_book("decision", decision_definition_id)
 
-    def _label_book(self, kind: str, row_id: int) -> labels.LabelBook:
+    def _label_book(self, kind: str, row_id: int) -> LabelBook:
         cached = self._labels.get((kind, row_id))
         if cached is not None:
             return cached
@@ -138,7 +139,7 @@ class Runtime:
                 xml = session.scalar(
                     select(DecisionDefinition.dmn_xml).where(DecisionDefinition.id == row_id)
                 )
-        book = labels.read_xml(xml) if xml else labels.EMPTY
+        book = read_xml(xml) if xml else EMPTY
         with self._lock:
             self._labels[(kind, row_id)] = book
         return book
