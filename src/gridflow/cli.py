@@ -53,7 +53,7 @@ def init_db(database: str | None) -> None:
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
     """Check BPMN and DMN files (and a folder's rules.yaml), and that every label has its
     translations; one line per problem, exit status 1 when there is any."""
-    from gridflow import linkage, rules
+    from gridflow import company_calendar, linkage, rules
     from gridflow.labels import lint as label_lint
 
     book = load_roles(roles)
@@ -66,6 +66,11 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
             results[path] = exc.problems
             continue
         results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
+    for folder in (p for p in paths if p.is_dir()):
+        calendar_path = folder / company_calendar.CALENDAR_FILE
+        if calendar_path.is_file():
+            results[calendar_path] = company_calendar.read(calendar_path)[1]
+        _warn_coming_year(folder)
     # every label in every language (docs/translations.md)
     for path, untranslated in label_lint.lint_paths(paths).items():
         results.setdefault(path, []).extend(untranslated)
@@ -384,6 +389,7 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
 
     app = create_app({"DATABASE_URL": database} if database else None)
     click.echo(f"gridflow is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    _warn_coming_year(processes_dir())
     from gridflow.demo import DEMO_PASSWORD
     from gridflow.users import authenticate
 
@@ -600,6 +606,18 @@ def token_revoke(username: str | None, token_id: int | None, database: str | Non
     except NotFoundError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+def _warn_coming_year(folder: Path) -> None:
+    """Warn (on stderr) when the company calendar does not declare next year yet."""
+    from gridflow import company_calendar
+    from gridflow.clock import SystemClock
+    from gridflow.runtime import configured_calendar
+
+    today = configured_calendar().local_date(SystemClock().now())
+    warning = company_calendar.coming_year_warning(folder / company_calendar.CALENDAR_FILE, today)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _safe_url(url: str) -> str:

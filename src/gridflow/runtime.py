@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from gridflow import definitions
+from gridflow import company_calendar, definitions
 from gridflow.clock import Clock, SystemClock
 from gridflow.database import Database
 from gridflow.decision_catalog import StoredDecisions
@@ -36,12 +36,15 @@ def load_roles(path: Path | None = None) -> RoleBook:
 
 def configured_calendar() -> WorkingCalendar:
     """The working-day calendar from GRIDFLOW_TIMEZONE and GRIDFLOW_WORKING_HOURS
-    (defaults: Asia/Shanghai, 09:00-12:00,13:30-17:30)."""
+    (defaults: Asia/Shanghai, 09:00-12:00,13:30-17:30), with the years the processes
+    folder's calendar.yaml declares."""
     hours = os.environ.get("GRIDFLOW_WORKING_HOURS")
+    declared = company_calendar.load(processes_dir() / company_calendar.CALENDAR_FILE).declared
     try:
         return WorkingCalendar(
             timezone=os.environ.get("GRIDFLOW_TIMEZONE", "Asia/Shanghai"),
             hours=WorkingHours.parse(hours) if hours else WorkingHours(),
+            declared=declared,
         )
     except ValueError as exc:
         raise ConfigurationError(f"working calendar settings: {exc}") from exc
