@@ -430,6 +430,7 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", "role_ids", multiple=True, required=True, help="Role id (repeatable).")
 @click.option("--display-name", default="", help="Name shown on pages.")
+@click.option("--display-name-zh", default="", help="Name shown on Chinese pages.")
 @click.option(
     "--grant",
     "grants",
@@ -442,6 +443,7 @@ def user_add(
     password: str,
     role_ids: tuple[str, ...],
     display_name: str,
+    display_name_zh: str,
     grants: tuple[str, ...],
     database: str | None,
 ) -> None:
@@ -452,7 +454,15 @@ def user_add(
     rt = _runtime(database)
     try:
         _check_event_grants(rt, grants)
-        staff = create_user(rt, name, password, role_ids, display_name=display_name, grants=grants)
+        staff = create_user(
+            rt,
+            name,
+            password,
+            role_ids,
+            display_name=display_name,
+            display_name_zh=display_name_zh,
+            grants=grants,
+        )
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

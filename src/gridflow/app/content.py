@@ -56,7 +56,18 @@ def for_reading(xml: bytes) -> bytes:
     return localized_xml(xml, select_locale())
 
 
+def person_name(person: object) -> str:
+    """A member of staff's display name in the page's language (Chinese when they have one)."""
+    english = str(getattr(person, "display_name", "") or getattr(person, "username", ""))
+    if select_locale() == "zh_Hans":
+        return str(getattr(person, "display_name_zh", "") or "") or english
+    return english
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        label=label, process_label=process_label, decision_label=decision_label
+        label=label,
+        process_label=process_label,
+        decision_label=decision_label,
+        person_name=person_name,
     )
