@@ -141,6 +141,7 @@ class WaitEntry:
     kind: str
     name: str
     due_at: datetime | None
+    element_id: str = ""  # the event that waits, for its label
 
 
 @dataclass
@@ -280,7 +281,7 @@ _TIMELINE_INCIDENTS = (
     .group_by(Incident.instance_id)
 )
 _TIMELINE_WAITS = (
-    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
+    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at, Wait.element_id)
     .where(Wait.instance_id.in_(bindparam("ids", expanding=True)), Wait.attached_task_id.is_(None))
     .order_by(Wait.id)
 )
@@ -321,7 +322,9 @@ def _instances(
             ended_at=row.ended_at,
             links=[_entry(item, now, notes, asks) for item in items if item.instance_id == row.id],
             waiting_for=[
-                WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
+                WaitEntry(w.kind, w.name, w.due_at, w.element_id)
+                for w in waits
+                if w.instance_id == row.id
             ],
             steps=[_step(step, now) for step in steps if step.instance_id == row.id],
             parent_instance_id=row.parent_instance_id,
