@@ -312,6 +312,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The name in Simplified Chinese (empty: the display name above serves every language).
+    display_name_zh: Mapped[str] = mapped_column(String(200), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # What an integration account may do beyond its role: "event:<type>", "topic:<topic>".

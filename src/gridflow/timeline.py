@@ -141,6 +141,7 @@ class WaitEntry:
     kind: str
     name: str
     due_at: datetime | None
+    element_id: str = ""  # the event that waits, for its label
 
 
 @dataclass
@@ -157,6 +158,7 @@ class InstanceTimeline:
     steps: list[StepEntry] = field(default_factory=list)
     parent_instance_id: int | None = None
     incidents: int = 0  # open ones
+    definition_id: int | None = None  # its version, whose labels it shows
 
     @property
     def open_links(self) -> list[LinkEntry]:
@@ -257,6 +259,7 @@ _TIMELINE_INSTANCES = (
         Definition.process_id,
         Definition.name,
         Definition.version,
+        Instance.definition_id,
     )
     .join(Definition, Definition.id == Instance.definition_id)
     .where(Instance.id.in_(bindparam("ids", expanding=True)))
@@ -278,7 +281,7 @@ _TIMELINE_INCIDENTS = (
     .group_by(Incident.instance_id)
 )
 _TIMELINE_WAITS = (
-    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
+    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at, Wait.element_id)
     .where(Wait.instance_id.in_(bindparam("ids", expanding=True)), Wait.attached_task_id.is_(None))
     .order_by(Wait.id)
 )
@@ -319,11 +322,14 @@ def _instances(
             ended_at=row.ended_at,
             links=[_entry(item, now, notes, asks) for item in items if item.instance_id == row.id],
             waiting_for=[
-                WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
+                WaitEntry(w.kind, w.name, w.due_at, w.element_id)
+                for w in waits
+                if w.instance_id == row.id
             ],
             steps=[_step(step, now) for step in steps if step.instance_id == row.id],
             parent_instance_id=row.parent_instance_id,
             incidents=int(open_incidents.get(row.id, 0)),
+            definition_id=row.definition_id,
         )
         for row in instances
     ]

@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         api,
         audit_pages,
         auth,
+        content,
         decision_designer,
         designer,
         headers,
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     operations.init_app(app)  # the request id is bound before any other hook runs
     csrf.init_app(app)
     i18n.init_app(app)
+    content.init_app(app)
     auth.init_app(app)
     permissions.init_app(app)
     app.register_blueprint(auth.blueprint)
