@@ -241,7 +241,7 @@ def test_the_catalog_lists_versions_instances_and_standards_per_link(
     assert versions.definitions.content_hash(XML)[:12] in page
     assert '<td class="running">1</td>' in page
     assert '<tr data-element="Activity_check">' in page
-    assert "P3D (working days)" in page
+    assert '<td class="standard">3 working days</td>' in page
     assert "Metering code: on-site check within 3 working days" in page
     assert 'data-bpmn-url="/designer/meter_check/1.bpmn"' in page
     assert "deployed version 1 (API)" in page

@@ -15,7 +15,7 @@ from gridflow.runtime import Runtime
 HV_FORM = {
     "customer_name": "Hongda Steel",
     "address": "88 Jianshe Road",
-    "phone": "0571-8888",
+    "phone": "0571-88886666",
     "category": "connection",
     "customer_category": "business",
     "channel": "counter",

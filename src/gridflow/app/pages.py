@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from gridflow import access, comments, consultations, incidents, queues, timeline, work_items
-from gridflow.app import api
+from gridflow.app import api, wording
 from gridflow.app.auth import load_staff, runtime
 from gridflow.app.i18n import select_locale
 from gridflow.app.permissions import is_api
@@ -50,6 +50,7 @@ from gridflow.errors import (
     NotFoundError,
 )
 from gridflow.forms import Form
+from gridflow.intake import IntakeProblem
 from gridflow.models import Definition, Demand, Instance, WorkItem
 from gridflow.users import Staff
 
@@ -342,7 +343,9 @@ def new_demand() -> Response:
     if request.method == "POST":
         try:
             demand = demand_from_form(request.form)
-            demand.validate()  # before classifying: an empty category names no process
+            # Before classifying (an empty category names no process), and what a counter
+            # would refuse: no address, no reachable phone, a capacity outside the range.
+            demand.validate(office=True)
             extra = request.form.getlist("also")
             processes = [classify(demand)] + [
                 EXTRA_PROCESSES[e] for e in extra if e in EXTRA_PROCESSES
@@ -364,7 +367,7 @@ def new_demand() -> Response:
             )
             return redirect(url_for("pages.demand", demand_id=accepted.demand_id))
         except DemandError as exc:
-            errors = exc.field_errors
+            errors = wording.intake_messages(exc.problems)
             flash(_("Please correct the marked fields."), "danger")
     # A key per form: submitting the same form twice (a double click, a resent POST) takes
     # the demand in once.
@@ -377,17 +380,17 @@ def new_demand() -> Response:
 
 def demand_from_form(form: Any) -> DemandInput:
     """A demand from submitted text; numbers that are not numbers become field errors."""
-    errors: dict[str, str] = {}
+    errors: dict[str, IntakeProblem] = {}
     raw_capacity = (form.get("capacity_kw") or "0").strip()
     try:
         capacity = float(raw_capacity)
     except ValueError:
-        errors["capacity_kw"] = _("must be a number of kW")
+        errors["capacity_kw"] = IntakeProblem("capacity", {}, "must be a number of kW")
         capacity = 0.0
     raw_priority = form.get("priority") or "1"
     priority = _int(raw_priority, -1)
     if priority not in (0, 1, 2, 3):
-        errors["priority"] = _("must be 0 (low) to 3 (urgent)")
+        errors["priority"] = IntakeProblem("priority", {}, "must be 0 (low) to 3 (urgent)")
     if errors:
         raise DemandError(errors)
     return DemandInput(
@@ -496,6 +499,16 @@ def register_filters(app: Flask) -> None:
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
         return human_duration(seconds)
 
+    @app.template_filter("standard")
+    def standard(target: str | None, basis: str | None = "calendar") -> str:
+        """A standard's ISO target (or a range of them) in words on its basis."""
+        return wording.standard_words(target, basis)
+
+    @app.template_filter("code_name")
+    def code_name(code: object, kind: str) -> str:
+        """A code's name in the page's language: `'call_centre'|code_name('channel')`."""
+        return wording.code_name(kind, code)
+
     @app.template_filter("role_name")
     def role_name(role_id: str) -> str:
         """A role's name in the page's language (lanes are named after roles)."""
@@ -516,16 +529,11 @@ def register_filters(app: Flask) -> None:
     @app.template_filter("on_basis")
     def on_basis(delta: timedelta, basis: str, magnitude: bool = False) -> str:
         """Time left on a standard's basis: working days of the calendar's working day, or
-        plain hours and days."""
+        plain hours and days, in words."""
         seconds = abs(delta.total_seconds()) if magnitude else delta.total_seconds()
         if basis != "working":
             return human_duration(seconds)
-        day = runtime().calendar.day_length.total_seconds()
-        sign = "-" if seconds < 0 else ""
-        days, rest = divmod(abs(seconds), day)
-        if days < 1:
-            return sign + _("%(h)d working h %(m)d min", h=rest // 3600, m=rest % 3600 // 60)
-        return sign + _("%(d)d working days %(h)d h", d=days, h=rest // 3600)
+        return wording.working_words(seconds, runtime().calendar.day_length.total_seconds())
 
     @app.before_request
     def refuse_nul() -> None:
@@ -555,13 +563,5 @@ def register_filters(app: Flask) -> None:
 
 
 def human_duration(seconds: float) -> str:
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return sign + _("%(m)d min", m=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return sign + _("%(h)d h %(m)d min", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return sign + _("%(d)d d %(h)d h", d=days, h=hours)
+    """Clock time in words ('4 hours 55 minutes'); see `wording`."""
+    return wording.elapsed_words(seconds)
