@@ -191,6 +191,7 @@ ROUTES: dict[str, Route] = {
     "GET /designer/<process_id>/<int:number>.bpmn":       Route(DESIGNERS, 200),
     "GET /designer/<process_id>/modeler":                 Route(DESIGNERS, 200),
     "POST /designer/<process_id>/deploy":                 Route(DESIGNERS, 422),
+    "POST /designer/<process_id>/deploy/preview":         Route(DESIGNERS, 422),
     "POST /designer/upload":                              Route(DESIGNERS, 422),
     "GET /designer/<process_id>/diff":                    Route(DESIGNERS, 200),
     "GET /designer/<process_id>/migrate":                 Route(DESIGNERS, 200),
