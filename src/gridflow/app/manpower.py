@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from gridflow import dispatch, pool, work_items
+from gridflow import dispatch, pool, team, work_items
 from gridflow.app import wording
 from gridflow.app.auth import load_staff, runtime
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
@@ -92,6 +92,13 @@ def _shift_text(window: tuple[int, str, str]) -> str:
     """A weekly shift in the page's language: 'Monday 08:30–17:30' / '星期一 08:30–17:30'."""
     weekday, start, end = window
     return f"{wording.code_name('weekday', weekday)} {start}–{end}"
+
+
+@blueprint.get("/team")
+def team_overview() -> str:
+    """The supervisors' landing: load per person, overdue links, escalations waiting."""
+    rt = runtime()
+    return render_template("team.html", view=team.overview(rt), now=rt.clock.now())
 
 
 STATUSES = ("free", "loaded", "full", "off_shift", "on_leave")

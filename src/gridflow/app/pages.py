@@ -19,10 +19,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from gridflow import access, comments, consultations, incidents, queues, timeline, work_items
+from gridflow import (
+    access,
+    comments,
+    consultations,
+    demand_search,
+    incidents,
+    queues,
+    timeline,
+    work_items,
+)
 from gridflow.app import api, wording
 from gridflow.app.auth import load_staff, runtime
 from gridflow.app.i18n import select_locale
@@ -51,7 +60,7 @@ from gridflow.errors import (
 )
 from gridflow.forms import Form
 from gridflow.intake import IntakeProblem
-from gridflow.models import Definition, Demand, Instance, WorkItem
+from gridflow.models import Definition, Instance, WorkItem
 from gridflow.users import Staff
 
 blueprint = Blueprint("pages", __name__)
@@ -66,8 +75,19 @@ def staff() -> Staff:
 
 @blueprint.get("/")
 def index() -> Response:
+    """Each role's own page: supervisors the team overview, auditors the audit, designers
+    the process catalog, clerks their queue ("My work" when they hold some, else the team's).
+    Sign-in lands here too."""
+    current = staff()
+    roles = current.roles
+    if "supervisor" in roles or "admin" in roles:
+        return redirect(url_for("manpower.team_overview"))
+    if "auditor" in roles:
+        return redirect(url_for("audit.links"))
+    if "designer" in roles and not current.holds_work:
+        return redirect(url_for("designer.index"))
     with runtime().db.read() as session:
-        mine = queues.counts(session, staff().actor)["mine"]
+        mine = queues.counts(session, current.actor)["mine"]
     return redirect(url_for("pages.queue", scope="mine" if mine else "team"))
 
 
@@ -156,6 +176,7 @@ def _render_item(
     errors: dict[str, str] | None = None,
     status: int = 200,
     keep_form: bool = False,
+    stale: bool = False,
 ) -> Response:
     rt = runtime()
     link = rt.definition(item.definition_id).links.get(item.element_id)
@@ -175,6 +196,7 @@ def _render_item(
         instance_view=instance_view,
         consult_roles=[r for r in rt.roles.roles.values() if r.side == "back"],
         keep_form=keep_form,
+        stale=stale,
         can_act=item.state in ("ready", "claimed") and item.assignee in (None, staff().username),
     )
     return make_response(page, status)
@@ -224,6 +246,45 @@ def _submitted(form: Form) -> dict[str, object]:
     return values
 
 
+def _stale_text(item: WorkItem, exc: ConflictError) -> str:
+    """What happened to a link since the page was read, said to the one who read it."""
+    me = staff().username
+    if item.state == "completed" and item.completed_by == me:
+        return _(
+            "You already completed “%(link)s” at %(when)s (in another tab or window). Nothing "
+            "was saved again; what you typed here is shown below.",
+            link=item.link_name,
+            when=_local(item.ended_at),
+        )
+    if item.state == "completed":
+        return _(
+            "%(who)s completed “%(link)s” at %(when)s, before you. Nothing you entered was "
+            "saved; it is shown below.",
+            who=item.completed_by or "",
+            link=item.link_name,
+            when=_local(item.ended_at),
+        )
+    if item.state == "cancelled":
+        return _(
+            "“%(link)s” was cancelled (the process moved on without it). Nothing you entered "
+            "was saved; it is shown below.",
+            link=item.link_name,
+        )
+    if item.assignee not in (None, me):
+        return _(
+            "%(who)s holds “%(link)s” now. Nothing you entered was saved; it is shown below.",
+            who=item.assignee or "",
+            link=item.link_name,
+        )
+    return _conflict_text(exc)
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return runtime().calendar.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def _conflict_text(exc: ConflictError) -> str:
     return _(
         "Someone else got there first: %(reason)s. Nothing you entered was saved "
@@ -245,9 +306,17 @@ def complete(item_id: int) -> Response:
         flash(_("Please correct the marked fields."), "danger")
         return _render_item(item, values=values, errors=exc.field_errors, status=422)
     except ConflictError as exc:
-        flash(_conflict_text(exc), "warning")
-        # Show the form again with what the clerk typed: nothing they entered is lost.
-        return _render_item(_item_or_404(item_id), values=values, status=409, keep_form=True)
+        now = _item_or_404(item_id)
+        flash(_stale_text(now, exc), "warning")
+        # Show what was typed again (nothing is lost), with a Complete button only while the
+        # link is still one the clerk can complete.
+        still_open = now.state in ("ready", "claimed") and now.assignee in (
+            None,
+            staff().username,
+        )
+        return _render_item(
+            now, values=values, status=409, keep_form=still_open, stale=not still_open
+        )
     except ForbiddenError as exc:
         abort(403, str(exc))
     except EngineError as exc:
@@ -264,15 +333,25 @@ def complete(item_id: int) -> Response:
             "danger",
         )
         return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
-    next_links = timeline.open_links(rt, done.instance_id)[1]
-    if next_links:
-        names = ", ".join(f"{n.link_name} ({n.lane})" for n in next_links)
-        flash(
-            _("Completed “%(link)s”. Next: %(next)s.", link=done.link_name, next=names), "success"
-        )
-    else:
-        flash(_("Completed “%(link)s”.", link=done.link_name), "success")
+    flash(_completed_text(done), "success")
     return redirect(url_for("pages.queue", scope="mine"))
+
+
+def _completed_text(done: WorkItem) -> str:
+    """What a clerk is told after completing a link: the next open links by name, never the
+    link just done; the same link still open for others (a countersign's other signatures)
+    is said as such."""
+    open_now = [n for n in timeline.open_links(runtime(), done.instance_id)[1] if n.id != done.id]
+    same = [n for n in open_now if n.element_id == done.element_id]
+    others = [n for n in open_now if n.element_id != done.element_id]
+    text = _("Completed “%(link)s”.", link=done.link_name)
+    if others:
+        names = ", ".join(f"{n.link_name} ({n.lane})" for n in others)
+        text += " " + _("Next: %(next)s.", next=names)
+    if same:
+        lanes = ", ".join(n.lane for n in same)
+        text += " " + _("Still open at this link for: %(lanes)s.", lanes=lanes)
+    return text
 
 
 @blueprint.post("/work-items/<int:item_id>/comment")
@@ -305,8 +384,11 @@ def consult(item_id: int) -> Response:
 
 @blueprint.get("/consultations")
 def consultation_list() -> str:
+    questions = consultations.open_for(runtime(), staff().actor)
     return render_template(
-        "consultations.html", questions=consultations.open_for(runtime(), staff().actor)
+        "consultations.html",
+        questions=questions,
+        subjects=consultations.subjects(runtime(), staff().actor, questions),
     )
 
 
@@ -411,40 +493,17 @@ def demand_from_form(form: Any) -> DemandInput:
 
 @blueprint.get("/demands")
 def demands() -> str:
-    """The latest demands, found by reference (or by customer among those one may see);
-    customers' names are masked on demands whose personal data one may not see."""
-    rt = runtime()
-    actor = staff().actor
-    query_text = request.args.get("q", "").strip()[:100].replace("\x00", "")
-    with rt.db.snapshot() as connection:
-        query = select(Demand).order_by(Demand.id.desc()).limit(50)
-        if query_text:
-            like = f"%{query_text}%"
-            by_name = Demand.customer_name.ilike(like)
-            if not access.sees_all_personal_data(actor):
-                # A name search must not tell who is a customer: only demands one may see.
-                mine = access.personal_demands(
-                    connection,
-                    actor,
-                    rt.roles,
-                    connection.scalars(select(Demand.id).where(by_name).limit(500)),
-                )
-                by_name = Demand.id.in_(sorted(mine))
-            query = query.where(or_(Demand.reference.ilike(like), by_name))
-        found = list(connection.execute(query))
-        shown = access.personal_demands(connection, actor, rt.roles, [d.id for d in found])
-    rows = [
-        {
-            "id": d.id,
-            "reference": d.reference,
-            "customer": d.customer_name if d.id in shown else access.masked(d.customer_name),
-            "category": d.category,
-            "channel": d.channel,
-            "created_at": d.created_at,
-        }
-        for d in found
-    ]
-    return render_template("demands.html", demands=rows, q=query_text)
+    """Demands newest first, a page at a time with the total; found by demand number, customer
+    name or phone (personal data only among demands one may see, and shown masked elsewhere)."""
+    args = request.args
+    found = demand_search.search(
+        runtime(),
+        staff().actor,
+        args.get("q", ""),
+        page=min(max(_int(args.get("page"), 1), 1), queues.MAX_PAGE),
+        per_page=_int(args.get("per_page"), demand_search.PAGE_SIZES[0]),
+    )
+    return render_template("demands.html", found=found, sizes=demand_search.PAGE_SIZES)
 
 
 @blueprint.get("/demands/<int:demand_id>")

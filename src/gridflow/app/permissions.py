@@ -177,6 +177,7 @@ ROUTES: dict[str, Route] = {
     "POST /demands/new":                                  Route(INTAKE, 422),
     # --- skill pool and dispatch ---------------------------------------------------------------
     "GET /pool":                                          Route(SUPERVISORS, 200),
+    "GET /team":                                          Route(SUPERVISORS, 200),
     "POST /pool/profile":                                 Route(SUPERVISORS, 302),
     "POST /pool/shift":                                   Route(SUPERVISORS, 302),
     "POST /pool/shift/<int:shift_id>/delete":             Route(SUPERVISORS, 302),
