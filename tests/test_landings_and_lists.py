@@ -6,10 +6,18 @@ consultation names its demand, the audit's "all processes" shows every process."
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
-from conftest import STAFF_PASSWORD, complete, item_for, login
+from conftest import (
+    STAFF_PASSWORD,
+    complete,
+    item_for,
+    login,
+    open_items,
+    serve_system_steps,
+)
 
 from gridflow import consultations, demands, users
 from gridflow.clock import SimulatedClock
@@ -245,3 +253,38 @@ def test_the_audit_with_all_processes_lists_every_process(client: Any, rt: Runti
     one = client.get("/audit/links?process=hv_connection")
     assert 'data-process="lv_residential_connection"' not in one.text
     assert 'data-process="hv_connection"' in one.text
+
+
+def test_repair_trends_are_plotted_in_minutes_not_working_days(
+    client: Any, rt: Runtime, clock: SimulatedClock
+) -> None:
+    """A repair's cap is clock time (minutes and hours): its trend is in minutes; a connection's
+    stays in working days."""
+    repair = demands.create_demand(
+        rt,
+        demands.DemandInput(
+            customer_name="Zhou Min",
+            customer_category="residential",
+            channel="call_centre",
+            category="repair",
+            address="12 Heping Road",
+            phone="13800138000",
+        ),
+        DESK,
+    )
+    instance_id = repair.instances[0].instance_id
+    answers: dict[str, dict[str, object]] = {}
+    for _ in range(20):
+        serve_system_steps(rt)
+        waiting = open_items(rt, instance_id)
+        if not waiting:
+            break
+        clock.advance(timedelta(minutes=10))
+        complete(rt, instance_id, waiting[0].element_id, answers.get(waiting[0].element_id))
+    assert open_items(rt, instance_id) == []
+    login(client, "auditor1")
+    page = client.get("/audit/processes?process=fault_repair")
+    data = json.loads(page.text.split('id="audit-data">')[1].split("</script>")[0])
+    assert data["units"]["fault_repair"] == {"label": "median minutes", "axis": "minutes"}
+    [point] = data["series"]["fault_repair"]
+    assert 10 <= point["value"] <= 120  # minutes, not 0.11 working days

@@ -11,7 +11,8 @@
 
   function formatSeconds(seconds, metric) {
     if (seconds === null || seconds === undefined) return "–";
-    if (metric && metric.indexOf("working") >= 0 && data.working_day_s) {
+    // In words, never "0.11 WD": less than a working day in hours or minutes of working time.
+    if (metric && metric.indexOf("working") >= 0 && data.working_day_s && seconds >= data.working_day_s) {
       return (seconds / data.working_day_s).toFixed(1) + " " + L.wd;
     }
     if (seconds < 3600) return Math.round(seconds / 60) + " " + L.min;

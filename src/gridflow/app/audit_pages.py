@@ -183,10 +183,10 @@ def _js_labels() -> dict[str, str]:
         "no_data": _("no data"),
         "breaches": _("late"),
         "count": _("n"),
-        "wd": _("WD"),
-        "h": _("h"),
-        "min": _("min"),
-        "d": _("d"),
+        "wd": _("working days"),
+        "h": _("hours"),
+        "min": _("minutes"),
+        "d": _("days"),
         "executions": _("executions"),
         "standard": _("standard"),
         "here": _("here"),
@@ -275,18 +275,18 @@ def processes() -> str:
     series: dict[str, list[dict[str, object]]] = {}
     units: dict[str, dict[str, str]] = {}
     for pid, points in trends.items():
-        # A process whose cap is clock time (a repair's minutes and hours) is plotted in
-        # minutes or hours of clock time; the others in working days.
-        if basis.get(pid) == "calendar":
-            seconds = [p.calendar_median_s for p in points]
-            longest = max((v for v in seconds if v is not None), default=0.0)
+        # On the cap's basis; a process whose medians stay under a working day (a repair's
+        # minutes and hours) is plotted in minutes or hours, never in 0.11 working days.
+        clock = basis.get(pid) == "calendar"
+        seconds = [p.calendar_median_s if clock else p.working_median_s for p in points]
+        longest = max((v for v in seconds if v is not None), default=0.0)
+        if clock or longest < working_day:
             divisor, unit, axis = (
                 (60.0, _("median minutes"), _("minutes"))
                 if longest < 2 * 3600
                 else (3600.0, _("median hours"), _("hours"))
             )
         else:
-            seconds = [p.working_median_s for p in points]
             divisor, unit, axis = working_day, _("median working days"), _("working days")
         units[pid] = {"label": unit, "axis": axis}
         series[pid] = [

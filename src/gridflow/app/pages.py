@@ -558,6 +558,11 @@ def register_filters(app: Flask) -> None:
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
         return human_duration(seconds)
 
+    @app.template_filter("working_time")
+    def working_time(seconds: float) -> str:
+        """Working seconds in words: working days of the calendar's day, hours, minutes."""
+        return wording.working_words(seconds, runtime().calendar.day_length.total_seconds())
+
     @app.template_filter("standard")
     def standard(target: str | None, basis: str | None = "calendar") -> str:
         """A standard's ISO target (or a range of them) in words on its basis."""
