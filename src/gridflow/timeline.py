@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, select
 
 from gridflow.errors import NotFoundError
+from gridflow.field_work import FieldMark, marks_of
 from gridflow.models import (
     Comment,
     Consultation,
@@ -49,6 +50,8 @@ class LinkEntry:
     version: int
     comments: list[Comment] = field(default_factory=list)
     consultations: list[Consultation] = field(default_factory=list)
+    # Arrival on site and restoration of supply recorded on this link (`field_work`).
+    field_marks: list[FieldMark] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -85,6 +88,10 @@ class LinkEntry:
                     "answered_by": c.answered_by,
                 }
                 for c in self.consultations
+            ],
+            "field_marks": [
+                {"lifecycle": m.lifecycle, "at": _iso(m.at), "actor": m.actor}
+                for m in self.field_marks
             ],
         }
 
@@ -308,6 +315,7 @@ def _instances(
     asks: list[Any] = list(connection.execute(_TIMELINE_CONSULTATIONS, ids))
     steps: list[Any] = list(connection.execute(_TIMELINE_STEPS, ids))
     open_incidents = dict(connection.execute(_TIMELINE_INCIDENTS, ids).all())
+    marks = marks_of(connection, instance_ids)
     return [
         InstanceTimeline(
             instance_id=row.id,
@@ -317,7 +325,11 @@ def _instances(
             status=row.status,
             started_at=row.started_at,
             ended_at=row.ended_at,
-            links=[_entry(item, now, notes, asks) for item in items if item.instance_id == row.id],
+            links=[
+                _entry(item, now, notes, asks, marks)
+                for item in items
+                if item.instance_id == row.id
+            ],
             waiting_for=[
                 WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
             ],
@@ -388,7 +400,11 @@ def open_links(rt: Runtime, instance_id: int) -> tuple[str, list[OpenLink]]:
 
 
 def _entry(
-    item: WorkItem, now: datetime, notes: list[Comment], asks: list[Consultation]
+    item: WorkItem,
+    now: datetime,
+    notes: list[Comment],
+    asks: list[Consultation],
+    marks: list[FieldMark],
 ) -> LinkEntry:
     waiting = (item.claimed_at or item.ended_at or now) - item.ready_at
     handling = (item.ended_at or now) - item.claimed_at if item.claimed_at else None
@@ -415,6 +431,7 @@ def _entry(
         version=item.lock_version,
         comments=[c for c in notes if c.work_item_id == item.id],
         consultations=[c for c in asks if c.work_item_id == item.id],
+        field_marks=[m for m in marks if m.work_item_id == item.id],
     )
 
 
