@@ -56,8 +56,23 @@ function labelCells(table) {
   }
 }
 
+// Every table sits in a box of its own that scrolls sideways when the table is wider than the
+// screen (a table of figures on a tablet), so the page itself never does.
+function boxTable(table) {
+  if (table.parentElement.classList.contains("gf-table-scroll")) {
+    return;
+  }
+  const box = document.createElement("div");
+  box.className = "gf-table-scroll";
+  table.parentNode.insertBefore(box, table);
+  box.appendChild(table);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  for (const table of document.querySelectorAll("main table.table:not(.gf-tabular)")) {
-    labelCells(table);
+  for (const table of document.querySelectorAll("main table.table")) {
+    if (!table.classList.contains("gf-tabular")) {
+      labelCells(table);
+    }
+    boxTable(table);
   }
 });
