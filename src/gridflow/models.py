@@ -674,6 +674,8 @@ LIFECYCLES = (
     "assigned",  # given to a person by the desk-owner rule or a dispatch round (XES: assign)
     "handed_over",  # passed from its holder to another person (XES: reassign)
     "migrated",  # its instance moved to another version of the process
+    "arrived",  # the crew of a field link is on site (gridflow.field_work)
+    "restored",  # the crew of a repair has restored supply
     # system steps (issue 10)
     "locked",  # an external task fetched and locked by a worker (XES: start)
     "unlocked",  # its lock given back or expired (XES: suspend)

@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         content,
         decision_designer,
         designer,
+        field,
         headers,
         i18n,
         incident_pages,
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
+    app.register_blueprint(field.blueprint)
     from gridflow.app import external_api, linkage_api  # noqa: F401 - add routes to the API
 
     app.register_blueprint(api.blueprint)
