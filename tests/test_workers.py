@@ -208,8 +208,9 @@ def test_a_workers_timer_batch_is_fired_by_another_after_its_lock_time_when_it_i
 ) -> None:
     ids = waiting_instances(pg_rt, 60)
     url = pg_rt.db.url
-    # A worker claims a batch of 40 with a 20-second lock and is killed while firing it.
-    doomed = worker_process(url, "--batch", "40", "--lock-time", "20", "--interval", "30")
+    # A worker claims a batch of 40 with a 30-second lock (long enough for a loaded machine to
+    # start the other worker and see the lock hold) and is killed while firing it.
+    doomed = worker_process(url, "--batch", "40", "--lock-time", "30", "--interval", "30")
     until(lambda: len(timers.leases(pg_rt)) > 0, timeout=120, step=0.005)
     doomed.send_signal(signal.SIGKILL)
     doomed.communicate(timeout=10)
@@ -220,12 +221,12 @@ def test_a_workers_timer_batch_is_fired_by_another_after_its_lock_time_when_it_i
     [(holder, lease_end)] = set(held.values())
     assert holder.split(":")[1] == str(doomed.pid)
     # Another worker fires the 20 nobody held at once, and the held ones only after the lock.
-    other = worker_process(url, "--interval", "0.2", "--lock-time", "20")
+    other = worker_process(url, "--interval", "0.2", "--lock-time", "30")
     try:
         until(lambda: len(after_links(pg_rt)) >= 60 - len(held), timeout=60)
         assert datetime.now(UTC) < lease_end, "the machine was too slow to see the lease hold"
         assert set(after_links(pg_rt)).isdisjoint(held)
-        until(lambda: len(after_links(pg_rt)) == 60, timeout=60)
+        until(lambda: len(after_links(pg_rt)) == 60, timeout=120)
     finally:
         other.send_signal(signal.SIGTERM)
         out, err = other.communicate(timeout=60)
