@@ -130,7 +130,7 @@ def test_a_worker_round_records_its_heartbeat_and_backlogs(
     said: list[str] = []
     worker = Worker(rt, worker_id="w-1", interval=5, say=said.append)
     assert worker.run(once=True) == 2  # the first round fires both, the second finds nothing
-    assert said == ["fired timers on 2 instance(s)"]
+    assert [line for line in said if "timers" in line] == ["fired timers on 2 instance(s)"]
     assert timers.backlog(rt) == (0, 0.0)
     # What a round writes carries the round as its request id.
     with rt.db.read() as session:
@@ -261,7 +261,9 @@ def test_sigterm_during_a_round_lets_the_worker_finish_it_and_exit_0(pg_rt: Runt
             worker.kill()
     assert worker.returncode == 0, err
     # The round ran to its end: every timer it claimed fired, no lease is left behind.
-    assert out.splitlines() == ["fired timers on 120 instance(s)"]
+    assert [line for line in out.splitlines() if "timers" in line] == [
+        "fired timers on 120 instance(s)"
+    ]
     assert after_links(pg_rt) == dict.fromkeys(ids, 1)
     assert timers.leases(pg_rt) == {}
     [beat] = heartbeats.listed(pg_rt)
