@@ -40,6 +40,9 @@ class Link:
     assignee: str | None = None
     assignee_variable: str | None = None
     multi_instance: bool = False
+    # A visit to the customer's site (issue 13): survey | installation | repair; the customer
+    # books a slot for it (gridflow.appointments).
+    site_visit: str | None = None
 
     @property
     def department(self) -> str:
