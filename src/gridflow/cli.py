@@ -350,31 +350,11 @@ def worker(
 
 
 def work_round(rt: Runtime) -> list[str]:
-<<<<<<< HEAD
-    """One worker round: timers, breached standards as linkage events, a dispatch round."""
-    from gridflow import dispatch, linkage, partitions
-    from gridflow.instances import fire_due_timers
-
-    said = []
-    made = partitions.ensure_ahead(rt)
-    if made:
-        said.append("made task-event partitions " + ", ".join(made))
-    fired = fire_due_timers(rt)
-    if fired:
-        said.append(f"fired timers on {fired} instance(s)")
-    breaches = linkage.feed_breaches(rt, linkage.rulebook(rt.roles))
-    if breaches:
-        said.append(f"fed {breaches} breached standard(s) to the linkage rules")
-    assigned = len(dispatch.run_round(rt).assignments)
-    if assigned:
-        said.append(f"dispatched {assigned} link(s)")
-=======
     """One worker round (every job once), as `gridflow worker` runs it; what it did."""
     from gridflow.worker import Worker
 
     said: list[str] = []
     Worker(rt, worker_id="round", say=said.append).run_round()
->>>>>>> main
     return said
 
 

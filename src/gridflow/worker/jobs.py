@@ -98,7 +98,20 @@ def _expired_locks_backlog(rt: Runtime) -> Backlog:
     return Backlog(*external_tasks.expired_locks(rt))
 
 
+def _partitions(rt: Runtime, context: JobContext) -> int:
+    from gridflow import partitions
+
+    return len(partitions.ensure_ahead(rt))
+
+
 JOBS: list[Job] = [
+    # The task events' monthly partitions, made ahead (PostgreSQL; under its own lock).
+    Job(
+        "partitions",
+        _partitions,
+        "made {n} task-event partition(s)",
+        every=timedelta(hours=1),
+    ),
     Job("timers", _fire_timers, "fired timers on {n} instance(s)", _timers_backlog),
     Job(
         "breaches",
