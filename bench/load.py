@@ -38,6 +38,7 @@ import http.client
 import json
 import os
 import shlex
+import subprocess
 import tempfile
 import threading
 import time
@@ -315,10 +316,20 @@ def own_hosts(args: argparse.Namespace, clients: list[int]) -> bool:
                 tally = run(bases, n, args.seconds)
             finally:
                 for server in servers:
-                    server.stop()
+                    _stop(server)
             report(label, n, hosts, tally)
             held &= check(url, tally.demands)
     return held
+
+
+def _stop(server: Server) -> None:
+    """Stop a host; a loaded machine may need more than gunicorn's graceful shutdown."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ that held it may still finish it. Their job only reports, as a backlog, the lock
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,19 +100,19 @@ def _expired_locks_backlog(rt: Runtime) -> Backlog:
 
 
 def _partitions(rt: Runtime, context: JobContext) -> int:
+    """Upkeep, not work: the partitions made are logged, and the round counts nothing done (a
+    `--once` worker stops when the work, not the upkeep, is done)."""
     from gridflow import partitions
 
-    return len(partitions.ensure_ahead(rt))
+    made = partitions.ensure_ahead(rt)
+    if made:
+        logging.getLogger(__name__).info("made task-event partitions %s", ", ".join(made))
+    return 0
 
 
 JOBS: list[Job] = [
     # The task events' monthly partitions, made ahead (PostgreSQL; under its own lock).
-    Job(
-        "partitions",
-        _partitions,
-        "made {n} task-event partition(s)",
-        every=timedelta(hours=1),
-    ),
+    Job("partitions", _partitions, every=timedelta(hours=1)),
     Job("timers", _fire_timers, "fired timers on {n} instance(s)", _timers_backlog),
     Job(
         "breaches",
