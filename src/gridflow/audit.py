@@ -540,6 +540,7 @@ class Breach:
     ended_at: datetime
     standard_target: str
     standard_basis: str
+    definition_id: int | None = None  # the version whose labels it shows
 
     @property
     def late_by(self) -> timedelta:
@@ -561,6 +562,7 @@ def breaches(rt: Runtime, flt: AuditFilter = EVERYTHING, limit: int = 50) -> lis
             WorkItem.ended_at,
             WorkItem.standard_target,
             WorkItem.standard_basis,
+            WorkItem.definition_id,
         )
         .join(Definition, Definition.id == WorkItem.definition_id)
         .where(*_item_conditions(flt), WorkItem.within_standard.is_(False))

@@ -17,9 +17,9 @@ System steps (external tasks served by other systems' workers) are events of the
 
     locked → start          unlocked → suspend            error (a BPMN error) → ate_abort
 
-`escalated`, `help_requested`, `migrated`, `failed`, `incident` and `retried` have no
-counterpart in the standard model and are left out of the XES log (they are in the CSV export,
-which keeps every event as stored).
+`escalated`, `help_requested`, `migrated`, `arrived`, `restored` (a field crew on site, supply
+back), `failed`, `incident` and `retried` have no counterpart in the standard model and are
+left out of the XES log (they are in the CSV export, which keeps every event as stored).
 """
 
 from __future__ import annotations

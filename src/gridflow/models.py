@@ -312,6 +312,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The name in Simplified Chinese (empty: the display name above serves every language).
+    display_name_zh: Mapped[str] = mapped_column(String(200), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # What an integration account may do beyond its role: "event:<type>", "topic:<topic>".
@@ -672,6 +674,8 @@ LIFECYCLES = (
     "assigned",  # given to a person by the desk-owner rule or a dispatch round (XES: assign)
     "handed_over",  # passed from its holder to another person (XES: reassign)
     "migrated",  # its instance moved to another version of the process
+    "arrived",  # the crew of a field link is on site (gridflow.field_work)
+    "restored",  # the crew of a repair has restored supply
     # system steps (issue 10)
     "locked",  # an external task fetched and locked by a worker (XES: start)
     "unlocked",  # its lock given back or expired (XES: suspend)

@@ -13,7 +13,6 @@ that held it may still finish it. Their job only reports, as a backlog, the lock
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +53,13 @@ class Job:
     backlog: Callable[[Runtime], Backlog] | None = None
     every: timedelta | None = None
     exclusive: bool = False
+
+
+def _make_partitions(rt: Runtime, context: JobContext) -> int:
+    from gridflow import partitions
+
+    # The task events' monthly partitions ahead of the clock (PostgreSQL; nothing on SQLite).
+    return len(partitions.ensure_ahead(rt))
 
 
 def _fire_timers(rt: Runtime, context: JobContext) -> int:
@@ -99,20 +105,8 @@ def _expired_locks_backlog(rt: Runtime) -> Backlog:
     return Backlog(*external_tasks.expired_locks(rt))
 
 
-def _partitions(rt: Runtime, context: JobContext) -> int:
-    """Upkeep, not work: the partitions made are logged, and the round counts nothing done (a
-    `--once` worker stops when the work, not the upkeep, is done)."""
-    from gridflow import partitions
-
-    made = partitions.ensure_ahead(rt)
-    if made:
-        logging.getLogger(__name__).info("made task-event partitions %s", ", ".join(made))
-    return 0
-
-
 JOBS: list[Job] = [
-    # The task events' monthly partitions, made ahead (PostgreSQL; under its own lock).
-    Job("partitions", _partitions, every=timedelta(hours=1)),
+    Job("partitions", _make_partitions, "made {n} task-event partition(s)", exclusive=True),
     Job("timers", _fire_timers, "fired timers on {n} instance(s)", _timers_backlog),
     Job(
         "breaches",
