@@ -80,10 +80,11 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 class Host:
     """One kept-alive HTTP connection to a host (base URL)."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, timeout: float = 60):
         parsed = urllib.parse.urlsplit(base)
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        self.timeout = timeout
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def call(
         self, method: str, path: str, token: str | None, body: object = None
@@ -100,7 +101,9 @@ class Host:
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.connection.close()
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                self.connection = http.client.HTTPConnection(
+                    self.host, self.port, timeout=self.timeout
+                )
                 if attempt == 2:
                     raise
         return response.status, json.loads(payload) if payload else {}
@@ -118,7 +121,8 @@ class Tally:
 
 
 def tokens(base: str) -> dict[str, str]:
-    host = Host(base)
+    # The first request of a fresh host waits for its workers to start: patience.
+    host = Host(base, timeout=600)
     found = {}
     for name in ACCOUNTS:
         status, payload = host.call(
@@ -300,9 +304,11 @@ def own_hosts(args: argparse.Namespace, clients: list[int]) -> bool:
     held = True
     settings: list[tuple[str, str, int]] = []
     folder = tempfile.mkdtemp(prefix="gridflow-load-")
-    settings.append(("SQLite", f"sqlite:///{Path(folder) / 'load.db'}", 1))
+    wanted = set(args.settings.split(","))
+    if "sqlite" in wanted:
+        settings.append(("SQLite", "", 1))
     if not args.no_postgres:
-        settings += [("PostgreSQL", "", 1), ("PostgreSQL", "", 2)]
+        settings += [("PostgreSQL", "", n) for n in (1, 2) if f"postgresql{n}" in wanted]
     for label, url, hosts in settings:
         for n in clients:
             if label == "PostgreSQL":
@@ -342,6 +348,11 @@ def main() -> int:
         "--postgres", default=os.environ.get("GRIDFLOW_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--settings",
+        default="sqlite,postgresql1,postgresql2",
+        help="which of sqlite (one host), postgresql1, postgresql2 (hosts) to run",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (4)")
     args = parser.parse_args()
