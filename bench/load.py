@@ -71,6 +71,8 @@ DEMAND = {
     "customer_category": "residential",
     "channel": "app",
     "category": PROCESS,
+    "address": "1 Load Road",
+    "phone": "13800138000",
 }
 ACCEPT = {"accept_note": "accepted"}
 SURVEY = {"survey_date": "2026-03-03"}
