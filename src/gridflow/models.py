@@ -824,8 +824,8 @@ class Appointment(Base):
 
 
 class Rating(Base):
-    """The customer's rating of a finished demand: stars 1-5, a comment, and for each site
-    visit whether it was on time ({work item id: true/false})."""
+    """The customer's rating of a finished demand: stars 1-5 and a comment (each site visit's
+    punctuality in `rating_visits`)."""
 
     __tablename__ = "ratings"
 
@@ -833,10 +833,21 @@ class Rating(Base):
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), unique=True)
     stars: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
-    visits_on_time: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rated_by: Mapped[str] = mapped_column(String(100))
     rated_at: Mapped[datetime]
     rated_month: Mapped[str] = mapped_column(String(7), index=True)  # local YYYY-MM
+
+
+class RatingVisit(Base):
+    """Whether one site visit (a link of the rated demand) was on time, as the customer says."""
+
+    __tablename__ = "rating_visits"
+    __table_args__ = (UniqueConstraint("rating_id", "work_item_id", name="uq_rating_visit"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"), index=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    on_time: Mapped[bool] = mapped_column(Boolean)
 
 
 class PackageOffer(Base):
