@@ -50,9 +50,9 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN and DMN files (and a folder's rules.yaml); one line per problem, exit status
-    1 when there is any."""
-    from gridflow import linkage, rules
+    """Check BPMN and DMN files (and a folder's rules.yaml and packages.yaml); one line per
+    problem, exit status 1 when there is any."""
+    from gridflow import linkage, packages, rules
 
     book = load_roles(roles)
     results = definitions.lint_paths(paths, book)
@@ -64,6 +64,11 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
             results[path] = exc.problems
             continue
         results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
+    for folder in (p for p in paths if p.is_dir() and (p / packages.PACKAGES_FILE).exists()):
+        known = frozenset(linkage.catalogue_for(folder, book).processes)
+        results[folder / packages.PACKAGES_FILE] = packages.lint(
+            folder / packages.PACKAGES_FILE, known
+        )
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))
