@@ -4,15 +4,15 @@ The predictor's history (finished demand processes and their links' remaining ti
 appointments (one booked slot per person and start, one booked appointment per link), the
 customers' ratings, and packages offered to a demand with the customer's answer.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
