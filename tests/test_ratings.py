@@ -143,3 +143,21 @@ def test_supervisors_read_the_comments_of_their_departments(
     assert ratings.comments(rt, metering) == []
     with pytest.raises(PermissionError):
         ratings.comments(rt, Actor("manager1", frozenset({"account_manager"})))
+
+
+def test_a_supervisor_sees_the_satisfaction_of_their_departments_only(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    from gridflow.audit import AuditFilter
+
+    _deploy(rt)
+    demand_id, _ = _finished_demand(rt, "Zhao")
+    ratings.rate(rt, demand_id, 3, "", {}, CUSTOMER)
+    planning = AuditFilter(departments=frozenset({"planning_design"}))
+    assert [r.key for r in ratings.satisfaction(rt, "department", planning)] == ["planning_design"]
+    assert [r.key for r in ratings.satisfaction(rt, "link", planning)] == [
+        "two_lane:Activity_survey"
+    ]
+    assert [r.ratings for r in ratings.satisfaction(rt, "process", planning)] == [1]
+    metering = AuditFilter(departments=frozenset({"metering"}))
+    assert ratings.satisfaction(rt, "month", metering) == []

@@ -478,17 +478,154 @@ def _history(
     return [(float(a), float(b)) for a, b in connection.execute(query)]
 
 
+def quantiles(
+    events: Sequence[float], censored: Sequence[float], fractions: Sequence[float]
+) -> list[float | None]:
+    """Quantiles of a duration from finished histories (`events`) and histories still running
+    (`censored`: at least that long). Without censored ones: linear interpolation (numpy's
+    default, as the audit). With them: the Kaplan-Meier estimate's quantiles (the smallest
+    duration by which that share has ended); None where the histories never get that far."""
+    if not censored:
+        ordered = sorted(events)
+        return [percentile(ordered, f) if ordered else None for f in fractions]
+    # Events before censored ones at the same value: a history censored at t was still at risk.
+    observations = sorted([(v, 0) for v in events] + [(c, 1) for c in censored])
+    at_risk = len(observations)
+    survival = 1.0
+    found: dict[float, float] = {}
+    i = 0
+    while i < len(observations):
+        value = observations[i][0]
+        ended = still = 0
+        while i < len(observations) and observations[i][0] == value:
+            ended += observations[i][1] == 0
+            still += observations[i][1] == 1
+            i += 1
+        if ended:
+            survival *= 1 - ended / at_risk
+            for f in fractions:
+                if f not in found and 1 - survival >= f - 1e-12:
+                    found[f] = value
+        at_risk -= ended + still
+    return [found.get(f) for f in fractions]
+
+
 def _estimate_from(
     rt: Runtime,
     start: datetime,
     values: list[float],
     promised: datetime | None,
     basis: str,
-) -> Estimate:
-    ordered = sorted(values)
-    likely = rt.calendar.add(start, timedelta(seconds=percentile(ordered, 0.5)), "working")
-    latest = rt.calendar.add(start, timedelta(seconds=percentile(ordered, 0.9)), "working")
-    return Estimate(likely, latest, promised, basis, len(ordered))
+    censored: Sequence[float] = (),
+) -> Estimate | None:
+    p50, p90 = quantiles(values, censored, (0.5, 0.9))
+    if p50 is None or p90 is None:
+        return None
+    likely = rt.calendar.add(start, timedelta(seconds=p50), "working")
+    latest = rt.calendar.add(start, timedelta(seconds=p90), "working")
+    return Estimate(likely, latest, promised, basis, len(values) + len(censored))
+
+
+@dataclass(frozen=True)
+class _Running:
+    """A history still running at the cut-off: the working time it has run past the anchor's
+    ready moment (it took at least that long), with its group."""
+
+    version: int
+    category: str
+    area: str
+    remaining_s: float
+
+
+def _running_at(
+    rt: Runtime,
+    connection: Connection,
+    root: _Root,
+    link_process_id: str,
+    element_id: str,
+    cutoff: datetime,
+) -> list[_Running]:
+    """Other demands of the root's process that had reached the link before `cutoff` and had
+    not ended by then (censored histories: they ran at least cutoff − ready)."""
+    items = connection.execute(
+        select(WorkItem.instance_id, WorkItem.ready_at)
+        .join(Definition, Definition.id == WorkItem.definition_id)
+        .where(
+            Definition.process_id == link_process_id,
+            WorkItem.element_id == element_id,
+            WorkItem.ready_at < cutoff,
+            WorkItem.state != "cancelled",
+        )
+        .order_by(WorkItem.ready_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    if not items:
+        return []
+    # Each item's root: walk up the callers.
+    root_of = {item.instance_id: item.instance_id for item in items}
+    frontier = set(root_of)
+    parents: dict[int, int] = {}
+    while frontier:
+        found = connection.execute(
+            select(Instance.id, Instance.parent_instance_id).where(
+                Instance.id.in_(sorted(frontier)), Instance.parent_instance_id.is_not(None)
+            )
+        ).all()
+        frontier = set()
+        for child, parent in found:
+            if parent is not None:
+                parents[child] = parent
+                frontier.add(parent)
+    for instance_id in root_of:
+        current = instance_id
+        while current in parents:
+            current = parents[current]
+        root_of[instance_id] = current
+    roots = {
+        row.id: row
+        for row in connection.execute(
+            select(
+                Instance.id,
+                Instance.variables,
+                Definition.version,
+                Demand.customer_category,
+                Demand.details,
+            )
+            .join(Definition, Definition.id == Instance.definition_id)
+            .outerjoin(Demand, Demand.id == Instance.demand_id)
+            .where(
+                Instance.id.in_(sorted(set(root_of.values()) - {root.id})),
+                Definition.process_id == root.process_id,
+                Instance.started_at < cutoff,
+                Instance.status != "cancelled",
+                (Instance.ended_at.is_(None)) | (Instance.ended_at >= cutoff),
+            )
+        )
+    }
+    running = []
+    for item in items:
+        found_root = roots.get(root_of[item.instance_id])
+        if found_root is None:
+            continue
+        category, area = _group_of(
+            found_root.customer_category, found_root.variables, found_root.details
+        )
+        running.append(
+            _Running(found_root.version, category, area, _working_s(rt, item.ready_at, cutoff))
+        )
+    return running
+
+
+def _in_level(basis: str, root: _Root, run: _Running) -> bool:
+    if basis == "process":
+        return True
+    if run.version != root.version:
+        return False
+    if basis == "version":
+        return True
+    if run.category != root.category:
+        return False
+    return basis == "version_category" or run.area == root.area
 
 
 def _predict_root(
@@ -499,23 +636,29 @@ def _predict_root(
     now: datetime,
     history_until: datetime | None,
 ) -> Estimate:
+    cutoff = history_until or now
     if items:
         # The link reached last tells most; among links ready at once, any open one first.
         anchor = max(items, key=lambda i: (i.ready_at, i.state in OPEN, i.id))
         elapsed = _working_s(rt, anchor.ready_at, now)
+        running = _running_at(rt, connection, root, anchor.process_id, anchor.element_id, cutoff)
         for basis, conditions in _levels(root):
             history = _history(
                 connection, conditions, anchor.process_id, anchor.element_id, history_until
             )
-            fitting: list[float] = []
-            if anchor.state in OPEN:
-                # Still open after `elapsed`: histories whose link took at least as long.
-                fitting = [r for link, r in history if link >= elapsed]
-            if len(fitting) < MIN_SAMPLES:
-                # Histories still running that long after the link became ready.
-                fitting = [r for _, r in history if r > elapsed or r == elapsed == 0]
+            # Histories still running that long after the link became ready.
+            fitting = [r for _, r in history if r > elapsed or r == elapsed == 0]
+            censored = [
+                run.remaining_s
+                for run in running
+                if run.remaining_s > elapsed and _in_level(basis, root, run)
+            ]
             if len(fitting) >= MIN_SAMPLES:
-                return _estimate_from(rt, anchor.ready_at, fitting, root.promised, basis)
+                estimate = _estimate_from(
+                    rt, anchor.ready_at, fitting, root.promised, basis, censored
+                )
+                if estimate is not None:
+                    return estimate
     # Whole-process durations from the start, among those that ran longer than this one has.
     elapsed = _working_s(rt, root.started_at, now)
     query = select(PredictionInstance.working_s).where(
@@ -531,7 +674,9 @@ def _predict_root(
         )
     ]
     if len(durations) >= MIN_SAMPLES:
-        return _estimate_from(rt, root.started_at, durations, root.promised, "whole_process")
+        estimate = _estimate_from(rt, root.started_at, durations, root.promised, "whole_process")
+        if estimate is not None:
+            return estimate
     promised = root.promised or now
     return Estimate(max(promised, now), max(promised, now), root.promised, "standard", 0)
 
@@ -551,7 +696,8 @@ def _predict_link(
         fitting = [link for link, _ in history if link >= elapsed]
         if len(fitting) >= MIN_SAMPLES:
             estimate = _estimate_from(rt, item.ready_at, fitting, item.due_at, basis)
-            break
+            if estimate is not None:
+                break
     if estimate is None:
         promised = max(item.due_at, now)
         estimate = Estimate(promised, promised, item.due_at, "standard", 0)

@@ -38,11 +38,11 @@ from sqlalchemy import (
     Table,
     and_,
     case,
-    exists,
     func,
     select,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from gridflow import linkage
 from gridflow.audit import EVERYTHING, AuditFilter, visible_departments
@@ -264,26 +264,36 @@ def rating_of(rt: Runtime, demand_id: int) -> RatingView | None:
 
 
 def _rating_conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
+    """Conditions on the rating itself (its subqueries use their own aliases and correlate
+    only to the rating, so they hold inside queries that join instances and links too)."""
     conditions: list[ColumnElement[bool]] = []
     if flt.since is not None:
         conditions.append(Rating.rated_at >= flt.since)
     if flt.until is not None:
         conditions.append(Rating.rated_at < flt.until)
+    demand, instance = aliased(Demand), aliased(Instance)
+    definition, item = aliased(Definition), aliased(WorkItem)
     if flt.customer_category is not None:
         conditions.append(
-            exists().where(
-                Demand.id == Rating.demand_id,
-                Demand.customer_category == flt.customer_category,
+            select(demand.id)
+            .where(
+                demand.id == Rating.demand_id,
+                demand.customer_category == flt.customer_category,
             )
+            .correlate(Rating)
+            .exists()
         )
     if flt.process_id is not None:
         conditions.append(
-            exists().where(
-                Instance.demand_id == Rating.demand_id,
-                Instance.parent_instance_id.is_(None),
-                Definition.id == Instance.definition_id,
-                Definition.process_id == flt.process_id,
+            select(instance.id)
+            .join(definition, definition.id == instance.definition_id)
+            .where(
+                instance.demand_id == Rating.demand_id,
+                instance.parent_instance_id.is_(None),
+                definition.process_id == flt.process_id,
             )
+            .correlate(Rating)
+            .exists()
         )
     departments = set(flt.departments) if flt.departments is not None else None
     if flt.department is not None:
@@ -292,11 +302,14 @@ def _rating_conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
         )
     if departments is not None:
         conditions.append(
-            exists().where(
-                Instance.demand_id == Rating.demand_id,
-                WorkItem.instance_id == Instance.id,
-                WorkItem.department.in_(sorted(departments)),
+            select(item.id)
+            .join(instance, instance.id == item.instance_id)
+            .where(
+                instance.demand_id == Rating.demand_id,
+                item.department.in_(sorted(departments)),
             )
+            .correlate(Rating)
+            .exists()
         )
     return conditions
 
