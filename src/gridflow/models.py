@@ -784,12 +784,16 @@ class PredictionInstance(Base):
     area: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
-    working_s: Mapped[float] = mapped_column(Float)  # start → end on the working calendar
+    # Times below are on the process's basis: working time, or calendar time for the processes
+    # whose standard counts calendar time (repairs run round the clock).
+    basis: Mapped[str] = mapped_column(String(20))
+    duration_s: Mapped[float] = mapped_column(Float)  # start → end
 
 
 class PredictionSample(Base):
     """One completed link of a finished demand process: how long the link took and how long
-    the whole process still ran from the moment the link became ready (working seconds)."""
+    the whole process still ran from the moment the link became ready (seconds on the
+    process's basis, as in `PredictionInstance`)."""
 
     __tablename__ = "prediction_samples"
     __table_args__ = (
@@ -813,8 +817,8 @@ class PredictionSample(Base):
     customer_category: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(20))
     ended_at: Mapped[datetime]  # when the root instance ended (what a cut-off filters on)
-    link_working_s: Mapped[float] = mapped_column(Float)
-    remaining_working_s: Mapped[float] = mapped_column(Float)
+    link_s: Mapped[float] = mapped_column(Float)
+    remaining_s: Mapped[float] = mapped_column(Float)
 
 
 class Appointment(Base):

@@ -11,13 +11,21 @@ overshoots). Only histories that were still running as long after the anchor as 
 now count (the demand is known not to have ended yet), so a prediction moves on as time passes
 and as each link completes (a new anchor).
 
+Demands still running at the cut-off (now, or the benchmark's end of training) count too, as
+histories that took at least as long as they have run so far (Kaplan-Meier quantiles): without
+them a process's slow cases, still running, would be missing and the dates too early. Times
+are on the process's basis: working time, or calendar time where its standard counts calendar
+time (repairs run round the clock).
+
 Histories are grouped by process version, customer category and area; a group with fewer than
 `MIN_SAMPLES` fitting histories falls back to a broader one (category only, then any, then any
-version), then to whole-process durations from the start, then to the standard alone.
+version), then to whole-process durations from the start, then, for a process none of whose
+demands has finished yet, to the demands still running (likely by the standard's promise or
+their median, at the latest as long as the longest so far), then to the standard alone.
 An open link's own date is predicted the same way from that link's past durations.
 
 The history is a table (`prediction_samples`): one row per completed link of every finished
-demand process, with its remaining time already on the working calendar, written once by
+demand process, with its remaining time already on the calendar, written once by
 `refresh` (which `predict_demand` calls first; the worker may call it too). A prediction
 reads a few indexed rows, at most `HISTORY_LIMIT` per group, the newest first. A migrated
 instance is predicted from its new version's history (falling back to the process's).
@@ -63,6 +71,7 @@ BASES = (
     "version",
     "process",
     "whole_process",
+    "running",
     "standard",
 )
 
@@ -180,6 +189,7 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
                     WorkItem.element_id,
                     WorkItem.ready_at,
                     WorkItem.total_working_s,
+                    WorkItem.total_s,
                     Definition.process_id,
                 )
                 .join(Definition, Definition.id == WorkItem.definition_id)
@@ -196,6 +206,7 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
         sample_rows: list[dict[str, Any]] = []
         for root in roots:
             category, area = _group_of(root.customer_category, root.variables, root.details)
+            basis = _basis(rt, root.definition_id)
             instance_rows.append(
                 {
                     "instance_id": root.id,
@@ -205,7 +216,8 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
                     "area": area,
                     "started_at": root.started_at,
                     "ended_at": root.ended_at,
-                    "working_s": _working_s(rt, root.started_at, root.ended_at),
+                    "basis": basis,
+                    "duration_s": _span(rt, root.started_at, root.ended_at, basis),
                 }
             )
             for item in by_root.get(root.id, []):
@@ -219,8 +231,10 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
                         "customer_category": category,
                         "area": area,
                         "ended_at": root.ended_at,
-                        "link_working_s": float(item.total_working_s),
-                        "remaining_working_s": _working_s(rt, item.ready_at, root.ended_at),
+                        "link_s": float(
+                            item.total_working_s if basis == "working" else item.total_s
+                        ),
+                        "remaining_s": _span(rt, item.ready_at, root.ended_at, basis),
                     }
                 )
         try:
@@ -233,10 +247,21 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
         added += len(instance_rows)
 
 
-def _working_s(rt: Runtime, start: datetime, end: datetime) -> float:
+def _span(rt: Runtime, start: datetime, end: datetime, basis: str) -> float:
+    """Seconds from start to end on the basis (working or calendar time)."""
     if end <= start:
         return 0.0
-    return rt.calendar.between(start, end, "working").total_seconds()
+    return rt.calendar.between(start, end, basis).total_seconds()
+
+
+def _add(rt: Runtime, start: datetime, seconds: float, basis: str) -> datetime:
+    return rt.calendar.add(start, timedelta(seconds=seconds), basis)
+
+
+def _basis(rt: Runtime, definition_id: int) -> str:
+    """A process is timed on its standard's basis (calendar for repairs), else working time."""
+    standard = rt.definition(definition_id).standard
+    return standard.basis if standard is not None else "working"
 
 
 def _group_of(
@@ -279,6 +304,7 @@ class _Root:
     ended_at: datetime | None
     status: str
     promised: datetime | None
+    basis: str = "working"  # what its times count: working or calendar time
 
 
 def predict_demand(
@@ -415,6 +441,7 @@ def _root(rt: Runtime, connection: Connection, instance_id: int) -> _Root:
         row.ended_at,
         row.status,
         promised,
+        standard.basis if standard is not None else "working",
     )
 
 
@@ -466,8 +493,8 @@ def _history(
     element_id: str,
     history_until: datetime | None,
 ) -> list[tuple[float, float]]:
-    """(link working s, remaining working s) of the newest finished histories of a link."""
-    query = select(PredictionSample.link_working_s, PredictionSample.remaining_working_s).where(
+    """(link s, remaining s) of the newest finished histories of a link."""
+    query = select(PredictionSample.link_s, PredictionSample.remaining_s).where(
         *conditions,
         PredictionSample.link_process_id == link_process_id,
         PredictionSample.element_id == element_id,
@@ -517,18 +544,19 @@ def _estimate_from(
     promised: datetime | None,
     basis: str,
     censored: Sequence[float] = (),
+    time_basis: str = "working",
 ) -> Estimate | None:
     p50, p90 = quantiles(values, censored, (0.5, 0.9))
     if p50 is None or p90 is None:
         return None
-    likely = rt.calendar.add(start, timedelta(seconds=p50), "working")
-    latest = rt.calendar.add(start, timedelta(seconds=p90), "working")
+    likely = _add(rt, start, p50, time_basis)
+    latest = _add(rt, start, p90, time_basis)
     return Estimate(likely, latest, promised, basis, len(values) + len(censored))
 
 
 @dataclass(frozen=True)
 class _Running:
-    """A history still running at the cut-off: the working time it has run past the anchor's
+    """A history still running at the cut-off: the time it has run past the anchor's
     ready moment (it took at least that long), with its group."""
 
     version: int
@@ -611,7 +639,9 @@ def _running_at(
             found_root.customer_category, found_root.variables, found_root.details
         )
         running.append(
-            _Running(found_root.version, category, area, _working_s(rt, item.ready_at, cutoff))
+            _Running(
+                found_root.version, category, area, _span(rt, item.ready_at, cutoff, root.basis)
+            )
         )
     return running
 
@@ -637,10 +667,12 @@ def _predict_root(
     history_until: datetime | None,
 ) -> Estimate:
     cutoff = history_until or now
+    running: list[_Running] = []
+    anchor = None
     if items:
         # The link reached last tells most; among links ready at once, any open one first.
         anchor = max(items, key=lambda i: (i.ready_at, i.state in OPEN, i.id))
-        elapsed = _working_s(rt, anchor.ready_at, now)
+        elapsed = _span(rt, anchor.ready_at, now, root.basis)
         running = _running_at(rt, connection, root, anchor.process_id, anchor.element_id, cutoff)
         for basis, conditions in _levels(root):
             history = _history(
@@ -655,15 +687,15 @@ def _predict_root(
             ]
             if len(fitting) >= MIN_SAMPLES:
                 estimate = _estimate_from(
-                    rt, anchor.ready_at, fitting, root.promised, basis, censored
+                    rt, anchor.ready_at, fitting, root.promised, basis, censored, root.basis
                 )
                 if estimate is not None:
                     return estimate
     # Whole-process durations from the start, among those that ran longer than this one has.
-    elapsed = _working_s(rt, root.started_at, now)
-    query = select(PredictionInstance.working_s).where(
+    elapsed = _span(rt, root.started_at, now, root.basis)
+    query = select(PredictionInstance.duration_s).where(
         PredictionInstance.process_id == root.process_id,
-        PredictionInstance.working_s > elapsed,
+        PredictionInstance.duration_s > elapsed,
     )
     if history_until is not None:
         query = query.where(PredictionInstance.ended_at < history_until)
@@ -674,11 +706,24 @@ def _predict_root(
         )
     ]
     if len(durations) >= MIN_SAMPLES:
-        estimate = _estimate_from(rt, root.started_at, durations, root.promised, "whole_process")
+        estimate = _estimate_from(
+            rt, root.started_at, durations, root.promised, "whole_process", (), root.basis
+        )
         if estimate is not None:
             return estimate
-    promised = root.promised or now
-    return Estimate(max(promised, now), max(promised, now), root.promised, "standard", 0)
+    promised = max(root.promised or now, now)
+    if anchor is not None:
+        # No finished history, but demands of the process still running: they show how long
+        # it takes at least. Likely by the standard's promise (or the running demands'
+        # median, if later); at the latest as long as the longest-running one so far.
+        elapsed = _span(rt, anchor.ready_at, now, root.basis)
+        still = sorted(r.remaining_s for r in running if r.remaining_s > elapsed)
+        if len(still) >= MIN_SAMPLES:
+            median = _add(rt, anchor.ready_at, percentile(still, 0.5), root.basis)
+            longest = _add(rt, anchor.ready_at, still[-1], root.basis)
+            likely = max(promised, median)
+            return Estimate(likely, max(likely, longest), root.promised, "running", len(still))
+    return Estimate(promised, promised, root.promised, "standard", 0)
 
 
 def _predict_link(
@@ -689,13 +734,15 @@ def _predict_link(
     now: datetime,
     history_until: datetime | None,
 ) -> LinkPrediction:
-    elapsed = _working_s(rt, item.ready_at, now)
+    elapsed = _span(rt, item.ready_at, now, root.basis)
     estimate: Estimate | None = None
     for basis, conditions in _levels(root):
         history = _history(connection, conditions, item.process_id, item.element_id, history_until)
         fitting = [link for link, _ in history if link >= elapsed]
         if len(fitting) >= MIN_SAMPLES:
-            estimate = _estimate_from(rt, item.ready_at, fitting, item.due_at, basis)
+            estimate = _estimate_from(
+                rt, item.ready_at, fitting, item.due_at, basis, (), root.basis
+            )
             if estimate is not None:
                 break
     if estimate is None:

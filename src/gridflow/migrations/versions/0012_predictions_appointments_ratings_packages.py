@@ -30,7 +30,8 @@ def upgrade() -> None:
         sa.Column("area", sa.String(length=20), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=False),
-        sa.Column("working_s", sa.Float(), nullable=False),
+        sa.Column("basis", sa.String(length=20), nullable=False),
+        sa.Column("duration_s", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["instances.id"]),
         sa.PrimaryKeyConstraint("instance_id"),
     )
@@ -51,8 +52,8 @@ def upgrade() -> None:
         sa.Column("customer_category", sa.String(length=40), nullable=False),
         sa.Column("area", sa.String(length=20), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=False),
-        sa.Column("link_working_s", sa.Float(), nullable=False),
-        sa.Column("remaining_working_s", sa.Float(), nullable=False),
+        sa.Column("link_s", sa.Float(), nullable=False),
+        sa.Column("remaining_s", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["prediction_instances.instance_id"]),
         sa.PrimaryKeyConstraint("id"),
     )
