@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gridflow import catalog, definitions
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError
+from gridflow.labels.commands import translations
 from gridflow.runtime import Runtime, load_roles, processes_dir
 
 
@@ -50,9 +51,10 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN and DMN files (and a folder's rules.yaml); one line per problem, exit status
-    1 when there is any."""
-    from gridflow import linkage, rules
+    """Check BPMN and DMN files (and a folder's rules.yaml), and that every label has its
+    translations; one line per problem, exit status 1 when there is any."""
+    from gridflow import company_calendar, linkage, rules
+    from gridflow.labels import lint as label_lint
 
     book = load_roles(roles)
     results = definitions.lint_paths(paths, book)
@@ -64,6 +66,14 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
             results[path] = exc.problems
             continue
         results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
+    for folder in (p for p in paths if p.is_dir()):
+        calendar_path = folder / company_calendar.CALENDAR_FILE
+        if calendar_path.is_file():
+            results[calendar_path] = company_calendar.read(calendar_path)[1]
+        _warn_coming_year(folder)
+    # every label in every language (docs/translations.md)
+    for path, untranslated in label_lint.lint_paths(paths).items():
+        results.setdefault(path, []).extend(untranslated)
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))
@@ -292,37 +302,69 @@ def export_command(
 
 @main.command()
 @database_option
-@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.option(
+    "--once", is_flag=True, help="Do what is due now (rounds until one finds nothing) and exit."
+)
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
-def worker(database: str | None, once: bool, interval: float) -> None:
-    """Fire due timers (breach escalations, waits), feed breached standards to the linkage
-    rules and run a dispatch round, round after round."""
-    import time
+@click.option(
+    "--lock-time",
+    default=60.0,
+    show_default=True,
+    help="Seconds a claimed batch of timers stays this worker's; after that (the worker died)"
+    " another worker takes it over.",
+)
+@click.option("--batch", default=100, show_default=True, help="Timers claimed at once.")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's own Prometheus metrics (job durations) on this port.",
+)
+def worker(
+    database: str | None,
+    once: bool,
+    interval: float,
+    lock_time: float,
+    batch: int,
+    metrics_port: int | None,
+) -> None:
+    """Fire due timers, feed breached standards to the linkage rules and run dispatch rounds,
+    round after round, beside any number of other workers on the same database. SIGTERM
+    finishes the round in progress, then stops."""
+    from datetime import timedelta
 
+    from gridflow import logs
+    from gridflow.worker import Worker
+
+    if not 0.05 <= interval <= 3600 or not 1 <= lock_time <= 86400 or not 1 <= batch <= 10_000:
+        raise click.UsageError(
+            "--interval 0.05 to 3600 s, --lock-time 1 to 86400 s, --batch 1 to 10000"
+        )
+    logs.configure()
     rt = _runtime(database)
-    while True:
-        for line in work_round(rt):
-            click.echo(line)
-        if once:
-            return
-        time.sleep(interval)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    looping = Worker(
+        rt,
+        interval=interval,
+        lock_time=timedelta(seconds=lock_time),
+        batch=batch,
+        say=click.echo,
+    )
+    looping.on_signals()
+    click.echo(f"worker {looping.worker_id} started", err=True)
+    rounds = looping.run(once=once)
+    click.echo(f"worker {looping.worker_id} stopped after {rounds} round(s)", err=True)
 
 
 def work_round(rt: Runtime) -> list[str]:
-    """One worker round: timers, breached standards as linkage events, a dispatch round."""
-    from gridflow import dispatch, linkage
-    from gridflow.instances import fire_due_timers
+    """One worker round (every job once), as `gridflow worker` runs it; what it did."""
+    from gridflow.worker import Worker
 
-    said = []
-    fired = fire_due_timers(rt)
-    if fired:
-        said.append(f"fired timers on {fired} instance(s)")
-    breaches = linkage.feed_breaches(rt, linkage.rulebook(rt.roles))
-    if breaches:
-        said.append(f"fed {breaches} breached standard(s) to the linkage rules")
-    assigned = len(dispatch.run_round(rt).assignments)
-    if assigned:
-        said.append(f"dispatched {assigned} link(s)")
+    said: list[str] = []
+    Worker(rt, worker_id="round", say=said.append).run_round()
     return said
 
 
@@ -373,12 +415,12 @@ def layout(files: tuple[Path, ...], replace: bool) -> None:
 def serve(database: str | None, host: str, port: int, debug: bool, worker: bool) -> None:
     """Run the web application (development server; see the README for gunicorn)."""
     import threading
-    import time
 
     from gridflow.app import create_app
 
     app = create_app({"DATABASE_URL": database} if database else None)
     click.echo(f"gridflow is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    _warn_coming_year(processes_dir())
     from gridflow.demo import DEMO_PASSWORD
     from gridflow.users import authenticate
 
@@ -388,16 +430,11 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
 
         click.echo(demo_accounts_text())
     if worker:
+        from gridflow.worker import Worker
 
-        def fire_timers() -> None:
-            while True:
-                try:
-                    work_round(rt)
-                except GridflowError as exc:
-                    click.echo(f"timer worker: {exc}", err=True)
-                time.sleep(30)
-
-        threading.Thread(target=fire_timers, name="timers", daemon=True).start()
+        # A worker of its own beside the development server (production runs `gridflow worker`).
+        beside = Worker(rt, interval=30, say=lambda line: click.echo(f"worker: {line}"))
+        threading.Thread(target=beside.run, name="worker", daemon=True).start()
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
@@ -419,6 +456,7 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", "role_ids", multiple=True, required=True, help="Role id (repeatable).")
 @click.option("--display-name", default="", help="Name shown on pages.")
+@click.option("--display-name-zh", default="", help="Name shown on Chinese pages.")
 @click.option(
     "--grant",
     "grants",
@@ -431,6 +469,7 @@ def user_add(
     password: str,
     role_ids: tuple[str, ...],
     display_name: str,
+    display_name_zh: str,
     grants: tuple[str, ...],
     database: str | None,
 ) -> None:
@@ -441,7 +480,15 @@ def user_add(
     rt = _runtime(database)
     try:
         _check_event_grants(rt, grants)
-        staff = create_user(rt, name, password, role_ids, display_name=display_name, grants=grants)
+        staff = create_user(
+            rt,
+            name,
+            password,
+            role_ids,
+            display_name=display_name,
+            display_name_zh=display_name_zh,
+            grants=grants,
+        )
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -597,11 +644,26 @@ def token_revoke(username: str | None, token_id: int | None, database: str | Non
         sys.exit(1)
 
 
+def _warn_coming_year(folder: Path) -> None:
+    """Warn (on stderr) when the company calendar does not declare next year yet."""
+    from gridflow import company_calendar
+    from gridflow.clock import SystemClock
+    from gridflow.runtime import configured_calendar
+
+    today = configured_calendar().local_date(SystemClock().now())
+    warning = company_calendar.coming_year_warning(folder / company_calendar.CALENDAR_FILE, today)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password, for printing."""
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+main.add_command(translations)
 
 
 def run() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from gridflow import catalog, external_tasks, incidents, instances, work_items
+from gridflow import catalog, external_tasks, incidents, instances, timers, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput, create_demand
 from gridflow.demo_systems import Outage, StandInSystems
@@ -197,7 +197,7 @@ class Simulation:
             moment = due + timedelta(milliseconds=1)
             if moment > self.clock.now():
                 self.clock.set(moment)
-            instances.fire_due_timers(self.rt)
+            timers.fire_due_timers(self.rt)
             self._follow_up_all()
 
     # --- arrivals ------------------------------------------------------------------------------
@@ -632,6 +632,7 @@ def _create_accounts(rt: Runtime, processes: Path) -> None:
                     DEMO_PASSWORD,
                     [role_id],
                     display_name=f"{rt.roles[role_id].name} {n}",
+                    display_name_zh=f"{rt.roles[role_id].name_zh} {n} 号",
                     grants=grants if role_id == "integration" else (),
                 )
 
@@ -666,7 +667,14 @@ def seed_pool(rt: Runtime, now: datetime) -> None:
     for n in range(1, CREWS + 1):
         name = f"repair{n}"
         if name not in existing:
-            create_user(rt, name, DEMO_PASSWORD, ["dispatch_repair"], display_name=f"Crew {n}")
+            create_user(
+                rt,
+                name,
+                DEMO_PASSWORD,
+                ["dispatch_repair"],
+                display_name=f"Crew {n}",
+                display_name_zh=f"抢修班 {n} 组",
+            )
         pool.save_profile(
             rt,
             name,

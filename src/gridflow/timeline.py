@@ -148,6 +148,7 @@ class WaitEntry:
     kind: str
     name: str
     due_at: datetime | None
+    element_id: str = ""  # the event that waits, for its label
 
 
 @dataclass
@@ -164,6 +165,7 @@ class InstanceTimeline:
     steps: list[StepEntry] = field(default_factory=list)
     parent_instance_id: int | None = None
     incidents: int = 0  # open ones
+    definition_id: int | None = None  # its version, whose labels it shows
 
     @property
     def open_links(self) -> list[LinkEntry]:
@@ -264,6 +266,7 @@ _TIMELINE_INSTANCES = (
         Definition.process_id,
         Definition.name,
         Definition.version,
+        Instance.definition_id,
     )
     .join(Definition, Definition.id == Instance.definition_id)
     .where(Instance.id.in_(bindparam("ids", expanding=True)))
@@ -285,7 +288,7 @@ _TIMELINE_INCIDENTS = (
     .group_by(Incident.instance_id)
 )
 _TIMELINE_WAITS = (
-    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
+    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at, Wait.element_id)
     .where(Wait.instance_id.in_(bindparam("ids", expanding=True)), Wait.attached_task_id.is_(None))
     .order_by(Wait.id)
 )
@@ -331,11 +334,14 @@ def _instances(
                 if item.instance_id == row.id
             ],
             waiting_for=[
-                WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
+                WaitEntry(w.kind, w.name, w.due_at, w.element_id)
+                for w in waits
+                if w.instance_id == row.id
             ],
             steps=[_step(step, now) for step in steps if step.instance_id == row.id],
             parent_instance_id=row.parent_instance_id,
             incidents=int(open_incidents.get(row.id, 0)),
+            definition_id=row.definition_id,
         )
         for row in instances
     ]

@@ -154,6 +154,7 @@ def complete(
         values = link.form.validate(form)
         run = rt.engine.restore(definition, instance.document)
         run.instance_id = instance.id
+        before = run.snapshot()
         run.complete(item.task_id, values)
         now = to_ms(rt.clock.now())
         changes: dict[str, Any] = {}
@@ -174,7 +175,17 @@ def complete(
         events.append(event_row(item, "completed", now, actor))
         # The item's UPDATE goes first, as the ORM flushed it before the save read the items.
         _change(connection, item, changes)
-        write_run(rt, connection, instance, run, now, actor, events=events)
+        write_run(
+            rt,
+            connection,
+            instance,
+            run,
+            now,
+            actor,
+            events=events,
+            before=before,
+            handled=item.task_id,
+        )
         return _detached(item)
 
 

@@ -10,6 +10,8 @@ proxies in front of the application (for https and the client's address).
     GRIDFLOW_MAP_URL           where a field crew's address link goes: a URL with {address}
                                (default geo:0,0?q={address}, which a phone opens in its own map
                                app; e.g. https://uri.amap.com/search?keyword={address})
+    GRIDFLOW_METRICS_TOKEN     a bearer token Prometheus sends to read /metrics (default: none;
+                               administrators' own tokens work too); at least 16 characters
 
 Durations are written like 8h, 30m, 1h30m, 1d or 90s.
 """
@@ -68,6 +70,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     proxies = env.get("GRIDFLOW_TRUSTED_PROXIES", "0").strip() or "0"
     if not proxies.isdigit() or int(proxies) > 10:
         raise ConfigurationError(f"GRIDFLOW_TRUSTED_PROXIES={proxies!r}: a number from 0 to 10")
+    metrics_token = env.get("GRIDFLOW_METRICS_TOKEN", "").strip() or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise ConfigurationError("GRIDFLOW_METRICS_TOKEN: at least 16 characters")
     idle = _duration(env, "GRIDFLOW_SESSION_IDLE", sessions.DEFAULT_IDLE)
     absolute = _duration(env, "GRIDFLOW_SESSION_LIFETIME", sessions.DEFAULT_LIFETIME)
     return {
@@ -79,4 +84,5 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         in ("1", "true", "yes"),
         "TRUSTED_PROXIES": int(proxies),
         "MAP_URL": map_url_template(env.get("GRIDFLOW_MAP_URL") or DEFAULT_MAP_URL),
+        "METRICS_TOKEN": metrics_token,
     }

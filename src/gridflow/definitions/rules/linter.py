@@ -42,6 +42,7 @@ DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "top
 # camunda:mapDecisionResult values (Camunda's; resultList is its default).
 RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SITE_VISITS = ("survey", "installation", "repair")
 
 
 class Linter:
@@ -310,7 +311,21 @@ class Linter:
                 skills=needs[0],
                 equipment=needs[1],
                 field_work=field_work,
+                site_visit=self._site_visit_of(element, props),
             )
+
+    def _site_visit_of(self, element: etree._Element, props: Mapping[str, str]) -> str | None:
+        """The `site_visit` property: survey, installation or repair (a bookable visit)."""
+        value = props.get("site_visit", "").strip()
+        if not value:
+            return None
+        if value not in SITE_VISITS:
+            self.problem(
+                element,
+                f"site_visit {value!r} is not one of: {', '.join(SITE_VISITS)}",
+            )
+            return None
+        return value
 
     def _needs_of(
         self, element: etree._Element, props: Mapping[str, str]
