@@ -236,6 +236,7 @@ class Round:
     assignments: list[Assigned]
     unassigned: dict[str, str]
     replayed: bool = False
+    number: int = 0  # the round's row id: "round 12" on the page
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -457,4 +458,5 @@ def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:
         ],
         dict(found.unassigned),
         replayed,
+        found.id,
     )

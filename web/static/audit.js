@@ -11,7 +11,8 @@
 
   function formatSeconds(seconds, metric) {
     if (seconds === null || seconds === undefined) return "–";
-    if (metric && metric.indexOf("working") >= 0 && data.working_day_s) {
+    // In words, never "0.11 WD": less than a working day in hours or minutes of working time.
+    if (metric && metric.indexOf("working") >= 0 && data.working_day_s && seconds >= data.working_day_s) {
       return (seconds / data.working_day_s).toFixed(1) + " " + L.wd;
     }
     if (seconds < 3600) return Math.round(seconds / 60) + " " + L.min;
@@ -226,19 +227,22 @@
     let chart = null;
     function draw(processId) {
       const points = data.series[processId] || [];
+      // Each process in its own unit: working days, or minutes and hours of clock time for
+      // the short standards (repairs), never 0.11 working days.
+      const unit = (data.units || {})[processId] || { label: L.working_median_days, axis: L.wd };
       if (chart) chart.destroy();
       chart = new window.Chart(canvas, {
         data: {
           labels: points.map(function (p) { return p.period; }),
           datasets: [
-            { type: "bar", label: L.working_median_days, data: points.map(function (p) { return p.working_days; }), yAxisID: "days", backgroundColor: "#0d6efd" },
+            { type: "bar", label: unit.label, data: points.map(function (p) { return p.value; }), yAxisID: "days", backgroundColor: "#0d6efd" },
             { type: "line", label: L.share_within_cap, data: points.map(function (p) { return p.share === null ? null : p.share * 100; }), yAxisID: "share", borderColor: "#198754" }
           ]
         },
         options: {
           animation: false,
           scales: {
-            days: { position: "left", beginAtZero: true, title: { display: true, text: L.wd } },
+            days: { position: "left", beginAtZero: true, title: { display: true, text: unit.axis } },
             share: { position: "right", min: 0, max: 100, title: { display: true, text: "%" } }
           }
         }

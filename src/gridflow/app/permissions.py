@@ -185,6 +185,7 @@ ROUTES: dict[str, Route] = {
     "POST /demands/new":                                  Route(INTAKE, 422),
     # --- skill pool and dispatch ---------------------------------------------------------------
     "GET /pool":                                          Route(SUPERVISORS, 200),
+    "GET /team":                                          Route(SUPERVISORS, 200),
     "POST /pool/profile":                                 Route(SUPERVISORS, 302),
     "POST /pool/shift":                                   Route(SUPERVISORS, 302),
     "POST /pool/shift/<int:shift_id>/delete":             Route(SUPERVISORS, 302),
@@ -199,6 +200,7 @@ ROUTES: dict[str, Route] = {
     "GET /designer/<process_id>/<int:number>.bpmn":       Route(DESIGNERS, 200),
     "GET /designer/<process_id>/modeler":                 Route(DESIGNERS, 200),
     "POST /designer/<process_id>/deploy":                 Route(DESIGNERS, 422),
+    "POST /designer/<process_id>/deploy/preview":         Route(DESIGNERS, 422),
     "POST /designer/upload":                              Route(DESIGNERS, 422),
     "GET /designer/<process_id>/diff":                    Route(DESIGNERS, 200),
     "GET /designer/<process_id>/migrate":                 Route(DESIGNERS, 200),

@@ -7,11 +7,11 @@ proxies in front of the application (for https and the client's address).
     GRIDFLOW_SECURE_COOKIES    1: cookies only over https (also automatic for https requests)
     GRIDFLOW_TRUSTED_PROXIES   how many proxies in front set X-Forwarded-For/-Proto/-Host
                                (default 0: the headers are ignored, as anyone could send them)
+    GRIDFLOW_METRICS_TOKEN     a bearer token Prometheus sends to read /metrics (default: none;
+                               administrators' own tokens work too); at least 16 characters
     GRIDFLOW_MAP_URL           where a field crew's address link goes: a URL with {address}
                                (default geo:0,0?q={address}, which a phone opens in its own map
                                app; e.g. https://uri.amap.com/search?keyword={address})
-    GRIDFLOW_METRICS_TOKEN     a bearer token Prometheus sends to read /metrics (default: none;
-                               administrators' own tokens work too); at least 16 characters
 
 Durations are written like 8h, 30m, 1h30m, 1d or 90s.
 """
@@ -83,6 +83,6 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SESSION_COOKIE_SECURE": env.get("GRIDFLOW_SECURE_COOKIES", "").lower()
         in ("1", "true", "yes"),
         "TRUSTED_PROXIES": int(proxies),
-        "MAP_URL": map_url_template(env.get("GRIDFLOW_MAP_URL") or DEFAULT_MAP_URL),
         "METRICS_TOKEN": metrics_token,
+        "MAP_URL": map_url_template(env.get("GRIDFLOW_MAP_URL") or DEFAULT_MAP_URL),
     }

@@ -40,12 +40,12 @@ class Link:
     assignee: str | None = None
     assignee_variable: str | None = None
     multi_instance: bool = False
-    # Work at the customer's site (camunda:property field_work): "repair" or "visit"; None for
-    # a desk link. It gives the link a field view for a phone (`gridflow.field_work`).
-    field_work: str | None = None
     # A visit to the customer's site (issue 13): survey | installation | repair; the customer
     # books a slot for it (gridflow.appointments).
     site_visit: str | None = None
+    # Work at the customer's site (camunda:property field_work): "repair" or "visit"; None for
+    # a desk link. It gives the link a field view for a phone (`gridflow.field_work`).
+    field_work: str | None = None
 
     @property
     def department(self) -> str:

@@ -310,8 +310,8 @@ class Linter:
                 line=_line(element),
                 skills=needs[0],
                 equipment=needs[1],
-                field_work=field_work,
                 site_visit=self._site_visit_of(element, props),
+                field_work=field_work,
             )
 
     def _site_visit_of(self, element: etree._Element, props: Mapping[str, str]) -> str | None:
