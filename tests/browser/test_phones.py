@@ -277,7 +277,15 @@ def test_an_administrators_header_is_one_line_at_1366_px_in_both_languages(
         assert len(tops) == 12  # brand, 8 menus, language, name, Sign out
         assert max(tops) - min(tops) <= 4, f"{language}: the header wraps ({tops})"
         _assert_fits(page, f"admin at 1366 px, {language}")
+        # Supervision and administration open under Manage, and close on a click elsewhere.
+        expect(page.locator("#nav-pool")).to_be_hidden()
+        page.locator("#nav-manage").click()
+        for menu in ("#nav-team-overview", "#nav-pool", "#nav-dispatch", "#nav-incidents"):
+            expect(page.locator(menu)).to_be_visible()
+        expect(page.locator("#nav-sign-ins")).to_be_visible()
         page.screenshot(path=str(shots / f"header-1366-{language}.png"))
+        page.locator("main").click(position={"x": 5, "y": 5})
+        expect(page.locator("#nav-pool")).to_be_hidden()
 
 
 def _repair_link(live_server: LiveServer) -> tuple[int, str, str]:
