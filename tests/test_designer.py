@@ -243,7 +243,7 @@ def test_the_catalog_lists_versions_instances_and_standards_per_link(
     assert '<tr data-element="Activity_check">' in page
     assert '<td class="standard">3 working days</td>' in page
     assert "Metering code: on-site check within 3 working days" in page
-    assert 'data-bpmn-url="/designer/meter_check/1.bpmn"' in page
+    assert 'data-bpmn-url="/designer/meter_check/1.bpmn?labels=reader"' in page
     assert "deployed version 1 (API)" in page
     modeler = client.get("/designer/meter_check/modeler?version=1").text
     assert '"xmlUrl": "/designer/meter_check/1.bpmn"' in modeler

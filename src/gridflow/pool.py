@@ -81,6 +81,7 @@ class Person:
     shifts: tuple[tuple[int, int, int], ...]  # (weekday, start minute, minutes), UTC
     leave: tuple[tuple[datetime, datetime], ...]
     load: int = 0
+    display_name_zh: str = ""
 
     def on_leave(self, now: datetime) -> datetime | None:
         """When the leave covering `now` ends, or None."""
@@ -312,7 +313,9 @@ def load_people(connection: Connection, usernames: Sequence[str] | None = None) 
     users = {
         row.username: row
         for row in connection.execute(
-            select(User.username, User.display_name, User.roles).where(User.username.in_(names))
+            select(User.username, User.display_name, User.display_name_zh, User.roles).where(
+                User.username.in_(names)
+            )
         )
     }
     loads = current_loads(connection, names)
@@ -331,6 +334,7 @@ def load_people(connection: Connection, usernames: Sequence[str] | None = None) 
                 shifts=tuple(shifts.get(p.id, ())),
                 leave=tuple(leave.get(p.id, ())),
                 load=loads.get(p.username, 0),
+                display_name_zh=(user.display_name_zh if user else "") or "",
             )
         )
     return people

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, select
 
 from gridflow.errors import GridflowError, NotFoundError
+from gridflow.field_work import FieldMark, marks_of
 from gridflow.models import (
     Comment,
     Consultation,
@@ -62,6 +63,8 @@ class LinkEntry:
     comments: list[Comment] = field(default_factory=list)
     consultations: list[Consultation] = field(default_factory=list)
     entered: list[EnteredValue] = field(default_factory=list)
+    # Arrival on site and restoration of supply recorded on this link (`field_work`).
+    field_marks: list[FieldMark] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -101,6 +104,10 @@ class LinkEntry:
                     "answered_by": c.answered_by,
                 }
                 for c in self.consultations
+            ],
+            "field_marks": [
+                {"lifecycle": m.lifecycle, "at": _iso(m.at), "actor": m.actor}
+                for m in self.field_marks
             ],
         }
 
@@ -157,6 +164,7 @@ class WaitEntry:
     kind: str
     name: str
     due_at: datetime | None
+    element_id: str = ""  # the event that waits, for its label
 
 
 @dataclass
@@ -173,6 +181,7 @@ class InstanceTimeline:
     steps: list[StepEntry] = field(default_factory=list)
     parent_instance_id: int | None = None
     incidents: int = 0  # open ones
+    definition_id: int | None = None  # its version, whose labels it shows
 
     @property
     def open_links(self) -> list[LinkEntry]:
@@ -273,6 +282,7 @@ _TIMELINE_INSTANCES = (
         Definition.process_id,
         Definition.name,
         Definition.version,
+        Instance.definition_id,
     )
     .join(Definition, Definition.id == Instance.definition_id)
     .where(Instance.id.in_(bindparam("ids", expanding=True)))
@@ -294,7 +304,7 @@ _TIMELINE_INCIDENTS = (
     .group_by(Incident.instance_id)
 )
 _TIMELINE_WAITS = (
-    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at)
+    select(Wait.instance_id, Wait.kind, Wait.name, Wait.due_at, Wait.element_id)
     .where(Wait.instance_id.in_(bindparam("ids", expanding=True)), Wait.attached_task_id.is_(None))
     .order_by(Wait.id)
 )
@@ -324,6 +334,7 @@ def _instances(
     asks: list[Any] = list(connection.execute(_TIMELINE_CONSULTATIONS, ids))
     steps: list[Any] = list(connection.execute(_TIMELINE_STEPS, ids))
     open_incidents = dict(connection.execute(_TIMELINE_INCIDENTS, ids).all())
+    marks = marks_of(connection, instance_ids)
     return [
         InstanceTimeline(
             instance_id=row.id,
@@ -334,16 +345,19 @@ def _instances(
             started_at=row.started_at,
             ended_at=row.ended_at,
             links=[
-                _entry(item, now, notes, asks, _entered(rt, item))
+                _entry(item, now, notes, asks, marks, _entered(rt, item))
                 for item in items
                 if item.instance_id == row.id
             ],
             waiting_for=[
-                WaitEntry(w.kind, w.name, w.due_at) for w in waits if w.instance_id == row.id
+                WaitEntry(w.kind, w.name, w.due_at, w.element_id)
+                for w in waits
+                if w.instance_id == row.id
             ],
             steps=[_step(step, now) for step in steps if step.instance_id == row.id],
             parent_instance_id=row.parent_instance_id,
             incidents=int(open_incidents.get(row.id, 0)),
+            definition_id=row.definition_id,
         )
         for row in instances
     ]
@@ -445,6 +459,7 @@ def _entry(
     now: datetime,
     notes: list[Comment],
     asks: list[Consultation],
+    marks: list[FieldMark],
     entered: list[EnteredValue] | None = None,
 ) -> LinkEntry:
     waiting = (item.claimed_at or item.ended_at or now) - item.ready_at
@@ -473,6 +488,7 @@ def _entry(
         comments=[c for c in notes if c.work_item_id == item.id],
         consultations=[c for c in asks if c.work_item_id == item.id],
         entered=entered or [],
+        field_marks=[m for m in marks if m.work_item_id == item.id],
     )
 
 

@@ -164,28 +164,42 @@
     });
   }
 
-  // A vertical dashed line at the standard, on a bar chart of equal-width bins.
+  // A vertical dashed line at the standard, on a bar chart of equal-width bins, labelled on
+  // whichever side of the line has room (never cut off at the chart's edge). A standard past
+  // the last bin is named at the right edge, with an arrow.
   const standardLine = {
     id: "gridflowStandard",
     afterDatasetsDraw: function (chart) {
       if (data.standard === undefined) return;
       const x = chart.scales.x;
+      const area = chart.chartArea;
       const bins = data.counts.length;
       const position = data.standard / data.width; // in bins from the left edge
-      const left = x.getPixelForValue(0) - (x.getPixelForValue(1) - x.getPixelForValue(0)) / 2;
-      const px = left + position * (x.getPixelForValue(1) - x.getPixelForValue(0));
-      if (position > bins) return;
+      const step = x.getPixelForValue(1) - x.getPixelForValue(0);
+      const left = x.getPixelForValue(0) - step / 2;
+      const beyond = position > bins;
+      const px = beyond ? area.right : left + position * step;
       const ctx = chart.ctx;
       ctx.save();
       ctx.strokeStyle = "#dc3545";
+      ctx.fillStyle = "#dc3545";
       ctx.setLineDash([6, 4]);
       ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.moveTo(px, chart.chartArea.top);
-      ctx.lineTo(px, chart.chartArea.bottom);
-      ctx.stroke();
-      ctx.fillStyle = "#dc3545";
-      ctx.fillText(L.standard + " " + data.standard.toFixed(1) + " " + data.unit, px + 4, chart.chartArea.top + 12);
+      if (!beyond) {
+        ctx.beginPath();
+        ctx.moveTo(px, area.top);
+        ctx.lineTo(px, area.bottom);
+        ctx.stroke();
+      }
+      const label = L.standard + " " + data.standard.toFixed(1) + " " + data.unit + (beyond ? " →" : "");
+      const room = area.right - px - 4;
+      if (!beyond && ctx.measureText(label).width <= room) {
+        ctx.textAlign = "left";
+        ctx.fillText(label, px + 4, area.top + 12);
+      } else {
+        ctx.textAlign = "right";
+        ctx.fillText(label, beyond ? area.right : px - 4, area.top + 12);
+      }
       ctx.restore();
     }
   };

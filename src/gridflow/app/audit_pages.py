@@ -24,6 +24,8 @@ from sqlalchemy import select
 
 from gridflow import audit, export, step_figures, timeline
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.content import for_reading, label
+from gridflow.app.i18n import select_locale
 from gridflow.audit import AuditFilter, AuditFilterError
 from gridflow.demands import CUSTOMER_CATEGORIES
 from gridflow.errors import NotFoundError
@@ -59,18 +61,27 @@ def current_filter() -> AuditFilter:
 
 def _choices() -> dict[str, Any]:
     rt = runtime()
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         versions = session.execute(
             select(
                 Definition.id, Definition.process_id, Definition.name, Definition.version
             ).order_by(Definition.name, Definition.version)
         ).all()
+    zh = select_locale() == "zh_Hans"
     departments = sorted(
-        {(r.department.id, r.department.name) for r in rt.roles.roles.values() if r.owns_lanes}
+        {
+            (r.department.id, r.department.name_zh if zh else r.department.name)
+            for r in rt.roles.roles.values()
+            if r.owns_lanes
+        }
     )
+    newest: dict[str, int] = {}
+    for i, p, _n, _v in versions:
+        newest[p] = max(newest.get(p, 0), i)
+    names = {p: label(newest[p], p, n) for _i, p, n, _v in versions}
     return {
         "versions": versions,
-        "processes": sorted({(p, n) for _, p, n, _v in versions}, key=lambda x: x[1]),
+        "processes": sorted(names.items(), key=lambda x: x[1]),
         "departments": departments,
         "customer_categories": CUSTOMER_CATEGORIES,
     }
@@ -121,12 +132,16 @@ def links() -> str:
         if 2 * working < len(links):  # mostly minutes and hours on the clock: calendar time
             default_metric = "total_median_s"
         for element_id, link in links.items():
-            heat[element_id] = {"name": link.name, "count": 0, "department": link.department}
+            heat[element_id] = {
+                "name": label(chosen.id, element_id, link.name),
+                "count": 0,
+                "department": link.department,
+            }
         for row in shown:
             data = row.as_json()
             on_basis = "total_working" if row.standard_basis == "working" else "total"
             heat[row.element_id] = {
-                "name": row.link_name,
+                "name": label(row.definition_id, row.element_id, row.link_name),
                 "basis_median_s": data.get(f"{on_basis}_median_s"),
                 "basis_metric": f"{on_basis}_median_s",
                 **{k: data.get(k) for k in HEAT_METRICS if k != "breach_share"},
@@ -143,7 +158,7 @@ def links() -> str:
             }
     step_heat = {
         f.element_id: {
-            "name": f.step_name,
+            "name": label(f.definition_id, f.element_id, f.step_name),
             "kind": f.kind,
             "count": f.count,
             "handling_median_s": f.durations.get("handling_median_s"),
@@ -205,7 +220,7 @@ def diagram(definition_id: int) -> Response:
         definition = session.get(Definition, definition_id)
     if definition is None:
         abort(404)
-    return Response(definition.bpmn_xml, mimetype="application/xml")
+    return Response(for_reading(definition.bpmn_xml), mimetype="application/xml")
 
 
 @blueprint.get("/links/<int:definition_id>/<element_id>")
@@ -249,6 +264,7 @@ def link_chart(definition_id: int, element_id: str) -> str:
         "audit/link.html",
         link=link,
         definition=definition,
+        definition_id=definition_id,
         row=row,
         chart=chart,
         query=flt.as_query(rt.calendar),

@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response
 from gridflow import catalog, decision_catalog, decisions, definitions, migration, versions
 from gridflow.app.api import deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.content import for_reading
 from gridflow.errors import ConflictError, DefinitionError, GridflowError, NotFoundError, Problem
 from gridflow.forms import FIELD_TYPES
 
@@ -89,6 +90,10 @@ def process(process_id: str) -> str:
 def download(process_id: str, number: int) -> Response:
     version = _version(_process(process_id), number)
     file_name, xml = versions.bpmn_of(runtime(), version.definition_id)
+    if request.args.get("labels") == "reader":  # to draw, in the page's language
+        response = make_response(for_reading(xml))
+        response.mimetype = "application/xml"
+        return response
     response = make_response(xml)
     response.mimetype = "application/xml"
     stem = file_name.removesuffix(".bpmn")

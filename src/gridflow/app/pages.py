@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from gridflow import (
@@ -34,6 +34,7 @@ from gridflow import (
 )
 from gridflow.app import api, wording
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.content import label
 from gridflow.app.i18n import select_locale
 from gridflow.app.permissions import is_api
 from gridflow.demands import (
@@ -125,24 +126,36 @@ def queue() -> str:
 
 
 def _filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """The queue's filters, named in the page's language (each by its newest version)."""
     rt = runtime()
     with rt.db.read() as session:
         processes = session.execute(
-            select(Definition.process_id, Definition.name).distinct().order_by(Definition.name)
+            select(Definition.process_id, func.max(Definition.id)).group_by(Definition.process_id)
         ).all()
+        names = dict(session.execute(select(Definition.id, Definition.name)).all())
         # Only links of the clerk's own roles: the filter must not reveal other lanes' work.
-        link_query = select(WorkItem.element_id, WorkItem.link_name).where(
-            WorkItem.state.in_(("ready", "claimed"))
-        )
+        link_query = select(
+            WorkItem.element_id, WorkItem.link_name, func.max(WorkItem.definition_id)
+        ).where(WorkItem.state.in_(("ready", "claimed")))
         if "admin" not in staff().roles:
             link_query = link_query.where(WorkItem.role.in_(sorted(staff().roles)))
-        links = session.execute(link_query.distinct().order_by(WorkItem.link_name)).all()
+        links = session.execute(link_query.group_by(WorkItem.element_id, WorkItem.link_name)).all()
+    zh = select_locale() == "zh_Hans"
     departments = sorted(
-        {(r.department.id, r.department.name) for r in rt.roles.roles.values() if r.owns_lanes}
+        {
+            (r.department.id, r.department.name_zh if zh else r.department.name)
+            for r in rt.roles.roles.values()
+            if r.owns_lanes
+        }
     )
+    link_names: dict[str, str] = {}
+    for element_id, name, definition_id in links:
+        link_names.setdefault(element_id, label(definition_id, element_id, name))
     return {
-        "process": [(p, n) for p, n in processes],
-        "link": sorted({(e, n) for e, n in links}, key=lambda x: x[1]),
+        "process": sorted(
+            ((p, label(d, p, names.get(d, p))) for p, d in processes), key=lambda x: x[1]
+        ),
+        "link": sorted(link_names.items(), key=lambda x: x[1]),
         "department": departments,
     }
 

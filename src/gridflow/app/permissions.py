@@ -171,6 +171,11 @@ ROUTES: dict[str, Route] = {
     "GET /work-items/<int:item_id>/help":                 Route(LINK_PASSERS, 200),
     "POST /work-items/<int:item_id>/hand-over":           Route(LINK_PASSERS, 302),
     "POST /work-items/<int:item_id>/helpers":             Route(LINK_PASSERS, 302),
+    # The field view of a link done on site (a desk link: 302 to the link's page).
+    "GET /work-items/<int:item_id>/field":                Route(LINK_VIEWERS, 302),
+    "POST /work-items/<int:item_id>/arrive":              Route(LINK_WORKERS, 302),
+    "POST /work-items/<int:item_id>/restore":             Route(LINK_WORKERS, 302),
+    "POST /work-items/<int:item_id>/field/complete":      Route(LINK_WORKERS, 302),
     "GET /consultations":                                 Route(STAFF, 200),
     "POST /consultations/<int:consultation_id>/answer":   Route(WORKERS, 302),
     # --- demands -------------------------------------------------------------------------------
