@@ -235,21 +235,25 @@ class Simulation:
         kind = "household" if fields["customer_category"] == "residential" else "Co."
         category = str(fields["category"])
         customer_category = str(fields["customer_category"])
-        capacity = {"residential": 8.0, "small_micro": 60.0, "business": 250.0}[customer_category]
+        # Within what intake accepts at low voltage (up to 100 kW; `intake.capacity_range`).
+        capacity = {"residential": 8.0, "small_micro": 60.0, "business": 60.0}[customer_category]
         if fields.get("voltage") == "high":
             capacity = float(rnd.choice([630, 800, 1250, 2000, 16000]))
-        return DemandInput(
+        demand = DemandInput(
             customer_name=f"{surname} {kind} #{n + 1}",
             customer_category=customer_category,
             channel=str(fields["channel"]),
             category=category,
             address=f"{rnd.randint(1, 300)} {rnd.choice(['Jianshe', 'Renmin', 'Heping'])} Road",
+            phone=f"139{(n + 1) * 7919 % 100_000_000:08d}",  # a mobile number, no draw
             voltage=str(fields.get("voltage", "low")),
             capacity_kw=round(capacity * rnd.uniform(0.5, 1.5), 1),
             supply=rnd.choices(["single", "dual"], [0.8, 0.2])[0],
             area=rnd.choices(["urban", "rural", "remote"], [0.7, 0.25, 0.05])[0],
             feeder=f"F{rnd.randint(1, 40):03d}",
         )
+        demand.validate(office=True)  # what a counter clerk takes in, the demo takes in
+        return demand
 
     # --- links ---------------------------------------------------------------------------------
 
