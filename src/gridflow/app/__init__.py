@@ -70,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         operations,
         pages,
         permissions,
+        service_pages,
         vendor,
     )
 
@@ -93,8 +94,10 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(service_pages.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
+    service_pages.register_globals(app)
     return app
 
 
