@@ -195,6 +195,8 @@ def main() -> None:
     )
     parser.add_argument("--no-pm4py", action="store_true")
     args = parser.parse_args()
+    # Each line as it comes: a long run's progress shows in a log file.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     folder = Path(tempfile.mkdtemp(prefix="gridflow-bench-audit-"))
     sqlite_url = f"sqlite:///{folder / 'audit.db'}"
     total = build(sqlite_url, args, "sqlite")
