@@ -212,6 +212,9 @@ class Assigned:
     reasons: list[str]
     # The reasons with their codes and values, for pages that say them in the reader's language.
     coded: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+    # The link's version and element, for its label in the reader's language.
+    definition_id: int | None = field(default=None, compare=False, repr=False)
+    element_id: str = field(default="", compare=False, repr=False)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -233,6 +236,7 @@ class Round:
     assignments: list[Assigned]
     unassigned: dict[str, str]
     replayed: bool = False
+    number: int = 0  # the round's row id: "round 12" on the page
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -380,6 +384,8 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
                     choice.cost,
                     texts,
                     [r.as_json() for r in choice.reasons],
+                    row.definition_id,
+                    row.element_id,
                 )
             )
         insert_events(connection, events)
@@ -423,13 +429,14 @@ def recent_rounds(rt: Runtime, limit: int = 20) -> list[Round]:
 def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:  # noqa: ANN401
     from gridflow.models import WorkItem
 
-    names = dict(
-        session.execute(
-            select(WorkItem.id, WorkItem.link_name).where(
-                WorkItem.id.in_([a.work_item_id for a in found.assignments])
-            )
-        ).all()
-    )
+    links = {
+        row.id: row
+        for row in session.execute(
+            select(
+                WorkItem.id, WorkItem.link_name, WorkItem.definition_id, WorkItem.element_id
+            ).where(WorkItem.id.in_([a.work_item_id for a in found.assignments]))
+        )
+    }
     return Round(
         found.key,
         found.at,
@@ -438,15 +445,18 @@ def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:
         [
             Assigned(
                 a.work_item_id,
-                names.get(a.work_item_id, ""),
+                links[a.work_item_id].link_name if a.work_item_id in links else "",
                 a.username,
                 a.equipment_code,
                 a.cost,
                 [r["text"] if isinstance(r, dict) else str(r) for r in a.reasons],
                 [r for r in a.reasons if isinstance(r, dict)],
+                links[a.work_item_id].definition_id if a.work_item_id in links else None,
+                links[a.work_item_id].element_id if a.work_item_id in links else "",
             )
             for a in found.assignments
         ],
         dict(found.unassigned),
         replayed,
+        found.id,
     )

@@ -206,7 +206,10 @@ class Wait(Base):
 
 
 class TaskEvent(Base):
-    """Append-only audit trail: one row per lifecycle change of a link."""
+    """Append-only audit trail: one row per lifecycle change of a link.
+
+    On PostgreSQL the table is partitioned by month of `at` (see `gridflow.partitions`), with
+    the primary key (id, at); ids still come from one sequence, so `id` alone is unique."""
 
     __tablename__ = "task_events"
     __table_args__ = (
@@ -309,6 +312,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The name in Simplified Chinese (empty: the display name above serves every language).
+    display_name_zh: Mapped[str] = mapped_column(String(200), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # What an integration account may do beyond its role: "event:<type>", "topic:<topic>".
@@ -584,7 +589,9 @@ class LinkageEvent(Base):
     received_at: Mapped[datetime]
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # For internal events: the task event (a breached standard) it came from.
-    task_event_id: Mapped[int | None] = mapped_column(ForeignKey("task_events.id"), unique=True)
+    # No foreign key: on PostgreSQL task_events is partitioned by month (migration 0013) and its
+    # ids are unique only with their month, which a foreign key cannot name.
+    task_event_id: Mapped[int | None] = mapped_column(Id, unique=True)
     # While a request finishes the event (deliveries, dispatch), others with the same key wait
     # for its answer until then; past it (the request died), a retry finishes the event.
     taken_until: Mapped[datetime | None]
@@ -667,6 +674,8 @@ LIFECYCLES = (
     "assigned",  # given to a person by the desk-owner rule or a dispatch round (XES: assign)
     "handed_over",  # passed from its holder to another person (XES: reassign)
     "migrated",  # its instance moved to another version of the process
+    "arrived",  # the crew of a field link is on site (gridflow.field_work)
+    "restored",  # the crew of a repair has restored supply
     # system steps (issue 10)
     "locked",  # an external task fetched and locked by a worker (XES: start)
     "unlocked",  # its lock given back or expired (XES: suspend)
