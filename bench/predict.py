@@ -19,6 +19,13 @@ demands still running, which tell how long it takes at least), and at each deman
     python bench/predict.py [--demands 400] [--seed 1] [--database sqlite:///predict.db]
 
 With --database naming a demo made before (`gridflow demo --weeks 4`), no new demo is run.
+
+Measured on 1 December 2026 (`python bench/predict.py`, 400 demands, seed 1; a shared,
+loaded machine, which changes the run time only): 456 predictions for 87 demands; mean
+absolute error 5.78 calendar days against 14.95 for the naive date (61 % lower); 70.6 % of
+predictions finished by the p90 date, 87.8 % of the 337 whose process had finished demands
+in the training weeks (the high-voltage connections, 77 predictions, outlast the three weeks
+and miss), 82.8 % of demands by the p90 date given at their first link.
 """
 
 from __future__ import annotations
