@@ -59,12 +59,14 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         auth,
         decision_designer,
         designer,
+        documents,
         headers,
         i18n,
         incident_pages,
         manpower,
         pages,
         permissions,
+        portal,
         vendor,
     )
 
@@ -85,6 +87,9 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(portal.blueprint)
+    app.register_blueprint(documents.blueprint)
+    documents.init_app(app)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
     return app

@@ -277,7 +277,13 @@ def complete(item_id: int) -> Response:
 @blueprint.post("/work-items/<int:item_id>/comment")
 def comment(item_id: int) -> Response:
     try:
-        comments.add_comment(runtime(), item_id, staff().actor, request.form.get("body", ""))
+        comments.add_comment(
+            runtime(),
+            item_id,
+            staff().actor,
+            request.form.get("body", ""),
+            for_customer=request.form.get("for_customer") == "1",
+        )
         flash(_("Comment added."), "success")
     except ForbiddenError as exc:
         abort(403, str(exc))
@@ -465,7 +471,7 @@ def register_filters(app: Flask) -> None:
     @app.context_processor
     def nav() -> dict[str, object]:
         current = load_staff()
-        if current is None:
+        if current is None or current.is_customer:
             return {"nav": {}}
         with runtime().db.read() as session:
             tabs = queues.counts(session, current.actor)
