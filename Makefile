@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: setup translations run test lint demo clean
+.PHONY: setup translations run test lint demo clean cluster
 
 setup: $(STAMP) translations $(WEB_STAMP)
 
@@ -43,6 +43,12 @@ run: setup
 	$(BIN)/gridflow summary --database $(DB)
 	$(BIN)/gridflow demo-worker --url http://$(HOST):$(PORT) & \
 	  $(BIN)/gridflow serve --database $(DB) --host $(HOST) --port $(PORT)
+
+# Two app hosts (gunicorn) and two workers on a fresh PostgreSQL database of the local server
+# (gridflow_cluster), Debian's nginx in front when installed: prints where each one is, runs until
+# Ctrl+C (bench/cluster.py; the README's production section).
+cluster: setup
+	$(BIN)/python bench/cluster.py
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -11,7 +11,7 @@ import pytest
 from conftest import complete, item_for, open_items, serve_system_steps, token
 from sqlalchemy import func, select
 
-from gridflow import demands, instances, linkage, pool, users
+from gridflow import demands, instances, linkage, pool, timers, users
 from gridflow.clock import SimulatedClock
 from gridflow.models import Definition, Instance, LinkageEvent, WorkItem
 from gridflow.runtime import Runtime
@@ -269,7 +269,7 @@ def test_a_late_arrival_gives_the_supervisor_one_link_not_two(
     complete(rt, started.instance_id, "Activity_locate")
     complete(rt, started.instance_id, "Activity_dispatch")
     clock.advance(timedelta(minutes=46))
-    assert instances.fire_due_timers(rt) == 1
+    assert timers.fire_due_timers(rt) == 1
     book = linkage.rulebook(rt.roles)
     assert linkage.feed_breaches(rt, book) == 1
     assert linkage.feed_breaches(rt, book) == 0  # each breach once
@@ -439,6 +439,6 @@ def test_a_breach_whose_link_is_done_is_not_escalated(rt: Runtime, clock: Simula
     complete(rt, started.instance_id, "Activity_locate")
     complete(rt, started.instance_id, "Activity_dispatch")
     clock.advance(timedelta(minutes=46))
-    instances.fire_due_timers(rt)
+    timers.fire_due_timers(rt)
     complete(rt, started.instance_id, "Activity_arrive")  # the crew arrived meanwhile
     assert linkage.feed_breaches(rt, linkage.rulebook(rt.roles)) == 0

@@ -23,7 +23,7 @@ from conftest import ADMIN, PROCESSES, open_items
 from lxml import etree
 from sqlalchemy import select
 
-from gridflow import demands, external_tasks, instances
+from gridflow import demands, external_tasks, instances, timers
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput
 from gridflow.external_tasks import TopicRequest, Worker
@@ -834,12 +834,12 @@ def test_high_voltage_scheme_reply_past_its_standard_is_escalated_to_the_supervi
     ]
 
     clock.set(reply.due_at - MS)
-    assert instances.fire_due_timers(rt) == 0
+    assert timers.fire_due_timers(rt) == 0
     assert open_links(rt, iid) == ["Activity_reply_scheme"]
     assert not item_for(rt, iid, "Activity_reply_scheme").escalated
 
     clock.set(reply.due_at + timedelta(minutes=1))
-    assert instances.fire_due_timers(rt) == 1
+    assert timers.fire_due_timers(rt) == 1
     assert open_links(rt, iid) == ["Activity_reply_scheme", "Activity_escalate_scheme_reply"]
     escalation = item_for(rt, iid, "Activity_escalate_scheme_reply")
     assert (escalation.lane, escalation.role) == ("Supervisor", "supervisor")
@@ -851,7 +851,7 @@ def test_high_voltage_scheme_reply_past_its_standard_is_escalated_to_the_supervi
         (breached.id, "Activity_reply_scheme")
     ]
     # The timer fired once; firing again finds nothing.
-    assert instances.fire_due_timers(rt) == 0
+    assert timers.fire_due_timers(rt) == 0
 
     complete(
         rt,
@@ -1083,7 +1083,7 @@ def test_repair_crew_must_arrive_within_45_min_urban_90_min_rural_2_h_remote(
     ]
 
     clock.set(arrival.due_at - MS)
-    assert instances.fire_due_timers(rt) == 0
+    assert timers.fire_due_timers(rt) == 0
     assert open_links(rt, iid) == ["Activity_arrive"]
     assert item_for(rt, iid, "Activity_arrive").escalated is False
 
@@ -1114,7 +1114,7 @@ def test_repair_crew_not_on_site_when_the_area_standard_runs_out_is_escalated_to
 
     # Arriving at the due time is still within the standard; one moment later it is breached.
     clock.set(arrival.due_at + MS)
-    assert instances.fire_due_timers(rt) == 1
+    assert timers.fire_due_timers(rt) == 1
     assert open_links(rt, iid) == ["Activity_arrive", "Activity_escalate"]
     escalation = item_for(rt, iid, "Activity_escalate")
     assert (escalation.lane, escalation.role) == ("Supervisor", "supervisor")
@@ -1260,7 +1260,7 @@ def test_outage_alarm_with_late_crew_arrival_is_escalated_to_the_supervisor(
     arrival = item_for(rt, iid, "Activity_arrive")
     assert arrival.due_at - arrival.ready_at == timedelta(hours=2)
     clock.set(arrival.due_at + MS)
-    assert instances.fire_due_timers(rt) == 1
+    assert timers.fire_due_timers(rt) == 1
     assert open_links(rt, iid) == ["Activity_arrive", "Activity_escalate"]
     complete(
         rt,

@@ -589,7 +589,8 @@ def test_an_escalation_thrown_inside_a_subprocess_takes_its_boundary_path(
 def test_the_deadline_timer_wins_when_no_message_comes_and_a_signal_interrupts_the_link(
     steps_rt: Runtime,
 ) -> None:
-    from gridflow.instances import fire_due_timers, send_signal
+    from gridflow.instances import send_signal
+    from gridflow.timers import fire_due_timers
 
     clock = steps_rt.clock
     assert isinstance(clock, SimulatedClock)

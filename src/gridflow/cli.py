@@ -292,38 +292,69 @@ def export_command(
 
 @main.command()
 @database_option
-@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.option(
+    "--once", is_flag=True, help="Do what is due now (rounds until one finds nothing) and exit."
+)
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
-def worker(database: str | None, once: bool, interval: float) -> None:
-    """Fire due timers (breach escalations, waits), feed breached standards to the linkage
-    rules and run a dispatch round, round after round."""
-    import time
+@click.option(
+    "--lock-time",
+    default=60.0,
+    show_default=True,
+    help="Seconds a claimed batch of timers stays this worker's; after that (the worker died)"
+    " another worker takes it over.",
+)
+@click.option("--batch", default=100, show_default=True, help="Timers claimed at once.")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's own Prometheus metrics (job durations) on this port.",
+)
+def worker(
+    database: str | None,
+    once: bool,
+    interval: float,
+    lock_time: float,
+    batch: int,
+    metrics_port: int | None,
+) -> None:
+    """Fire due timers, feed breached standards to the linkage rules and run dispatch rounds,
+    round after round, beside any number of other workers on the same database. SIGTERM
+    finishes the round in progress, then stops."""
+    from datetime import timedelta
 
+    from gridflow import logs
+    from gridflow.worker import Worker
+
+    if not 0.05 <= interval <= 3600 or not 1 <= lock_time <= 86400 or not 1 <= batch <= 10_000:
+        raise click.UsageError(
+            "--interval 0.05 to 3600 s, --lock-time 1 to 86400 s, --batch 1 to 10000"
+        )
+    logs.configure()
     rt = _runtime(database)
-    while True:
-        for line in work_round(rt):
-            click.echo(line)
-        if once:
-            return
-        time.sleep(interval)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    looping = Worker(
+        rt,
+        interval=interval,
+        lock_time=timedelta(seconds=lock_time),
+        batch=batch,
+        say=click.echo,
+    )
+    looping.on_signals()
+    click.echo(f"worker {looping.worker_id} started", err=True)
+    rounds = looping.run(once=once)
+    click.echo(f"worker {looping.worker_id} stopped after {rounds} round(s)", err=True)
 
 
 def work_round(rt: Runtime) -> list[str]:
-    """One worker round: timers, breached standards as linkage events, a dispatch round."""
-    from gridflow import dispatch, linkage
-    from gridflow.instances import fire_due_timers
+    """One worker round (every job once), as `gridflow worker` runs it; what it did."""
+    from gridflow.worker import Worker
 
-    said = []
-    fired = fire_due_timers(rt)
-    if fired:
-        said.append(f"fired timers on {fired} instance(s)")
-    breaches = linkage.feed_breaches(rt, linkage.rulebook(rt.roles))
-    if breaches:
-        said.append(f"fed {breaches} breached standard(s) to the linkage rules")
-    assigned = len(dispatch.run_round(rt).assignments)
-    if assigned:
-        said.append(f"dispatched {assigned} link(s)")
-    said.extend(notify_round(rt))
+    said: list[str] = []
+    Worker(rt, worker_id="round", say=said.append).run_round()
     return said
 
 
@@ -411,7 +442,6 @@ def layout(files: tuple[Path, ...], replace: bool) -> None:
 def serve(database: str | None, host: str, port: int, debug: bool, worker: bool) -> None:
     """Run the web application (development server; see the README for gunicorn)."""
     import threading
-    import time
 
     from gridflow.app import create_app
 
@@ -426,16 +456,11 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
 
         click.echo(demo_accounts_text())
     if worker:
+        from gridflow.worker import Worker
 
-        def fire_timers() -> None:
-            while True:
-                try:
-                    work_round(rt)
-                except GridflowError as exc:
-                    click.echo(f"timer worker: {exc}", err=True)
-                time.sleep(30)
-
-        threading.Thread(target=fire_timers, name="timers", daemon=True).start()
+        # A worker of its own beside the development server (production runs `gridflow worker`).
+        beside = Worker(rt, interval=30, say=lambda line: click.echo(f"worker: {line}"))
+        threading.Thread(target=beside.run, name="worker", daemon=True).start()
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 

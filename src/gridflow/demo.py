@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from gridflow import catalog, external_tasks, incidents, instances, work_items
+from gridflow import catalog, external_tasks, incidents, instances, timers, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput, create_demand
 from gridflow.demo_systems import Outage, StandInSystems
@@ -197,7 +197,7 @@ class Simulation:
             moment = due + timedelta(milliseconds=1)
             if moment > self.clock.now():
                 self.clock.set(moment)
-            instances.fire_due_timers(self.rt)
+            timers.fire_due_timers(self.rt)
             self._follow_up_all()
 
     # --- arrivals ------------------------------------------------------------------------------

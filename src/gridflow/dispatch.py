@@ -21,6 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gridflow import metrics
 from gridflow.instances import EVENT_SOURCE, INSTANCES, WORK_ITEMS, event_row, insert_events
 from gridflow.models import (
     DispatchAssignment,
@@ -290,7 +291,8 @@ def run_round(rt: Runtime, key: str | None = None) -> Round:
     if earlier is not None:
         return earlier
     try:
-        return _run(rt, key, now)
+        with metrics.DISPATCH_ROUND_SECONDS.time():
+            return _run(rt, key, now)
     except IntegrityError:
         # A second worker ran the same round first: answer with its plan.
         earlier = stored_round(rt, key)

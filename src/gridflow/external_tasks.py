@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select
 
 from gridflow import incidents
 from gridflow.errors import (
@@ -550,3 +550,22 @@ def set_retries(rt: Runtime, task_id: int, retries: int, actor: Actor) -> None:
         ).all()
         for incident_id in open_ids:
             incidents.resolve(connection, incident_id, now, actor, "retried")
+
+
+_EXPIRED_LOCKS = select(
+    func.count(SYSTEM_TASKS.c.id), func.min(SYSTEM_TASKS.c.lock_expires_at)
+).where(
+    SYSTEM_TASKS.c.kind == "external",
+    SYSTEM_TASKS.c.state == "locked",
+    SYSTEM_TASKS.c.lock_expires_at < bindparam("now"),
+)
+
+
+def expired_locks(rt: Runtime) -> tuple[int, float]:
+    """External tasks still locked by a worker whose lock ran out (fetchable by any worker of
+    their topic), and the seconds since the oldest lock ran out (0 when none did)."""
+    now = to_ms(rt.clock.now())
+    with rt.db.snapshot() as connection:
+        count, oldest = connection.execute(_EXPIRED_LOCKS, {"now": now}).one()
+    lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return int(count or 0), lag

@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from gridflow import request_ids
 from gridflow.engine import EngineError, Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
 from gridflow.models import (
@@ -191,39 +192,6 @@ def _start(
 _HELD_BY_ID = (
     select(*HELD_COLUMNS).where(INSTANCES.c.id == bindparam("instance_id")).with_for_update()
 )
-# A timer fires once its moment has passed (strictly), as SpiffWorkflow judges it.
-_NEXT_DUE = (
-    select(*HELD_COLUMNS)
-    .where(
-        INSTANCES.c.status == "running",
-        INSTANCES.c.id.notin_(bindparam("seen", expanding=True)),
-        # An instance stuck on an engine error waits for a person, not for the next tick.
-        ~select(INCIDENTS.c.id)
-        .where(
-            INCIDENTS.c.instance_id == INSTANCES.c.id,
-            INCIDENTS.c.state == "open",
-            INCIDENTS.c.kind == "engine_error",
-        )
-        .exists(),
-        INSTANCES.c.id.in_(
-            select(WAITS.c.instance_id).where(
-                WAITS.c.kind == "timer", WAITS.c.due_at < bindparam("now")
-            )
-        ),
-    )
-    .order_by(INSTANCES.c.id)
-    .limit(1)
-    .with_for_update(skip_locked=True)
-)
-# The same query (no ORDER BY) as always: the database's order is the events' order.
-_DUE_WAITS = select(WAITS).where(
-    WAITS.c.instance_id == bindparam("instance_id"),
-    WAITS.c.kind == "timer",
-    WAITS.c.due_at < bindparam("now"),
-)
-_OPEN_ITEM_OF_TASK = select(*EVENT_SOURCE, WORK_ITEMS.c.escalated, WORK_ITEMS.c.lock_version).where(
-    WORK_ITEMS.c.task_id == bindparam("task_id"), WORK_ITEMS.c.state.in_(OPEN)
-)
 
 
 @on_engine_error
@@ -266,79 +234,6 @@ def send_signal(
     return reached
 
 
-def fire_due_timers(rt: Runtime, limit: int = 100) -> int:
-    """Fire the timers due by now, one instance per transaction; the number of instances where
-    a timer fired.
-
-    Instances are claimed with FOR UPDATE SKIP LOCKED, so several workers on PostgreSQL never
-    fire the same timer; a timer whose link was escalated records an `escalated` event.
-    """
-    fired = 0
-    now = rt.clock.now()
-    seen: set[int] = set()
-    while len(seen) < limit:
-        try:
-            with rt.db.transaction() as connection:
-                row = connection.execute(_NEXT_DUE, {"seen": list(seen), "now": now}).first()
-                if row is None:
-                    return fired
-                instance = held(row)
-                # Never pick the same instance twice in one round (stored due times are cut to
-                # milliseconds, so a timer a few microseconds short of due waits for the next).
-                seen.add(instance.id)
-                if _fire(rt, connection, instance, now):
-                    fired += 1
-        except EngineError as exc:
-            # The process failed at this timer: nothing changed, an incident says where, and
-            # the instance is left alone until a person retries it.
-            from gridflow import incidents
-
-            incidents.record_engine_error(rt, exc)
-    return fired
-
-
-def _fire(rt: Runtime, connection: Connection, instance: Held, now: datetime) -> bool:
-    due = connection.execute(_DUE_WAITS, {"instance_id": instance.id, "now": now}).all()
-    run = _restore(rt, instance)
-    run.step()
-    snapshot = run.snapshot()
-    still_waiting = {w.task_id for w in snapshot.waits}
-    went_off = [w for w in due if w.task_id not in still_waiting]
-    if not went_off:
-        return False
-    at = to_ms(now)
-    events: list[dict[str, Any]] = []
-    for wait in went_off:
-        if wait.attached_task_id is None:
-            continue
-        _escalate(connection, wait.attached_task_id, wait.element_id, at, events)
-    write_run(rt, connection, instance, run, at, SYSTEM, events=events, snapshot=snapshot)
-    return True
-
-
-def _escalate(
-    connection: Connection,
-    task_id: str,
-    timer_element_id: str,
-    at: datetime,
-    events: list[dict[str, Any]],
-) -> None:
-    """Mark the open work item of a link escalated (one UPDATE, unless it already is) and
-    record an `escalated` event."""
-    item = connection.execute(_OPEN_ITEM_OF_TASK, {"task_id": task_id}).first()
-    if item is None:
-        return
-    if not item.escalated:
-        update_item(
-            connection,
-            item.id,
-            item.lock_version,
-            {"escalated": True},
-            "someone else changed this first; nothing was saved",
-        )
-    events.append(event_row(item, "escalated", at, SYSTEM, {"timer": timer_element_id}))
-
-
 def next_timer_due(rt: Runtime) -> datetime | None:
     with rt.db.read() as session:
         return session.scalar(
@@ -372,7 +267,7 @@ def record(
             lane=item.lane,
             role=item.role,
             department=item.department,
-            details=dict(details) if details else None,
+            details=request_ids.stamped(details),
         )
     )
 
@@ -409,6 +304,7 @@ def insert_events(connection: Connection, events: Sequence[dict[str, Any]]) -> N
     takes its columns from the first row only, so every row is given every column (None where
     it has none) or a system step's events would lose their step after a link's."""
     if events:
+        events = request_ids.stamp_rows(list(events))
         columns = dict.fromkeys(key for event in events for key in event)
         connection.execute(INSERT_EVENTS, [columns | event for event in events])
 

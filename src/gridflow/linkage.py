@@ -529,3 +529,24 @@ def feed_breaches(rt: Runtime, book: RuleBook) -> int:
             task_event_id=row.id,
         )
     return len(rows)
+
+
+_UNFED_BREACHES = (
+    select(func.count(TaskEvent.id), func.min(TaskEvent.at))
+    .join(WorkItem, WorkItem.id == TaskEvent.work_item_id)
+    .where(
+        TaskEvent.lifecycle == "escalated",
+        WorkItem.state.in_(("ready", "claimed")),
+        ~select(LinkageEvent.id).where(LinkageEvent.task_event_id == TaskEvent.id).exists(),
+    )
+)
+
+
+def unfed_breaches(rt: Runtime) -> tuple[int, float]:
+    """Breached standards of open links not yet fed to the rules, and the seconds since the
+    oldest was recorded (0 when none is)."""
+    now = rt.clock.now()
+    with rt.db.snapshot() as connection:
+        count, oldest = connection.execute(_UNFED_BREACHES).one()
+    lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return int(count or 0), lag

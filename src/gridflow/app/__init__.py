@@ -39,8 +39,10 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         # before anything, the CSRF check included, reads them.
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
     )
+    from gridflow import logs
     from gridflow.app import settings
 
+    logs.configure()
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
@@ -64,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         i18n,
         incident_pages,
         manpower,
+        operations,
         pages,
         permissions,
         portal,
@@ -71,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     )
 
     headers.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
+    operations.init_app(app)  # the request id is bound before any other hook runs
     csrf.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
@@ -121,6 +121,8 @@ TASK_READERS = Who(
 EVENT_POSTERS = Who(
     "EVENT_POSTERS", lambda staff, args: staff.has("supervisor") or "integration" in staff.roles
 )
+# Prometheus: administrators, or the scraper with the GRIDFLOW_METRICS_TOKEN bearer (`enforce`).
+METRICS_READERS = Who("METRICS_READERS", lambda staff, args: "admin" in staff.roles)
 OTHER_ROLE = lazy_gettext("This link belongs to another role.")
 # Customers (the portal): their own pages and demands only; every staff route refuses them.
 CUSTOMERS = Who("CUSTOMERS", lambda staff, args: staff.is_customer)
@@ -147,6 +149,7 @@ SHIPPED: dict[Who, frozenset[str]] = {
     DESIGNERS: frozenset({"designer", "admin"}),
     AUDIT_READERS: frozenset({"auditor", "supervisor", "admin"}),
     ADMINS: frozenset({"admin"}),
+    METRICS_READERS: frozenset({"admin"}),
     EVENT_POSTERS: frozenset({"supervisor", "admin", "integration"}),
     TASK_WORKERS: frozenset({"integration", "admin"}),
     TASK_READERS: frozenset({"integration", "supervisor", "admin"}),
@@ -246,6 +249,10 @@ ROUTES: dict[str, Route] = {
     "GET /portal/apply/<kind_id>":                        Route(CUSTOMERS, 200),
     "POST /portal/apply/<kind_id>":                       Route(CUSTOMERS, 422),
     "GET /portal/demands/<int:demand_id>":                Route(OWN_DEMAND, 200),
+    # --- load balancers and Prometheus (answered like the API: JSON errors, bearer tokens) -----
+    "GET /healthz":                                       Route(ANYONE, 200),
+    "GET /readyz":                                        Route(ANYONE, 200),
+    "GET /metrics":                                       Route(METRICS_READERS, 200),
     # --- JSON API --------------------------------------------------------------------------------
     "GET /api/openapi.json":                              Route(ANYONE, 200),
     "POST /api/tokens":                                   Route(ANYONE, 401),
@@ -289,8 +296,24 @@ def route_key(method: str, rule: str) -> str:
     return f"{'GET' if method == 'HEAD' else method} {rule}"
 
 
+# Paths for machines (load balancers, Prometheus), answered as the API is: JSON errors, 401 for
+# no one signed in, bearer tokens.
+MACHINE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 def is_api(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
+    return path == "/api" or path.startswith("/api/") or path in MACHINE_PATHS
+
+
+def _metrics_token_given() -> bool:
+    """The request carries the GRIDFLOW_METRICS_TOKEN bearer (when one is configured)."""
+    import hmac
+
+    from gridflow.app.auth import bearer_token
+
+    expected = current_app.config.get("METRICS_TOKEN")
+    given = bearer_token()
+    return bool(expected and given and hmac.compare_digest(given.encode(), expected.encode()))
 
 
 def init_app(app: Flask) -> None:
@@ -307,6 +330,8 @@ def enforce() -> Response | None:
     if route is not None and route.who is ANYONE:
         if not api and request.endpoint not in ("static", "vendor.asset"):
             load_staff()  # pages show who is signed in
+        return None
+    if route is not None and route.who is METRICS_READERS and _metrics_token_given():
         return None
     staff = staff_for_bearer() if api else load_staff()
     if staff is None:

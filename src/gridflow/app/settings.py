@@ -7,6 +7,8 @@ proxies in front of the application (for https and the client's address).
     GRIDFLOW_SECURE_COOKIES    1: cookies only over https (also automatic for https requests)
     GRIDFLOW_TRUSTED_PROXIES   how many proxies in front set X-Forwarded-For/-Proto/-Host
                                (default 0: the headers are ignored, as anyone could send them)
+    GRIDFLOW_METRICS_TOKEN     a bearer token Prometheus sends to read /metrics (default: none;
+                               administrators' own tokens work too); at least 16 characters
 
     GRIDFLOW_DOCUMENTS         the folder customers' uploaded documents are kept in
     GRIDFLOW_SMS_URL           an SMS gateway (see gridflow.notifications.senders): codes by SMS
@@ -52,6 +54,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     proxies = env.get("GRIDFLOW_TRUSTED_PROXIES", "0").strip() or "0"
     if not proxies.isdigit() or int(proxies) > 10:
         raise ConfigurationError(f"GRIDFLOW_TRUSTED_PROXIES={proxies!r}: a number from 0 to 10")
+    metrics_token = env.get("GRIDFLOW_METRICS_TOKEN", "").strip() or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise ConfigurationError("GRIDFLOW_METRICS_TOKEN: at least 16 characters")
     idle = _duration(env, "GRIDFLOW_SESSION_IDLE", sessions.DEFAULT_IDLE)
     absolute = _duration(env, "GRIDFLOW_SESSION_LIFETIME", sessions.DEFAULT_LIFETIME)
     return {
@@ -66,4 +71,5 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SESSION_COOKIE_SECURE": env.get("GRIDFLOW_SECURE_COOKIES", "").lower()
         in ("1", "true", "yes"),
         "TRUSTED_PROXIES": int(proxies),
+        "METRICS_TOKEN": metrics_token,
     }

@@ -124,6 +124,20 @@ def deliver_round(rt: Runtime, senders: Mapping[str, Sender], *, limit: int = BA
     return Round(**counts)
 
 
+def backlog(rt: Runtime) -> tuple[int, float]:
+    """Messages due and not sent yet, and how long the oldest has waited (seconds)."""
+    from sqlalchemy import func
+
+    now = rt.clock.now()
+    with rt.db.snapshot() as connection:
+        count, oldest = connection.execute(
+            select(func.count(), func.min(OUTBOX.c.next_attempt_at)).where(
+                OUTBOX.c.status.in_(("pending", "sending")), OUTBOX.c.next_attempt_at <= now
+            )
+        ).one()
+    return int(count), max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
+
 def deliver_all(rt: Runtime, senders: Mapping[str, Sender]) -> Round:
     """Rounds until nothing due is left (the CLI's `notify-deliver`)."""
     total = Round()
