@@ -89,6 +89,19 @@ PROBES: dict[str, dict[str, Any]] = {
     "POST /portal/apply/<kind_id>": {"data": {}, "values": {"kind_id": "lv_residential"}},
     # The customer's own demand (the scenario's is the front desk's, not a customer's).
     "GET /portal/demands/<int:demand_id>": {"values": {"demand_id": "customer_demand_id"}},
+    # The customer's own demand, not finished, its link no site visit: nothing to book or rate.
+    "GET /portal/demands/<int:demand_id>/visits/<int:item_id>": {
+        "values": {"demand_id": "customer_demand_id", "item_id": MISSING}
+    },
+    "POST /portal/demands/<int:demand_id>/visits/<int:item_id>": {
+        "data": {},
+        "values": {"demand_id": "customer_demand_id", "item_id": MISSING},
+    },
+    "GET /portal/demands/<int:demand_id>/rating": {"values": {"demand_id": "customer_demand_id"}},
+    "POST /portal/demands/<int:demand_id>/rating": {
+        "data": {},
+        "values": {"demand_id": "customer_demand_id"},
+    },
 }
 CUSTOMER_PHONE = "13800000001"
 # These end what they are asked with (the session, the token): each gets a fresh one.

@@ -249,6 +249,10 @@ ROUTES: dict[str, Route] = {
     "GET /portal/apply/<kind_id>":                        Route(CUSTOMERS, 200),
     "POST /portal/apply/<kind_id>":                       Route(CUSTOMERS, 422),
     "GET /portal/demands/<int:demand_id>":                Route(OWN_DEMAND, 200),
+    "GET /portal/demands/<int:demand_id>/visits/<int:item_id>": Route(OWN_DEMAND, 404),
+    "POST /portal/demands/<int:demand_id>/visits/<int:item_id>": Route(OWN_DEMAND, 404),
+    "GET /portal/demands/<int:demand_id>/rating":         Route(OWN_DEMAND, 404),
+    "POST /portal/demands/<int:demand_id>/rating":        Route(OWN_DEMAND, 404),
     # --- load balancers and Prometheus (answered like the API: JSON errors, bearer tokens) -----
     "GET /healthz":                                       Route(ANYONE, 200),
     "GET /readyz":                                        Route(ANYONE, 200),

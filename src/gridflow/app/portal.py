@@ -7,6 +7,7 @@ Who may see what is in `permissions` (CUSTOMERS, OWN_DEMAND); the verbs are in
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from flask import (
@@ -28,10 +29,11 @@ from gridflow import sessions
 from gridflow.app.auth import client_address, load_staff, runtime
 from gridflow.app.i18n import LANGUAGES, select_locale
 from gridflow.customer_words import ACTIONS
-from gridflow.customers import accounts, applications, documents
+from gridflow.customers import accounts, applications, documents, services
 from gridflow.customers import timeline as customer_timeline
 from gridflow.demands import DemandError
 from gridflow.intake import AREAS, SUPPLIES
+from gridflow.roles import Actor
 from gridflow.users import Staff
 
 blueprint = Blueprint("portal", __name__, url_prefix="/portal")
@@ -203,8 +205,93 @@ def _form(
 
 @blueprint.get("/demands/<int:demand_id>")
 def demand(demand_id: int) -> str:
-    view = customer_timeline.customer_timeline(runtime(), demand_id)
-    return render_template("portal/demand.html", view=view, actions=ACTIONS)
+    rt = runtime()
+    view = customer_timeline.customer_timeline(rt, demand_id)
+    open_ids = [s.work_item_id for s in view.steps if s.state != "done"]
+    return render_template(
+        "portal/demand.html",
+        view=view,
+        actions=ACTIONS,
+        bookable=services.bookable(rt, demand_id, open_ids),
+        rating=services.rating_of(rt, demand_id) if view.finished_at else None,
+        can_rate=services.available() and view.finished_at is not None,
+    )
+
+
+def _actor() -> Actor:
+    me = customer()
+    return Actor(me.username, me.roles, holds_work=False)
+
+
+@blueprint.route("/demands/<int:demand_id>/visits/<int:item_id>", methods=["GET", "POST"])
+def book_visit(demand_id: int, item_id: int) -> Response | str | tuple[str, int]:
+    """Pick a slot for a site visit from the free time of qualified people."""
+    rt = runtime()
+    if not services.available() or not services.visit_link(rt, demand_id, item_id):
+        abort(404)
+    problem = None
+    if request.method == "POST":
+        try:
+            starts_at = datetime.fromisoformat(request.form.get("slot", ""))
+            if starts_at.tzinfo is None:
+                raise ValueError("no time zone")
+            services.book(rt, demand_id, item_id, starts_at, _actor())
+        except ValueError:
+            problem = _("Choose one of the times offered.")
+        except services.ServiceError as exc:
+            problem = str(exc)
+        else:
+            flash(_("Your visit is booked."), "success")
+            return redirect(url_for("portal.demand", demand_id=demand_id))
+    page = render_template(
+        "portal/book.html",
+        demand_id=demand_id,
+        item_id=item_id,
+        slots=services.free_slots(rt, item_id),
+        booked=services.booking(rt, item_id),
+        problem=problem,
+    )
+    return (page, 422) if problem else page
+
+
+@blueprint.route("/demands/<int:demand_id>/rating", methods=["GET", "POST"])
+def rate(demand_id: int) -> Response | str | tuple[str, int]:
+    """Rate a finished demand: 1-5 stars, a comment, each visit on time or not."""
+    rt = runtime()
+    view = customer_timeline.customer_timeline(rt, demand_id)
+    if not services.available() or view.finished_at is None:
+        abort(404)
+    if services.rating_of(rt, demand_id) is not None:
+        flash(_("You have rated this application. Thank you."), "info")
+        return redirect(url_for("portal.demand", demand_id=demand_id))
+    visits = services.visits_to_rate(rt, demand_id)
+    problem = None
+    if request.method == "POST":
+        stars_text = request.form.get("stars", "")
+        on_time = {
+            v.work_item_id: request.form.get(f"on_time_{v.work_item_id}") == "yes"
+            for v in visits
+            if request.form.get(f"on_time_{v.work_item_id}") in ("yes", "no")
+        }
+        if not stars_text.isdigit() or not 1 <= int(stars_text) <= 5:
+            problem = _("Choose from 1 to 5 stars.")
+        else:
+            try:
+                services.rate(
+                    rt,
+                    demand_id,
+                    int(stars_text),
+                    request.form.get("comment", "")[:2000].strip(),
+                    on_time,
+                    _actor(),
+                )
+            except services.ServiceError as exc:
+                problem = str(exc)
+            else:
+                flash(_("Thank you for rating our service."), "success")
+                return redirect(url_for("portal.demand", demand_id=demand_id))
+    page = render_template("portal/rate.html", view=view, visits=visits, problem=problem)
+    return (page, 422) if problem else page
 
 
 def _field_message(field: str, reason: str) -> str:
