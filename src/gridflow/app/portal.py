@@ -208,13 +208,15 @@ def demand(demand_id: int) -> str:
     rt = runtime()
     view = customer_timeline.customer_timeline(rt, demand_id)
     open_ids = [s.work_item_id for s in view.steps if s.state != "done"]
+    rating = services.rating_of(rt, demand_id)
     return render_template(
         "portal/demand.html",
         view=view,
+        can_rate=services.available() and view.finished_at is not None and rating is None,
         actions=ACTIONS,
         bookable=services.bookable(rt, demand_id, open_ids),
-        rating=services.rating_of(rt, demand_id) if view.finished_at else None,
-        can_rate=services.available() and view.finished_at is not None,
+        # Once rated, the rating stays shown (a low one reopens the demand for a return visit).
+        rating=rating,
     )
 
 
