@@ -369,3 +369,24 @@ def test_the_sms_gateway_adapter_posts_the_configured_json(
     with pytest.raises(SendError) as refused:
         gateway.send("13800138000", "", "again")
     assert refused.value.permanent  # a 400 will not change by retrying
+
+
+def test_a_booked_then_moved_visit_is_told_once_each(portal: Any, rt: Runtime) -> None:
+    customer = portal.test_client()
+    sign_in_customer(rt, customer, "13000000001", "he@example.com")
+    assert apply_lv(customer, "何").status_code == 302
+    with rt.db.read() as session:
+        demand = session.scalars(select(Demand)).one()
+    now = rt.clock.now()
+    for when, changed, key in (
+        ("2026-03-03 09:00", False, "appointment:1"),
+        ("2026-03-03 09:00", False, "appointment:1"),  # the same booking told again: once
+        ("2026-03-04 14:00", True, "appointment:2"),
+    ):
+        with rt.db.transaction() as connection:
+            triggers.appointment(connection, now, demand.id, when, changed=changed, key=key)
+    told = [m.body for m in outbox(rt, kind="appointment", channel="email")]
+    assert told == [
+        f"Your visit for {demand.reference} is booked for 2026-03-03 09:00.",
+        f"Your visit for {demand.reference} has moved to 2026-03-04 14:00.",
+    ]

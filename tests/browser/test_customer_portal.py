@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from smtp_inbox import SmtpServer
 from sqlalchemy import select
 
-from gridflow import catalog, users
+from gridflow import catalog, pool, users
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
 from gridflow.models import WorkItem
@@ -38,6 +38,10 @@ PHONE = "13812345678"
 EMAIL = "wang.fang@example.com"
 CUSTOMER = "王芳"
 PREDICTIONS = importlib.util.find_spec("gridflow.predictions") is not None
+# Booking site visits and rating (gridflow.appointments, gridflow.ratings): offered when there.
+SERVICES = all(
+    importlib.util.find_spec(f"gridflow.{name}") is not None for name in ("appointments", "ratings")
+)
 
 
 class Portal:
@@ -62,6 +66,13 @@ def portal(
     rt = Runtime.create(url, clock=clock, calendar=calendar, roles=roles)
     catalog.deploy_paths(rt, [PROCESSES], "test")
     users.create_user(rt, "manager1", PASSWORD, ["account_manager"])
+    # A meter fitter on shift every working day, qualified for the installation visit.
+    users.create_user(rt, "fitter1", PASSWORD, ["metering"])
+    pool.save_profile(
+        rt, "fitter1", department="metering", area="urban", max_load=3, skills="metering:3"
+    )
+    for weekday in range(5):
+        pool.add_shift(rt, "fitter1", weekday, "09:00", "17:30", offset_minutes=8 * 60)
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -230,6 +241,25 @@ def test_a_customer_on_a_phone_applies_and_follows_every_link(
     if PREDICTIONS:
         expect(meter.locator(".step-prediction")).to_contain_text("Likely by 2026-")
     fits_the_phone(phone)
+    subjects = [
+        "Your gridflow sign-in code",
+        f"{reference}: application received",
+        f"{reference}: a step is done",
+    ]
+    if SERVICES:
+        # The customer books the meter installation from the fitters' free time.
+        meter.locator(".step-book").click()
+        expect(phone.locator("h1")).to_have_text("Book your visit")
+        fits_the_phone(phone)
+        phone.locator("#slots label").nth(1).click()
+        phone.locator("#book").click()
+        expect(phone.locator(".alert-success")).to_have_text("Your visit is booked.")
+        visit = portal.smtp.inbox.wait_for(EMAIL, 4)[3]
+        assert visit["Subject"] == f"{reference}: your visit"
+        assert re.search(r"is booked for 2026-03-\d\d \d\d:\d\d\.", visit.get_content())
+        subjects.append(f"{reference}: your visit")
+    else:
+        expect(phone.locator(".step-book")).to_have_count(0)
 
     # Metering installs the meter: the demand is finished, and the customer told again.
     with portal.rt.db.read() as session:
@@ -238,20 +268,30 @@ def test_a_customer_on_a_phone_applies_and_follows_every_link(
         ).one()
     complete(portal.rt, install.instance_id, "Activity_install_meter")
     serve_system_steps(portal.rt)
-    last = portal.smtp.inbox.wait_for(EMAIL, 4)[3]
+    subjects.append(f"{reference}: a step is done")
+    last = portal.smtp.inbox.wait_for(EMAIL, len(subjects))[-1]
     assert "Done: We install your meter and switch the power on." in last.get_content()
     phone.reload()
     expect(meter).to_contain_text("done")
     expect(phone.locator("#summary")).to_contain_text("Finished")
+    if SERVICES:
+        # At the end, the customer rates the service and says the visit was on time.
+        phone.locator("#rate").click()
+        phone.locator("label[for=stars-5]").click()
+        phone.locator("#rating input[value=yes]").first.check()
+        phone.locator("#comment").fill("师傅准时，服务很好")
+        fits_the_phone(phone)
+        phone.locator("#send-rating").click()
+        expect(phone.locator(".alert-success")).to_have_text("Thank you for rating our service.")
+        expect(phone.locator("#rated")).to_have_text(
+            "You rated this application 5 of 5. Thank you."
+        )
+    else:
+        expect(phone.locator("#rate")).to_have_count(0)
     phone.goto("/portal/")
     expect(phone.locator("#my-demands")).to_contain_text(reference)
     expect(phone.locator("#my-demands")).to_contain_text("finished")
-    # One e-mail per completed link, no more: the code, the receipt, two links.
-    assert [m["Subject"] for m in portal.smtp.inbox.to(EMAIL)] == [
-        "Your gridflow sign-in code",
-        f"{reference}: application received",
-        f"{reference}: a step is done",
-        f"{reference}: a step is done",
-    ]
+    # One e-mail per completed link, no more: the code, the receipt, two links (and the visit).
+    assert [m["Subject"] for m in portal.smtp.inbox.to(EMAIL)] == subjects
     # A staff page is not for customers.
     assert phone.goto("/queue").status == 403  # type: ignore[union-attr]
