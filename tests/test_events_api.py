@@ -368,6 +368,15 @@ def test_rules_are_listed(client: Any) -> None:
         "required": True,
         "enum": ["urban", "rural", "remote"],
     }
+    # each named in both languages (processes/rules.yaml, docs/translations.md)
+    assert response.json["events"]["outage_alarm"]["name"] == {
+        "en": "Outage alarm",
+        "zh": "停电告警",
+    }
+    assert response.json["rules"][0]["name"] == {
+        "en": "An outage alarm starts an active repair",
+        "zh": "停电告警触发主动抢修",
+    }
 
 
 def test_in_the_demo_an_outage_alarm_becomes_a_repair_already_with_a_crew_and_a_vehicle(

@@ -52,6 +52,10 @@ PROBES: dict[str, dict[str, Any]] = {
     "POST /pool/leave": {"data": {}},
     "POST /pool/equipment": {"data": {}},
     "POST /designer/<process_id>/deploy": {"data": b"", "content_type": "application/xml"},
+    "POST /designer/<process_id>/deploy/preview": {
+        "data": b"",
+        "content_type": "application/xml",
+    },
     "POST /designer/upload": {"data": {}},
     "POST /designer/<process_id>/migrate": {"data": {}},
     "GET /designer/<process_id>/rollback": {"query_string": {"to": "1"}},

@@ -202,7 +202,8 @@ def test_a_workers_timer_batch_is_fired_by_another_after_its_lock_time_when_it_i
 ) -> None:
     ids = waiting_instances(pg_rt, 60)
     url = pg_rt.db.url
-    # A worker claims a batch of 40 with an 8-second lock, then is killed before firing them.
+    # A worker claims a batch of 40 with a 30-second lock (long enough for a loaded machine to
+    # start the other worker and see the lock hold), then is killed before firing them.
     doomed = subprocess.Popen(
         [
             sys.executable,
@@ -212,7 +213,7 @@ def test_a_workers_timer_batch_is_fired_by_another_after_its_lock_time_when_it_i
             "from gridflow import timers\n"
             "from gridflow.runtime import Runtime\n"
             "rt = Runtime.create(sys.argv[1])\n"
-            "ids = timers.claim(rt, 'doomed', batch=40, lease=timedelta(seconds=8))\n"
+            "ids = timers.claim(rt, 'doomed', batch=40, lease=timedelta(seconds=30))\n"
             "print(len(ids), flush=True)\n"
             "time.sleep(600)\n",
             url,
@@ -232,12 +233,12 @@ def test_a_workers_timer_batch_is_fired_by_another_after_its_lock_time_when_it_i
     assert len(expiry) == 1
     [lease_end] = expiry
     # Another worker fires the 20 nobody held at once, and the 40 only after the lock time.
-    other = worker_process(url, "--interval", "0.2", "--lock-time", "8")
+    other = worker_process(url, "--interval", "0.2", "--lock-time", "30")
     try:
         until(lambda: len(after_links(pg_rt)) >= 20, timeout=60)
         assert datetime.now(UTC) < lease_end, "the machine was too slow to see the lease hold"
         assert sorted(after_links(pg_rt)) == ids[40:]
-        until(lambda: len(after_links(pg_rt)) == 60, timeout=60)
+        until(lambda: len(after_links(pg_rt)) == 60, timeout=120)
     finally:
         other.send_signal(signal.SIGTERM)
         out, err = other.communicate(timeout=60)

@@ -343,7 +343,7 @@ def link_figures(
     if method == "auto":
         indexable = not (flt.since or flt.until or flt.person or flt.customer_category)
         method = "index" if indexable else "window"
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         if method == "index":
             rows, rework = _by_index(rt, connection, flt, measures)
         elif method == "window":
@@ -547,6 +547,7 @@ class Breach:
     ended_at: datetime
     standard_target: str
     standard_basis: str
+    definition_id: int | None = None  # the version whose labels it shows
 
     @property
     def late_by(self) -> timedelta:
@@ -568,13 +569,14 @@ def breaches(rt: Runtime, flt: AuditFilter = EVERYTHING, limit: int = 50) -> lis
             WorkItem.ended_at,
             WorkItem.standard_target,
             WorkItem.standard_basis,
+            WorkItem.definition_id,
         )
         .join(Definition, Definition.id == WorkItem.definition_id)
         .where(*_item_conditions(flt), WorkItem.within_standard.is_(False))
         .order_by(WorkItem.ended_at.desc(), WorkItem.id.desc())
         .limit(limit)
     )
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         return [Breach(*row) for row in session.execute(query).all()]  # type: ignore[arg-type]
 
 
@@ -599,7 +601,7 @@ def breaches_by_person(rt: Runtime, flt: AuditFilter = EVERYTHING) -> list[Respo
         .where(*_item_conditions(flt))
         .group_by(WorkItem.department, WorkItem.completed_by)
     )
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         rows = [Responsible(d, p, int(c), int(b or 0)) for d, p, c, b in session.execute(query)]
     return sorted(rows, key=lambda r: (-r.breaches, r.department, r.person or ""))
 
@@ -623,7 +625,7 @@ def department_ranking(rt: Runtime, flt: AuditFilter = EVERYTHING) -> list[Depar
         func.avg(case((ranked.c.within_standard.is_(True), 1.0), else_=0.0)).label("share"),
         func.sum(case((ranked.c.within_standard.is_(False), 1), else_=0)).label("breaches"),
     )
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         rows = connection.execute(statement).mappings().all()
     result = [
         DepartmentFigures(
@@ -662,7 +664,7 @@ def distribution(
         WorkItem.definition_id == definition_id,
         WorkItem.element_id == element_id,
     )
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         row = session.execute(query).one()
     return [int(v or 0) for v in row]
 
@@ -843,7 +845,7 @@ def process_figures(rt: Runtime, flt: AuditFilter = EVERYTHING) -> list[ProcessF
     refresh_instances(rt)
     statement = _instance_percentiles([Definition.process_id], _instance_conditions(flt))
     names = _process_names(rt)
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         rows = connection.execute(statement).mappings().all()
     result = []
     for row in rows:
@@ -874,7 +876,7 @@ def _process_names(rt: Runtime) -> dict[str, tuple[str, str | None]]:
     query = select(Definition.process_id, Definition.name, Definition.category).order_by(
         Definition.version
     )
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         return {pid: (name, category) for pid, name, category in session.execute(query)}
 
 
@@ -895,7 +897,7 @@ def trend(rt: Runtime, flt: AuditFilter, by: str = "week") -> dict[str, list[Tre
     refresh_instances(rt)
     period = AuditInstance.ended_week if by == "week" else AuditInstance.ended_month
     statement = _instance_percentiles([Definition.process_id, period], _instance_conditions(flt))
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         rows = connection.execute(statement).mappings().all()
     result: dict[str, list[TrendPoint]] = {}
     for row in sorted(rows, key=lambda r: (r["k0"], r["k1"])):
@@ -931,7 +933,7 @@ def getting_electricity(rt: Runtime, flt: AuditFilter = EVERYTHING) -> list[Elec
     statement = _instance_percentiles(
         [func.coalesce(AuditInstance.customer_category, "")], conditions
     )
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         rows = connection.execute(statement).mappings().all()
     day = 86400.0
     working_day = rt.calendar.day_length.total_seconds()
@@ -984,6 +986,6 @@ def active_repair_share(rt: Runtime, flt: AuditFilter = EVERYTHING) -> RepairSha
         .where(*conditions)
         .group_by(Definition.process_id)
     )
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         counts = dict(session.execute(query).all())
     return RepairShare(int(counts.get("active_repair", 0)), int(counts.get("fault_repair", 0)))

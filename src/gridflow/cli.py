@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gridflow import catalog, definitions
 from gridflow.errors import DefinitionError, GridflowError, NotFoundError
+from gridflow.labels.commands import translations
 from gridflow.runtime import Runtime, load_roles, processes_dir
 
 
@@ -50,9 +51,10 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN and DMN files (and a folder's rules.yaml); one line per problem, exit status
-    1 when there is any."""
-    from gridflow import linkage, rules
+    """Check BPMN and DMN files (and a folder's rules.yaml), and that every label has its
+    translations; one line per problem, exit status 1 when there is any."""
+    from gridflow import company_calendar, linkage, rules
+    from gridflow.labels import lint as label_lint
 
     book = load_roles(roles)
     results = definitions.lint_paths(paths, book)
@@ -64,6 +66,14 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
             results[path] = exc.problems
             continue
         results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
+    for folder in (p for p in paths if p.is_dir()):
+        calendar_path = folder / company_calendar.CALENDAR_FILE
+        if calendar_path.is_file():
+            results[calendar_path] = company_calendar.read(calendar_path)[1]
+        _warn_coming_year(folder)
+    # every label in every language (docs/translations.md)
+    for path, untranslated in label_lint.lint_paths(paths).items():
+        results.setdefault(path, []).extend(untranslated)
     problems = [p for found in results.values() for p in found]
     for problem in problems:
         click.echo(str(problem))
@@ -447,6 +457,7 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
 
     app = create_app({"DATABASE_URL": database} if database else None)
     click.echo(f"gridflow is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    _warn_coming_year(processes_dir())
     from gridflow.demo import DEMO_PASSWORD
     from gridflow.users import authenticate
 
@@ -482,6 +493,7 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", "role_ids", multiple=True, required=True, help="Role id (repeatable).")
 @click.option("--display-name", default="", help="Name shown on pages.")
+@click.option("--display-name-zh", default="", help="Name shown on Chinese pages.")
 @click.option(
     "--grant",
     "grants",
@@ -494,6 +506,7 @@ def user_add(
     password: str,
     role_ids: tuple[str, ...],
     display_name: str,
+    display_name_zh: str,
     grants: tuple[str, ...],
     database: str | None,
 ) -> None:
@@ -504,7 +517,15 @@ def user_add(
     rt = _runtime(database)
     try:
         _check_event_grants(rt, grants)
-        staff = create_user(rt, name, password, role_ids, display_name=display_name, grants=grants)
+        staff = create_user(
+            rt,
+            name,
+            password,
+            role_ids,
+            display_name=display_name,
+            display_name_zh=display_name_zh,
+            grants=grants,
+        )
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -660,11 +681,26 @@ def token_revoke(username: str | None, token_id: int | None, database: str | Non
         sys.exit(1)
 
 
+def _warn_coming_year(folder: Path) -> None:
+    """Warn (on stderr) when the company calendar does not declare next year yet."""
+    from gridflow import company_calendar
+    from gridflow.clock import SystemClock
+    from gridflow.runtime import configured_calendar
+
+    today = configured_calendar().local_date(SystemClock().now())
+    warning = company_calendar.coming_year_warning(folder / company_calendar.CALENDAR_FILE, today)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password, for printing."""
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+main.add_command(translations)
 
 
 def run() -> None:

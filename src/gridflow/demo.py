@@ -632,6 +632,7 @@ def _create_accounts(rt: Runtime, processes: Path) -> None:
                     DEMO_PASSWORD,
                     [role_id],
                     display_name=f"{rt.roles[role_id].name} {n}",
+                    display_name_zh=f"{rt.roles[role_id].name_zh} {n} 号",
                     grants=grants if role_id == "integration" else (),
                 )
 
@@ -666,7 +667,14 @@ def seed_pool(rt: Runtime, now: datetime) -> None:
     for n in range(1, CREWS + 1):
         name = f"repair{n}"
         if name not in existing:
-            create_user(rt, name, DEMO_PASSWORD, ["dispatch_repair"], display_name=f"Crew {n}")
+            create_user(
+                rt,
+                name,
+                DEMO_PASSWORD,
+                ["dispatch_repair"],
+                display_name=f"Crew {n}",
+                display_name_zh=f"抢修班 {n} 组",
+            )
         pool.save_profile(
             rt,
             name,

@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gridflow import metrics
+from gridflow import appointments, metrics
 from gridflow.instances import EVENT_SOURCE, INSTANCES, WORK_ITEMS, event_row, insert_events
 from gridflow.models import (
     DispatchAssignment,
@@ -212,6 +212,9 @@ class Assigned:
     reasons: list[str]
     # The reasons with their codes and values, for pages that say them in the reader's language.
     coded: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+    # The link's version and element, for its label in the reader's language.
+    definition_id: int | None = field(default=None, compare=False, repr=False)
+    element_id: str = field(default="", compare=False, repr=False)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -233,6 +236,7 @@ class Round:
     assignments: list[Assigned]
     unassigned: dict[str, str]
     replayed: bool = False
+    number: int = 0  # the round's row id: "round 12" on the page
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -315,7 +319,17 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
             jobs.append(Job(row.id, row.lock_version, need, row.link_name, row.ready_at))
             names[row.id] = row
         people = load_people(connection)
-        result = plan(jobs, people, now, equipment(connection))
+        # A link with a booked visit goes to the person who comes (issue 13), not to the plan.
+        visits = appointments.assign_booked(rt, connection, rows, people)
+        result = plan([j for j in jobs if j.id not in visits], people, now, equipment(connection))
+        result.choices.extend(
+            Choice(item_id, username, None, 0.0, (Reason("appointment", {}, why),))
+            for item_id, (username, why) in visits.items()
+        )
+        for job in jobs:
+            if job.id not in visits and _booked_elsewhere(connection, job.id):
+                result.unassigned[job.id] = "nobody qualified is free at the booked visit"
+                result.choices = [c for c in result.choices if c.job_id != job.id]
         round_id = connection.execute(
             ROUNDS.insert().returning(ROUNDS.c.id),
             {
@@ -370,6 +384,8 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
                     choice.cost,
                     texts,
                     [r.as_json() for r in choice.reasons],
+                    row.definition_id,
+                    row.element_id,
                 )
             )
         insert_events(connection, events)
@@ -384,6 +400,10 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
             assigned,
             {str(k): v for k, v in result.unassigned.items()},
         )
+
+
+def _booked_elsewhere(connection: Any, work_item_id: int) -> bool:  # noqa: ANN401
+    return appointments.booked_person(connection, work_item_id) is not None
 
 
 def stored_round(rt: Runtime, key: str) -> Round | None:
@@ -409,13 +429,14 @@ def recent_rounds(rt: Runtime, limit: int = 20) -> list[Round]:
 def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:  # noqa: ANN401
     from gridflow.models import WorkItem
 
-    names = dict(
-        session.execute(
-            select(WorkItem.id, WorkItem.link_name).where(
-                WorkItem.id.in_([a.work_item_id for a in found.assignments])
-            )
-        ).all()
-    )
+    links = {
+        row.id: row
+        for row in session.execute(
+            select(
+                WorkItem.id, WorkItem.link_name, WorkItem.definition_id, WorkItem.element_id
+            ).where(WorkItem.id.in_([a.work_item_id for a in found.assignments]))
+        )
+    }
     return Round(
         found.key,
         found.at,
@@ -424,15 +445,18 @@ def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:
         [
             Assigned(
                 a.work_item_id,
-                names.get(a.work_item_id, ""),
+                links[a.work_item_id].link_name if a.work_item_id in links else "",
                 a.username,
                 a.equipment_code,
                 a.cost,
                 [r["text"] if isinstance(r, dict) else str(r) for r in a.reasons],
                 [r for r in a.reasons if isinstance(r, dict)],
+                links[a.work_item_id].definition_id if a.work_item_id in links else None,
+                links[a.work_item_id].element_id if a.work_item_id in links else "",
             )
             for a in found.assignments
         ],
         dict(found.unassigned),
         replayed,
+        found.id,
     )

@@ -159,6 +159,7 @@ class IncidentView:
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: str | None
+    definition_id: int | None = None  # the version whose labels it shows
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -204,6 +205,7 @@ _VIEW = (
         Incident.resolved_at,
         Incident.resolved_by,
         Incident.resolution,
+        Instance.definition_id,
     )
     .join(Instance, Instance.id == Incident.instance_id)
     .join(Definition, Definition.id == Instance.definition_id)

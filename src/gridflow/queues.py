@@ -62,6 +62,7 @@ class QueueRow:
     waited: timedelta
     overdue: bool
     time_left: timedelta  # on the standard's basis; negative when overdue
+    definition_id: int | None = None  # the version whose labels the row shows
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -284,4 +285,5 @@ def _row(
         waited=now - item.ready_at,
         overdue=overdue,
         time_left=left,
+        definition_id=item.definition_id,
     )

@@ -57,6 +57,8 @@ class EventType:
     fields: Mapping[str, FieldSpec]
     source: str = ""
     internal: bool = False
+    # Its name per language ({"en": …, "zh": …}; docs/translations.md).
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def check(self, payload: object) -> dict[str, object]:
         """The payload if it fits the schema; EventError naming each field otherwise."""
@@ -109,6 +111,7 @@ class Rule:
     when: Expression | None = None
     description: str = ""
     line: int | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def applies(self, payload: Mapping[str, object]) -> bool:
         return self.when is None or bool(self.when.evaluate(payload))
@@ -252,13 +255,24 @@ class _Reader:
                 checked = self._field(str(name), str(field_name), field_spec, where)
                 if checked is not None:
                     fields[str(field_name)] = checked
-            unknown = set(spec) - {"__line__", "payload", "source", "internal", "description"}
+            unknown = set(spec) - {
+                "__line__",
+                "payload",
+                "source",
+                "internal",
+                "description",
+                "name",
+            }
             if unknown:
                 self.problem(
                     where, str(name), f"event type {name!r}: unknown key(s) {sorted(unknown)}"
                 )
             events[str(name)] = EventType(
-                str(name), fields, str(spec.get("source", "")), bool(spec.get("internal", False))
+                str(name),
+                fields,
+                str(spec.get("source", "")),
+                bool(spec.get("internal", False)),
+                _names(spec.get("name")),
             )
         return events
 
@@ -300,7 +314,7 @@ class _Reader:
             if rule_id in seen:
                 self.problem(where, rule_id, f"rule {rule_id!r} appears twice")
             seen.add(rule_id)
-            unknown = set(spec) - {"__line__", "id", "on", "when", "do", "description"}
+            unknown = set(spec) - {"__line__", "id", "on", "when", "do", "description", "name"}
             if unknown:
                 self.problem(where, rule_id, f"unknown key(s) {sorted(unknown)}")
             on = spec.get("on")
@@ -324,6 +338,7 @@ class _Reader:
                     when,
                     str(spec.get("description", "")),
                     where if isinstance(where, int) else None,
+                    _names(spec.get("name")),
                 )
             )
         return rules
@@ -485,6 +500,13 @@ class _Reader:
             self.problem(line, rule_id, "notify_customers: 'where' names the feeder, and only it")
             return None
         return Action("notify_customers", "feeder", where)
+
+
+def _names(raw: object) -> dict[str, str]:
+    """`name: {en: …, zh: …}` as a mapping of language to text (the lint of labels checks it)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): str(v) for k, v in raw.items() if k in ("en", "zh") and v}
 
 
 def fill(text: str, payload: Mapping[str, object]) -> str:

@@ -11,14 +11,15 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from gridflow import definitions
+from gridflow import company_calendar, definitions
 from gridflow.clock import Clock, SystemClock
 from gridflow.database import Database
 from gridflow.decision_catalog import StoredDecisions
 from gridflow.definitions import ProcessDefinition
 from gridflow.engine import Engine, EngineError
 from gridflow.errors import ConfigurationError, DefinitionError, NotFoundError
-from gridflow.models import Definition
+from gridflow.labels import EMPTY, LabelBook, read_xml
+from gridflow.models import DecisionDefinition, Definition
 from gridflow.roles import RoleBook
 from gridflow.working_time import WorkingCalendar, WorkingHours
 
@@ -35,12 +36,15 @@ def load_roles(path: Path | None = None) -> RoleBook:
 
 def configured_calendar() -> WorkingCalendar:
     """The working-day calendar from GRIDFLOW_TIMEZONE and GRIDFLOW_WORKING_HOURS
-    (defaults: Asia/Shanghai, 09:00-12:00,13:30-17:30)."""
+    (defaults: Asia/Shanghai, 09:00-12:00,13:30-17:30), with the years the processes
+    folder's calendar.yaml declares."""
     hours = os.environ.get("GRIDFLOW_WORKING_HOURS")
+    declared = company_calendar.load(processes_dir() / company_calendar.CALENDAR_FILE).declared
     try:
         return WorkingCalendar(
             timezone=os.environ.get("GRIDFLOW_TIMEZONE", "Asia/Shanghai"),
             hours=WorkingHours.parse(hours) if hours else WorkingHours(),
+            declared=declared,
         )
     except ValueError as exc:
         raise ConfigurationError(f"working calendar settings: {exc}") from exc
@@ -72,6 +76,8 @@ class Runtime:
     engine: Engine = field(init=False)
     decisions: StoredDecisions = field(init=False)
     _definitions: dict[int, ProcessDefinition] = field(default_factory=dict, init=False)
+    # Labels in every language, by version (a version's file never changes).
+    _labels: dict[tuple[str, int], LabelBook] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -85,9 +91,12 @@ class Runtime:
         clock: Clock | None = None,
         calendar: WorkingCalendar | None = None,
         roles: RoleBook | None = None,
+        read_url: str | None = None,
     ) -> Runtime:
+        """A runtime on the database URL (GRIDFLOW_DATABASE_URL when None), with audit, export
+        and report reads on `read_url` (GRIDFLOW_READ_DATABASE_URL) when given."""
         return cls(
-            db=Database(url),
+            db=Database(url, read_url),
             clock=clock or SystemClock(),
             calendar=calendar or configured_calendar(),
             roles=roles or load_roles(),
@@ -116,6 +125,30 @@ class Runtime:
         with self._lock:
             self._definitions[definition_id] = parsed
         return parsed
+
+    def labels(self, definition_id: int) -> LabelBook:
+        """The labels of a deployed process version in every language (read once, cached)."""
+        return self._label_book("process", definition_id)
+
+    def decision_labels(self, decision_definition_id: int) -> LabelBook:
+        """The labels of a deployed decision table version."""
+        return self._label_book("decision", decision_definition_id)
+
+    def _label_book(self, kind: str, row_id: int) -> LabelBook:
+        cached = self._labels.get((kind, row_id))
+        if cached is not None:
+            return cached
+        with self.db.read() as session:
+            if kind == "process":
+                xml = session.scalar(select(Definition.bpmn_xml).where(Definition.id == row_id))
+            else:
+                xml = session.scalar(
+                    select(DecisionDefinition.dmn_xml).where(DecisionDefinition.id == row_id)
+                )
+        book = read_xml(xml) if xml else EMPTY
+        with self._lock:
+            self._labels[(kind, row_id)] = book
+        return book
 
     def latest(self, process_id: str, connection: Connection | Session | None = None) -> Deployed:
         """The newest deployed version of a process, read on the caller's connection or

@@ -45,6 +45,11 @@ class Staff:
     grants: frozenset[str] = frozenset()
     # False for accounts that never hold links (auditors, designers, integration accounts).
     holds_work: bool = True
+    display_name_zh: str = ""
+
+    def name_in(self, locale: str | None) -> str:
+        """The display name in a page's language (Chinese when there is one)."""
+        return (self.display_name_zh if locale == "zh_Hans" else "") or self.display_name
 
     @property
     def actor(self) -> Actor:
@@ -84,11 +89,20 @@ def staff_of(user: Any, roles: RoleBook) -> Staff:  # noqa: ANN401 - a User or a
         user.locale,
         frozenset(user.grants or ()),
         roles.holds_work(role_ids),
+        getattr(user, "display_name_zh", "") or "",
     )
 
 
 # What `staff_of` reads, for Core selects on hot paths (every request looks its account up).
-STAFF_COLUMNS = (User.id, User.username, User.display_name, User.roles, User.locale, User.grants)
+STAFF_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.roles,
+    User.locale,
+    User.grants,
+    User.display_name_zh,
+)
 
 
 def check_grants(grants: Iterable[str], role_ids: Iterable[str]) -> list[str]:
@@ -111,6 +125,7 @@ def create_user(
     roles: Iterable[str],
     *,
     display_name: str = "",
+    display_name_zh: str = "",
     locale: str | None = None,
     grants: Iterable[str] = (),
 ) -> Staff:
@@ -139,6 +154,7 @@ def create_user(
         user = User(
             username=username,
             display_name=display_name or username,
+            display_name_zh=display_name_zh.strip()[:200],
             password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
             roles=role_ids,
             grants=granted,

@@ -6,16 +6,27 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
 from gridflow.clock import require_aware
+
+
+class DeclaredDays(Protocol):
+    """A year's holidays and make-up working days as the company calendar declares them."""
+
+    @property
+    def holidays(self) -> frozenset[date]: ...
+
+    @property
+    def workdays(self) -> frozenset[date]: ...
+
 
 __all__ = [
     "BASES",
@@ -237,9 +248,10 @@ class WorkingCalendar:
 
     A working day is Monday to Friday unless it is a public holiday; a Saturday or Sunday is a
     working day only when it is an official make-up working day (调休上班). Public holidays and
-    make-up days come from the ``holidays`` package; ``extra_holidays`` and ``extra_workdays``
-    override it (for a local holiday, or a year whose State Council notice the installed package
-    predates). ``country=None`` means weekends only, no public holidays.
+    make-up days come from the ``holidays`` package; a year that ``declared`` holds
+    (processes/calendar.yaml, from the State Council's yearly notice) replaces the package for
+    that year; ``extra_holidays`` and ``extra_workdays`` override both (a local holiday).
+    ``country=None`` means weekends only, no public holidays.
 
     All instants going in must be timezone-aware (naive ones are refused with ValueError); all
     instants coming out are aware UTC. Working periods are interpreted in ``timezone``.
@@ -265,6 +277,7 @@ class WorkingCalendar:
         country: str | None = "CN",
         extra_holidays: Iterable[date | str] = (),
         extra_workdays: Iterable[date | str] = (),
+        declared: Mapping[int, DeclaredDays] | None = None,
     ) -> None:
         try:
             self._tz = ZoneInfo(timezone)
@@ -287,6 +300,9 @@ class WorkingCalendar:
                 holidays_lib.country_holidays(country, years=())
             except NotImplementedError:
                 raise ValueError(f"the holidays package has no country {country!r}") from None
+        # Years the company calendar declares (processes/calendar.yaml): they replace the
+        # package for that year.
+        self.declared = dict(declared or {})
         self._day_length = hours.length
         self._lock = threading.Lock()
         # Caches: working dates per year (loaded lazily, one holidays computation per year)
@@ -323,7 +339,14 @@ class WorkingCalendar:
             all_days = [
                 first + timedelta(days=i) for i in range((date(year, 12, 31) - first).days + 1)
             ]
-            if self.country is None:
+            if year in self.declared:
+                plan = self.declared[year]
+                working = {d for d in all_days if d.weekday() < 5 and d not in plan.holidays} | {
+                    d for d in plan.workdays if d.year == year
+                }
+                if year + 1 in self.declared:  # a make-up day moved into this December
+                    working |= {d for d in self.declared[year + 1].workdays if d.year == year}
+            elif self.country is None:
                 working = {d for d in all_days if d.weekday() < 5}
             else:
                 # Next year's data is loaded too: a make-up working day late in December can

@@ -108,13 +108,14 @@ def browser_session(
     playwright_driver: object, live_server: LiveServer
 ) -> Iterator[Callable[..., object]]:
     """A factory: browser_session("planner1") is a Page signed in as planner1 through the real
-    sign-in form, in a fresh Chromium profile (own cookies), with English pages (en-US)."""
+    sign-in form, in a fresh Chromium profile (own cookies), with English pages (en-US) unless
+    another `locale` is asked for (browser_session("manager1", locale="zh-CN"))."""
     from playwright.sync_api import BrowserContext, Page, expect
 
     contexts: list[BrowserContext] = []
     profiles: list[tempfile.TemporaryDirectory[str]] = []
 
-    def open_session(username: str, password: str = PASSWORD) -> Page:
+    def open_session(username: str, password: str = PASSWORD, locale: str = "en-US") -> Page:
         profile = tempfile.TemporaryDirectory(prefix="gridflow-chromium-")
         profiles.append(profile)
         context = playwright_driver.chromium.launch_persistent_context(  # type: ignore[attr-defined]
@@ -123,7 +124,7 @@ def browser_session(
             headless=True,
             args=CHROMIUM_ARGS,
             base_url=live_server.url,
-            locale="en-US",
+            locale=locale,
             timezone_id="Asia/Shanghai",
         )
         contexts.append(context)
@@ -135,7 +136,10 @@ def browser_session(
         page.locator("#password").fill(password)
         page.locator("form:has(#password) button[type=submit]").click()
         expect(page.locator("#whoami")).to_have_text(username)
-        expect(page.locator("html")).to_have_attribute("lang", "en")  # English pages
+        # English pages, or Chinese ones for a Chinese browser
+        expect(page.locator("html")).to_have_attribute(
+            "lang", "zh-CN" if locale.startswith("zh") else "en"
+        )
         expect(page).not_to_have_url(re.compile(r"/login"))
         return page
 

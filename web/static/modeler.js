@@ -5,6 +5,9 @@
 // standard_source), through bpmn-js's modeling API so undo and the saved XML see every change.
 // Save = the server's lint (the same as `gridflow lint`), then deploy when clean; problems are
 // listed and their elements marked on the diagram.
+// Labels come in English (the element's name) and Simplified Chinese (gridflow:label in its
+// extension elements, docs/translations.md); on Chinese pages the diagram draws the Chinese
+// ones and the save puts the English names back.
 (function () {
   "use strict";
 
@@ -152,6 +155,167 @@
     });
   }
 
+  // --- labels in two languages --------------------------------------------------------------
+
+  const ZH = "zh-Hans";
+  const LABELS_NS = "urn:gridflow:labels:1.0";
+  const LABELS_DESCRIPTOR = {
+    name: "gridflow",
+    uri: LABELS_NS,
+    prefix: "gridflow",
+    xml: { tagAlias: "lowerCase" },
+    types: [
+      {
+        name: "Label",
+        superClass: ["Element"],
+        properties: [
+          { name: "lang", isAttr: true, type: "String" },
+          { name: "field", isAttr: true, type: "String" },
+          { name: "value", isAttr: true, type: "String" },
+          { name: "property", isAttr: true, type: "String" },
+          { name: "text", isBody: true, type: "String" },
+        ],
+      },
+    ],
+  };
+  const drawsChinese = config.readerLanguage === ZH;
+  // On Chinese pages: element id → its English name, while the diagram shows the Chinese one.
+  const englishNames = new Map();
+
+  function sameKey(label, key) {
+    return (
+      label.lang === ZH &&
+      (label.field || "") === (key.field || "") &&
+      (label.value || "") === (key.value || "") &&
+      (label.property || "") === (key.property || "")
+    );
+  }
+
+  function findChinese(element, key) {
+    const extensions = extensionElements(element, false);
+    const values = extensions ? extensions.get("values") || [] : [];
+    return values.find((v) => v.$instanceOf("gridflow:Label") && sameKey(v, key));
+  }
+
+  function chinese(element, key) {
+    if (!key.field && !key.property && englishNames.has(element.businessObject.id)) {
+      return element.businessObject.name || "";
+    }
+    const found = findChinese(element, key);
+    return found ? found.text || "" : "";
+  }
+
+  function setChinese(element, key, text) {
+    if (!key.field && !key.property && drawsChinese) {
+      // the name on the diagram is the Chinese one; the English waits for the save
+      const id = element.businessObject.id;
+      if (!englishNames.has(id)) englishNames.set(id, element.businessObject.name || "");
+      modeling.updateLabel(element, text);
+      return;
+    }
+    const found = findChinese(element, key);
+    if (found) {
+      modeling.updateModdleProperties(element, found, { text: text });
+      return;
+    }
+    if (!text) return;
+    const extensions = extensionElements(element, true);
+    const attributes = { lang: ZH, text: text };
+    for (const name of ["field", "value", "property"]) if (key[name]) attributes[name] = key[name];
+    const created = moddle.create("gridflow:Label", attributes);
+    created.$parent = extensions;
+    modeling.updateModdleProperties(element, extensions, {
+      values: [created].concat(extensions.get("values") || []),
+    });
+  }
+
+  function english(element) {
+    const id = element.businessObject.id;
+    return englishNames.has(id) ? englishNames.get(id) : element.businessObject.name || "";
+  }
+
+  function setEnglish(element, text) {
+    const id = element.businessObject.id;
+    if (englishNames.has(id)) englishNames.set(id, text);
+    else modeling.updateLabel(element, text);
+  }
+
+  function childrenNamed(parent, namespace, local) {
+    return Array.from(parent.children).filter(
+      (c) => c.namespaceURI === namespace && c.localName === local,
+    );
+  }
+
+  function ownChineseNode(element) {
+    for (const extensions of childrenNamed(element, element.namespaceURI, "extensionElements")) {
+      for (const label of childrenNamed(extensions, LABELS_NS, "label")) {
+        if (label.getAttribute("lang") === ZH && !label.hasAttribute("field") && !label.hasAttribute("property")) {
+          return label;
+        }
+      }
+    }
+    return null;
+  }
+
+  // Chinese pages: the file's Chinese labels become the names the diagram draws.
+  function toChinese(xml) {
+    if (!drawsChinese) return xml;
+    const doc = new DOMParser().parseFromString(xml, "application/xml");
+    for (const element of doc.querySelectorAll("[id][name]")) {
+      const label = ownChineseNode(element);
+      if (label && label.textContent.trim()) {
+        englishNames.set(element.getAttribute("id"), element.getAttribute("name"));
+        element.setAttribute("name", label.textContent.trim());
+      }
+    }
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  // ... and before the save, the names shown go back into the Chinese labels, and the English
+  // names into the names.
+  function toEnglish(xml) {
+    if (!englishNames.size) return xml;
+    const doc = new DOMParser().parseFromString(xml, "application/xml");
+    for (const [id, name] of englishNames) {
+      const element = Array.from(doc.querySelectorAll("[id]")).find((e) => e.getAttribute("id") === id);
+      if (!element) continue;
+      const shown = element.getAttribute("name") || "";
+      element.setAttribute("name", name);
+      let label = ownChineseNode(element);
+      if (!label && shown) {
+        let extensions = childrenNamed(element, element.namespaceURI, "extensionElements")[0];
+        if (!extensions) {
+          extensions = doc.createElementNS(element.namespaceURI, element.prefix + ":extensionElements");
+          const after = childrenNamed(element, element.namespaceURI, "documentation").pop();
+          element.insertBefore(extensions, after ? after.nextSibling : element.firstChild);
+        }
+        label = doc.createElementNS(LABELS_NS, "gridflow:label");
+        label.setAttribute("lang", ZH);
+        extensions.insertBefore(label, extensions.firstChild);
+      }
+      if (label) label.textContent = shown;
+    }
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  function textInput(value, rows) {
+    const input = rows
+      ? node("textarea", { class: "form-control form-control-sm", rows: String(rows) })
+      : node("input", { class: "form-control form-control-sm" });
+    input.value = value;
+    return input;
+  }
+
+  function renderLabels(element) {
+    panel.appendChild(node("h2", { class: "h6 mt-2", text: T.labels }));
+    const en = textInput(english(element));
+    en.addEventListener("change", () => setEnglish(element, en.value.trim()));
+    panel.appendChild(labelled("label-en", T.english, en));
+    const zh = textInput(chinese(element, {}));
+    zh.addEventListener("change", () => setChinese(element, {}, zh.value.trim()));
+    panel.appendChild(labelled("label-zh", T.chinese, zh));
+  }
+
   // --- the panel ------------------------------------------------------------------------------
 
   function labelled(id, text, input) {
@@ -174,7 +338,7 @@
 
   function render() {
     panel.replaceChildren();
-    const element = selected;
+    const element = selected && selected.labelTarget ? selected.labelTarget : selected;
     if (!element) return;
     const bo = element.businessObject;
     const heading = node("p", { class: "fw-bold mb-1" }, [
@@ -182,6 +346,9 @@
       node("code", { text: bo.id }),
     ]);
     panel.appendChild(heading);
+    if (element.type !== "bpmn:Process" && element.type !== "bpmn:Collaboration") {
+      renderLabels(element);
+    }
     if (element.type === "bpmn:Lane") {
       renderLane(element);
     } else if (element.type === "bpmn:UserTask") {
@@ -205,21 +372,62 @@
     panel.appendChild(labelled("lane-role", T.role, chooser));
   }
 
+  // A standard is written as an ISO 8601 duration and a basis (what the engine reads); the
+  // designer sees a number and a unit. Minutes and hours keep the basis the element had
+  // (calendar unless it was working time); days say their basis themselves.
+  const UNITS = ["minutes", "hours", "working_days", "calendar_days"];
+
+  function standardAsAmount(target, basis) {
+    const match = /^P(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/.exec((target || "").trim().toUpperCase());
+    if (!target || !match) return { amount: "", unit: "" };
+    const num = (text) => (text ? parseFloat(text.replace(",", ".")) : 0);
+    const [weeks, days, hours, minutes, seconds] = match.slice(1).map(num);
+    const working = basis === "working";
+    const allDays = weeks * (working ? 5 : 7) + days;
+    const clockMinutes = hours * 60 + minutes + seconds / 60;
+    if (allDays && !clockMinutes) return { amount: String(allDays), unit: working ? "working_days" : "calendar_days" };
+    if (allDays) return { amount: String(allDays * 24 * 60 + clockMinutes), unit: "minutes" };
+    if (clockMinutes % 60 === 0) return { amount: String(clockMinutes / 60), unit: "hours" };
+    return { amount: String(clockMinutes), unit: "minutes" };
+  }
+
+  function amountAsStandard(amount, unit, basis) {
+    const number = Number(amount);
+    if (!amount || !unit || !Number.isFinite(number) || number <= 0) return null;
+    if (unit === "working_days") return { target: "P" + number + "D", basis: "working" };
+    if (unit === "calendar_days") return { target: "P" + number + "D", basis: "calendar" };
+    const clockBasis = basis === "working" ? "working" : "calendar";
+    if (unit === "hours") return { target: "PT" + number + "H", basis: clockBasis };
+    return { target: "PT" + number + "M", basis: clockBasis };
+  }
+
   function renderUserTask(element) {
     panel.appendChild(node("h2", { class: "h6 mt-2", text: T.standard }));
-    const target = node("input", { class: "form-control form-control-sm", value: property(element, "standard_target") });
-    target.addEventListener("change", () => setProperty(element, "standard_target", target.value.trim()));
-    panel.appendChild(labelled("standard-target", T.target, target));
-    const basis = select(
-      [["", "—"]].concat(config.bases.map((b) => [b, T[b] || b])),
-      property(element, "standard_basis"),
+    const current = standardAsAmount(property(element, "standard_target"), property(element, "standard_basis"));
+    const amount = node("input", { class: "form-control form-control-sm", type: "number", min: "0", step: "any", value: current.amount });
+    const unit = select(
+      [["", "—"]].concat(UNITS.map((u) => [u, T.units[u]])),
+      current.unit,
     );
-    basis.addEventListener("change", () => setProperty(element, "standard_basis", basis.value));
-    panel.appendChild(labelled("standard-basis", T.basis, basis));
+    const write = () => {
+      const written = amountAsStandard(amount.value.trim(), unit.value, property(element, "standard_basis"));
+      if (!written) return;
+      setProperty(element, "standard_target", written.target);
+      setProperty(element, "standard_basis", written.basis);
+    };
+    amount.addEventListener("change", write);
+    unit.addEventListener("change", write);
+    panel.appendChild(labelled("standard-amount", T.amount, amount));
+    panel.appendChild(labelled("standard-unit", T.unit, unit));
     const source = node("textarea", { class: "form-control form-control-sm", rows: "2" });
     source.value = property(element, "standard_source");
     source.addEventListener("change", () => setProperty(element, "standard_source", source.value.trim()));
     panel.appendChild(labelled("standard-source", T.source, source));
+    const sourceZh = textInput(chinese(element, { property: "standard_source" }), 2);
+    sourceZh.addEventListener("change", () =>
+      setChinese(element, { property: "standard_source" }, sourceZh.value.trim()),
+    );
+    panel.appendChild(labelled("standard-source-zh", T.sourceChinese, sourceZh));
 
     panel.appendChild(node("h2", { class: "h6 mt-3", text: T.form }));
     formFields(element).forEach((field, index) => {
@@ -230,6 +438,9 @@
       const label = node("input", { class: "form-control form-control-sm", value: field.label || "" });
       label.addEventListener("change", () => modeling.updateModdleProperties(element, field, { label: label.value }));
       box.appendChild(labelled("field-label-" + index, T.label, label));
+      const labelZh = textInput(chinese(element, { field: field.id }));
+      labelZh.addEventListener("change", () => setChinese(element, { field: field.id }, labelZh.value.trim()));
+      box.appendChild(labelled("field-label-zh-" + index, T.fieldChinese, labelZh));
       const type = select(config.fieldTypes.map((t) => [t, t]), field.type || "string");
       type.addEventListener("change", () => modeling.updateModdleProperties(element, field, { type: type.value }));
       box.appendChild(labelled("field-type-" + index, T.type, type));
@@ -238,6 +449,19 @@
         choices.value = (field.get("values") || []).map((v) => v.id + " = " + (v.name || v.id)).join("\n");
         choices.addEventListener("change", () => setChoices(element, field, choices.value));
         box.appendChild(labelled("field-choices-" + index, T.choices, choices));
+        const choicesZh = textInput(
+          (field.get("values") || [])
+            .map((v) => v.id + " = " + chinese(element, { field: field.id, value: v.id }))
+            .join("\n"),
+          3,
+        );
+        choicesZh.addEventListener("change", () => {
+          for (const line of choicesZh.value.split("\n")) {
+            const [id, ...rest] = line.split("=");
+            if (id.trim()) setChinese(element, { field: field.id, value: id.trim() }, rest.join("=").trim());
+          }
+        });
+        box.appendChild(labelled("field-choices-zh-" + index, T.choicesChinese, choicesZh));
       }
       const required = node("input", { class: "form-check-input", type: "checkbox", id: "field-required-" + index, checked: isRequired(field) });
       required.addEventListener("change", () => setRequired(element, field, required.checked));
@@ -293,23 +517,81 @@
     }
   }
 
+  function post(url, xml) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/xml",
+        "X-CSRFToken": document.querySelector("meta[name='csrf-token']").content,
+      },
+      body: xml,
+    });
+  }
+
+  function fill(template, values) {
+    return Object.entries(values).reduce((text, [key, value]) => text.replace("{" + key + "}", String(value)), template);
+  }
+
+  // Save, step 1: the server lints and says what a deploy would do (nothing is deployed).
+  // Unchanged content stops here; otherwise the designer confirms the version number and the
+  // running instances that stay where they are, and only then step 2 deploys.
   async function save() {
     clearMarks();
     problemList.replaceChildren();
     result.className = "alert alert-secondary";
     result.textContent = T.saving;
-    const { xml } = await modeler.saveXML({ format: true });
+    delete result.dataset.version;
+    const xml = toEnglish((await modeler.saveXML({ format: true })).xml);
     let response;
     try {
-      response = await fetch(config.deployUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/xml",
-          "X-CSRFToken": document.querySelector("meta[name='csrf-token']").content,
-        },
-        body: xml,
-      });
+      response = await post(config.previewUrl, xml);
+    } catch (error) {
+      result.className = "alert alert-danger";
+      result.textContent = T.failed;
+      return;
+    }
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 422) {
+      result.className = "alert alert-danger";
+      result.textContent = T.problems;
+      showProblems(body.problems || []);
+    } else if (response.ok && body.unchanged) {
+      result.className = "alert alert-info";
+      result.textContent = fill(T.unchanged, { version: body.version });
+      result.dataset.unchanged = "true";
+    } else if (response.ok) {
+      confirmDeploy(xml, body);
+    } else {
+      result.className = "alert alert-danger";
+      result.textContent = T.failed;
+    }
+  }
+
+  function confirmDeploy(xml, preview) {
+    result.className = "alert alert-warning";
+    delete result.dataset.unchanged;
+    const question = node("p", {
+      class: "mb-2",
+      id: "confirm-text",
+      text: fill(T.confirm, { version: preview.version, running: preview.running_stay, latest: preview.latest_version || "" }),
+    });
+    const yes = node("button", { type: "button", class: "btn btn-sm btn-primary me-2", id: "confirm-deploy", text: fill(T.confirmButton, { version: preview.version }) });
+    const no = node("button", { type: "button", class: "btn btn-sm btn-outline-secondary", id: "cancel-deploy", text: T.cancel });
+    yes.addEventListener("click", () => deploy(xml));
+    no.addEventListener("click", () => {
+      result.className = "alert alert-secondary";
+      result.textContent = T.cancelled;
+    });
+    result.replaceChildren(question, yes, no);
+  }
+
+  async function deploy(xml) {
+    result.className = "alert alert-secondary";
+    result.textContent = T.saving;
+    let response;
+    try {
+      response = await post(config.deployUrl, xml);
     } catch (error) {
       result.className = "alert alert-danger";
       result.textContent = T.failed;
@@ -322,7 +604,7 @@
       showProblems(body.problems || []);
     } else if (response.ok) {
       result.className = "alert alert-success";
-      const text = (response.status === 201 ? T.deployed : T.unchanged).replace("{version}", body.version);
+      const text = fill(response.status === 201 ? T.deployed : T.unchanged, { version: body.version });
       result.replaceChildren(
         document.createTextNode(text + " "),
         node("a", { href: body.url, id: "open-version", text: T.open }),
@@ -336,9 +618,12 @@
 
   async function start() {
     const camunda = await (await fetch(config.camundaUrl)).json();
-    modeler = new BpmnJS({ container: canvasNode, moddleExtensions: { camunda: camunda } });
+    modeler = new BpmnJS({
+      container: canvasNode,
+      moddleExtensions: { camunda: camunda, gridflow: LABELS_DESCRIPTOR },
+    });
     const xml = await (await fetch(config.xmlUrl, { credentials: "same-origin" })).text();
-    await modeler.importXML(xml);
+    await modeler.importXML(toChinese(xml));
     moddle = modeler.get("moddle");
     modeling = modeler.get("modeling");
     canvas = modeler.get("canvas");

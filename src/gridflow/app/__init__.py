@@ -59,9 +59,11 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         api,
         audit_pages,
         auth,
+        content,
         decision_designer,
         designer,
         documents,
+        field,
         headers,
         i18n,
         incident_pages,
@@ -77,11 +79,13 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     operations.init_app(app)  # the request id is bound before any other hook runs
     csrf.init_app(app)
     i18n.init_app(app)
+    content.init_app(app)
     auth.init_app(app)
     permissions.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
+    app.register_blueprint(field.blueprint)
     from gridflow.app import external_api, linkage_api  # noqa: F401 - add routes to the API
 
     app.register_blueprint(api.blueprint)

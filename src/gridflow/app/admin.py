@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from gridflow import signin
+from gridflow import company_calendar, signin
 from gridflow.app.auth import runtime
+from gridflow.runtime import processes_dir
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -18,8 +19,12 @@ def sign_ins() -> str:
     if outcome not in signin.OUTCOMES:
         outcome = ""
     rt = runtime()
+    today = rt.calendar.local_date(rt.clock.now())
+    calendar_file = processes_dir() / company_calendar.CALENDAR_FILE
+    undeclared = company_calendar.coming_year_warning(calendar_file, today)
     return render_template(
         "admin/sign_ins.html",
+        undeclared_year=today.year + 1 if undeclared else None,
         attempts=signin.recent(rt, username=username or None, outcome=outcome or None),
         locked=signin.locked_now(rt),
         username=username,

@@ -24,6 +24,8 @@ from sqlalchemy import select
 
 from gridflow import audit, export, step_figures, timeline
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.content import for_reading, label
+from gridflow.app.i18n import select_locale
 from gridflow.audit import AuditFilter, AuditFilterError
 from gridflow.demands import CUSTOMER_CATEGORIES
 from gridflow.errors import NotFoundError
@@ -59,18 +61,27 @@ def current_filter() -> AuditFilter:
 
 def _choices() -> dict[str, Any]:
     rt = runtime()
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         versions = session.execute(
             select(
                 Definition.id, Definition.process_id, Definition.name, Definition.version
             ).order_by(Definition.name, Definition.version)
         ).all()
+    zh = select_locale() == "zh_Hans"
     departments = sorted(
-        {(r.department.id, r.department.name) for r in rt.roles.roles.values() if r.owns_lanes}
+        {
+            (r.department.id, r.department.name_zh if zh else r.department.name)
+            for r in rt.roles.roles.values()
+            if r.owns_lanes
+        }
     )
+    newest: dict[str, int] = {}
+    for i, p, _n, _v in versions:
+        newest[p] = max(newest.get(p, 0), i)
+    names = {p: label(newest[p], p, n) for _i, p, n, _v in versions}
     return {
         "versions": versions,
-        "processes": sorted({(p, n) for _, p, n, _v in versions}, key=lambda x: x[1]),
+        "processes": sorted(names.items(), key=lambda x: x[1]),
         "departments": departments,
         "customer_categories": CUSTOMER_CATEGORIES,
     }
@@ -101,14 +112,18 @@ def links() -> str:
     rt = runtime()
     flt = current_filter()
     choices = _choices()
-    chosen = _selected_definition(flt, choices["versions"])
+    # "All processes" lists every process's links (newest versions first); the diagram is
+    # drawn for one chosen process.
+    chosen = _selected_definition(flt, choices["versions"]) if flt.process_id else None
     figures = audit.link_figures(rt, flt)
-    shown = [f for f in figures if chosen is not None and f.definition_id == chosen.id]
+    shown = [f for f in figures if chosen is None or f.definition_id == chosen.id]
     steps = [
         f
         for f in step_figures.step_figures(rt, flt)
-        if chosen is not None and f.definition_id == chosen.id
+        if chosen is None or f.definition_id == chosen.id
     ]
+    if chosen is None:
+        shown.sort(key=lambda f: (f.process_name, -f.version, f.link_name))
     heat: dict[str, dict[str, object]] = {}
     default_metric = HEAT_METRICS[0]
     if chosen is not None:
@@ -117,12 +132,16 @@ def links() -> str:
         if 2 * working < len(links):  # mostly minutes and hours on the clock: calendar time
             default_metric = "total_median_s"
         for element_id, link in links.items():
-            heat[element_id] = {"name": link.name, "count": 0, "department": link.department}
+            heat[element_id] = {
+                "name": label(chosen.id, element_id, link.name),
+                "count": 0,
+                "department": link.department,
+            }
         for row in shown:
             data = row.as_json()
             on_basis = "total_working" if row.standard_basis == "working" else "total"
             heat[row.element_id] = {
-                "name": row.link_name,
+                "name": label(row.definition_id, row.element_id, row.link_name),
                 "basis_median_s": data.get(f"{on_basis}_median_s"),
                 "basis_metric": f"{on_basis}_median_s",
                 **{k: data.get(k) for k in HEAT_METRICS if k != "breach_share"},
@@ -139,7 +158,7 @@ def links() -> str:
             }
     step_heat = {
         f.element_id: {
-            "name": f.step_name,
+            "name": label(f.definition_id, f.element_id, f.step_name),
             "kind": f.kind,
             "count": f.count,
             "handling_median_s": f.durations.get("handling_median_s"),
@@ -179,10 +198,10 @@ def _js_labels() -> dict[str, str]:
         "no_data": _("no data"),
         "breaches": _("late"),
         "count": _("n"),
-        "wd": _("WD"),
-        "h": _("h"),
-        "min": _("min"),
-        "d": _("d"),
+        "wd": _("working days"),
+        "h": _("hours"),
+        "min": _("minutes"),
+        "d": _("days"),
         "executions": _("executions"),
         "standard": _("standard"),
         "here": _("here"),
@@ -201,7 +220,7 @@ def diagram(definition_id: int) -> Response:
         definition = session.get(Definition, definition_id)
     if definition is None:
         abort(404)
-    return Response(definition.bpmn_xml, mimetype="application/xml")
+    return Response(for_reading(definition.bpmn_xml), mimetype="application/xml")
 
 
 @blueprint.get("/links/<int:definition_id>/<element_id>")
@@ -245,6 +264,7 @@ def link_chart(definition_id: int, element_id: str) -> str:
         "audit/link.html",
         link=link,
         definition=definition,
+        definition_id=definition_id,
         row=row,
         chart=chart,
         query=flt.as_query(rt.calendar),
@@ -267,22 +287,37 @@ def processes() -> str:
         abort(400, str(exc))
     figures = audit.process_figures(rt, flt)
     working_day = rt.calendar.day_length.total_seconds()
+    basis = {p.process_id: p.cap_basis for p in figures}
+    series: dict[str, list[dict[str, object]]] = {}
+    units: dict[str, dict[str, str]] = {}
+    for pid, points in trends.items():
+        # On the cap's basis; a process whose medians stay under a working day (a repair's
+        # minutes and hours) is plotted in minutes or hours, never in 0.11 working days.
+        clock = basis.get(pid) == "calendar"
+        seconds = [p.calendar_median_s if clock else p.working_median_s for p in points]
+        longest = max((v for v in seconds if v is not None), default=0.0)
+        if clock or longest < working_day:
+            divisor, unit, axis = (
+                (60.0, _("median minutes"), _("minutes"))
+                if longest < 2 * 3600
+                else (3600.0, _("median hours"), _("hours"))
+            )
+        else:
+            divisor, unit, axis = working_day, _("median working days"), _("working days")
+        units[pid] = {"label": unit, "axis": axis}
+        series[pid] = [
+            {
+                "period": p.period,
+                "instances": p.instances,
+                "share": p.within_cap_share,
+                "value": value / divisor if value is not None else None,
+            }
+            for p, value in zip(points, seconds, strict=True)
+        ]
     trend_data = {
         "mode": "trend",
-        "series": {
-            pid: [
-                {
-                    "period": p.period,
-                    "instances": p.instances,
-                    "share": p.within_cap_share,
-                    "working_days": p.working_median_s / working_day
-                    if p.working_median_s is not None
-                    else None,
-                }
-                for p in points
-            ]
-            for pid, points in trends.items()
-        },
+        "series": series,
+        "units": units,
         "selected": flt.process_id or DEFAULT_PROCESS,
         "labels": _js_labels(),
     }

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from gridflow import decision_catalog, versions
 from gridflow.app.api import designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.content import for_reading
 from gridflow.decision_catalog import DecisionEntry, DecisionVersion
 from gridflow.errors import DefinitionError, NotFoundError, Problem
 
@@ -50,6 +51,10 @@ def download(decision_id: str, number: int) -> Response:
     except NotFoundError:
         abort(404)
     file_name, xml = decision_catalog.dmn_of(runtime().db, version.row_id)
+    if request.args.get("labels") == "reader":  # to draw, in the page's language
+        response = make_response(for_reading(xml))
+        response.mimetype = "application/xml"
+        return response
     response = make_response(xml)
     response.mimetype = "application/xml"
     stem = file_name.removesuffix(".dmn")

@@ -28,9 +28,9 @@ from werkzeug.wrappers import Response
 from gridflow import catalog, decision_catalog, decisions, definitions, migration, versions
 from gridflow.app.api import deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.content import for_reading
 from gridflow.errors import ConflictError, DefinitionError, GridflowError, NotFoundError, Problem
 from gridflow.forms import FIELD_TYPES
-from gridflow.standards import BASES
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +90,10 @@ def process(process_id: str) -> str:
 def download(process_id: str, number: int) -> Response:
     version = _version(_process(process_id), number)
     file_name, xml = versions.bpmn_of(runtime(), version.definition_id)
+    if request.args.get("labels") == "reader":  # to draw, in the page's language
+        response = make_response(for_reading(xml))
+        response.mimetype = "application/xml"
+        return response
     response = make_response(xml)
     response.mimetype = "application/xml"
     stem = file_name.removesuffix(".bpmn")
@@ -108,7 +112,41 @@ def modeler(process_id: str) -> str:
         version=version,
         roles=roles,
         field_types=FIELD_TYPES,
-        bases=BASES,
+    )
+
+
+@blueprint.post("/<process_id>/deploy/preview")
+def deploy_preview(process_id: str) -> Response:
+    """The modeler's first step: lint and say what a deploy would do, deploying nothing.
+    JSON: 200 {unchanged, version (the next, or the newest when unchanged), latest_version,
+    running_stay}, 422 problems."""
+    found = _process(process_id)
+    upload = designer_upload()
+    if isinstance(upload, list):
+        return _problems(upload)
+    xml, _name = upload
+    try:
+        preview = versions.preview_bpmn(runtime(), xml, found.latest.file_name)
+    except DefinitionError as exc:
+        return _problems(exc.problems)
+    if preview.process_id != found.process_id:
+        return _problems(
+            [
+                Problem(
+                    found.latest.file_name,
+                    None,
+                    None,
+                    f"the file's process is {preview.process_id!r}, not {found.process_id!r}",
+                )
+            ]
+        )
+    return jsonify(
+        {
+            "unchanged": preview.unchanged,
+            "version": preview.next_version,
+            "latest_version": preview.latest_version,
+            "running_stay": preview.running_stay,
+        }
     )
 
 

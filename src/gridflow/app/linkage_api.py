@@ -66,6 +66,7 @@ def list_rules() -> Response:
                 name: {
                     "source": event.source,
                     "internal": event.internal,
+                    "name": dict(event.names),
                     "payload": {
                         f.name: {"type": f.type, "required": f.required, "enum": list(f.enum)}
                         for f in event.fields.values()
@@ -79,6 +80,7 @@ def list_rules() -> Response:
                     "on": rule.on,
                     "when": rule.when.source if rule.when else None,
                     "description": rule.description,
+                    "name": dict(rule.names),
                     "line": rule.line,
                     "do": [
                         {

@@ -327,6 +327,18 @@ def _schemas() -> dict[str, Any]:
                             "additionalProperties": {"type": "string"},
                             "description": "field id → what is wrong with it (422 only)",
                         },
+                        "messages": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "type": "object",
+                                "properties": {
+                                    "en": {"type": "string"},
+                                    "zh_Hans": {"type": "string"},
+                                },
+                            },
+                            "description": "a refused demand: field id → the message in "
+                            "English and Simplified Chinese",
+                        },
                     },
                 }
             },

@@ -187,6 +187,11 @@ ROUTES: dict[str, Route] = {
     "GET /work-items/<int:item_id>/help":                 Route(LINK_PASSERS, 200),
     "POST /work-items/<int:item_id>/hand-over":           Route(LINK_PASSERS, 302),
     "POST /work-items/<int:item_id>/helpers":             Route(LINK_PASSERS, 302),
+    # The field view of a link done on site (a desk link: 302 to the link's page).
+    "GET /work-items/<int:item_id>/field":                Route(LINK_VIEWERS, 302),
+    "POST /work-items/<int:item_id>/arrive":              Route(LINK_WORKERS, 302),
+    "POST /work-items/<int:item_id>/restore":             Route(LINK_WORKERS, 302),
+    "POST /work-items/<int:item_id>/field/complete":      Route(LINK_WORKERS, 302),
     "GET /consultations":                                 Route(STAFF, 200),
     "POST /consultations/<int:consultation_id>/answer":   Route(WORKERS, 302),
     # --- demands -------------------------------------------------------------------------------
@@ -196,6 +201,7 @@ ROUTES: dict[str, Route] = {
     "POST /demands/new":                                  Route(INTAKE, 422),
     # --- skill pool and dispatch ---------------------------------------------------------------
     "GET /pool":                                          Route(SUPERVISORS, 200),
+    "GET /team":                                          Route(SUPERVISORS, 200),
     "POST /pool/profile":                                 Route(SUPERVISORS, 302),
     "POST /pool/shift":                                   Route(SUPERVISORS, 302),
     "POST /pool/shift/<int:shift_id>/delete":             Route(SUPERVISORS, 302),
@@ -210,6 +216,7 @@ ROUTES: dict[str, Route] = {
     "GET /designer/<process_id>/<int:number>.bpmn":       Route(DESIGNERS, 200),
     "GET /designer/<process_id>/modeler":                 Route(DESIGNERS, 200),
     "POST /designer/<process_id>/deploy":                 Route(DESIGNERS, 422),
+    "POST /designer/<process_id>/deploy/preview":         Route(DESIGNERS, 422),
     "POST /designer/upload":                              Route(DESIGNERS, 422),
     "GET /designer/<process_id>/diff":                    Route(DESIGNERS, 200),
     "GET /designer/<process_id>/migrate":                 Route(DESIGNERS, 200),

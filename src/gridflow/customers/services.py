@@ -1,7 +1,7 @@
 """Site-visit booking and the rating at the end, as the portal uses them: the one place that
 calls `gridflow.appointments` (free slots of qualified people, booking a slot onto a link) and
 `gridflow.ratings` (a finished demand rated once). While those modules are not installed,
-`available()` is False and the portal offers neither.
+`booking_available()` / `rating_available()` are False and the portal does not offer them.
 
 Functions expected of them (issue 13's appointments and ratings):
   appointments.site_visit(rt, work_item_id) -> str | None
@@ -40,8 +40,12 @@ def _module(name: str) -> ModuleType | None:
         return None
 
 
-def available() -> bool:
-    return _module("appointments") is not None and _module("ratings") is not None
+def booking_available() -> bool:
+    return _module("appointments") is not None
+
+
+def rating_available() -> bool:
+    return _module("ratings") is not None
 
 
 def _need(name: str) -> Any:  # noqa: ANN401 - the module, typed by its own file

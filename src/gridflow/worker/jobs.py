@@ -55,6 +55,13 @@ class Job:
     exclusive: bool = False
 
 
+def _make_partitions(rt: Runtime, context: JobContext) -> int:
+    from gridflow import partitions
+
+    # The task events' monthly partitions ahead of the clock (PostgreSQL; nothing on SQLite).
+    return len(partitions.ensure_ahead(rt))
+
+
 def _fire_timers(rt: Runtime, context: JobContext) -> int:
     ids = timers.claim(rt, context.worker_id, batch=context.batch, lease=context.lock_time)
     return timers.fire_claimed(rt, context.worker_id, ids)
@@ -121,6 +128,7 @@ def _outbox_backlog(rt: Runtime) -> Backlog:
 
 
 JOBS: list[Job] = [
+    Job("partitions", _make_partitions, "made {n} task-event partition(s)", exclusive=True),
     Job("timers", _fire_timers, "fired timers on {n} instance(s)", _timers_backlog),
     Job(
         "breaches",

@@ -1,0 +1,73 @@
+"""Process content on pages in the reader's language: template helpers that look a label up in
+the version it belongs to (so an old instance shows its own version's labels), and the
+diagram text served for reading."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from gridflow.app.auth import runtime
+from gridflow.app.i18n import select_locale
+from gridflow.labels.book import localized_xml
+from gridflow.models import Definition
+
+
+def label(
+    definition_id: int | None,
+    element_id: str | None,
+    fallback: str | None,
+    field: str = "",
+    value: str = "",
+    property: str = "",
+) -> str:
+    """The label of an element (or of one of its form fields, choices or properties) of a
+    process version, in the page's language; `fallback` (the English text kept with the row)
+    when the version has none."""
+    if definition_id is None or not element_id:
+        return fallback or ""
+    book = runtime().labels(int(definition_id))
+    return book.text(
+        select_locale(), element_id, fallback or "", field=field, value=value, property=property
+    )
+
+
+def process_label(process_id: str, fallback: str) -> str:
+    """A process's name in the page's language, as its newest version names it (for figures
+    that span its versions)."""
+    rt = runtime()
+    with rt.db.read() as session:
+        newest = session.scalar(
+            select(func.max(Definition.id)).where(Definition.process_id == process_id)
+        )
+    return label(newest, process_id, fallback)
+
+
+def decision_label(decision_definition_id: int | None, element_id: str, fallback: str) -> str:
+    """The label of a decision table's element in the page's language."""
+    if decision_definition_id is None:
+        return fallback
+    book = runtime().decision_labels(int(decision_definition_id))
+    return book.text(select_locale(), element_id, fallback)
+
+
+def for_reading(xml: bytes) -> bytes:
+    """A process or decision file with its labels in the page's language, to draw."""
+    return localized_xml(xml, select_locale())
+
+
+def person_name(person: object) -> str:
+    """A member of staff's display name in the page's language (Chinese when they have one)."""
+    english = str(getattr(person, "display_name", "") or getattr(person, "username", ""))
+    if select_locale() == "zh_Hans":
+        return str(getattr(person, "display_name_zh", "") or "") or english
+    return english
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        label=label,
+        process_label=process_label,
+        decision_label=decision_label,
+        person_name=person_name,
+    )
