@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, String, bindparam, cast, exists, literal, select
 
 from gridflow.customer_words import words_for
-from gridflow.models import Comment, Definition, Demand, Instance, User, WorkItem
+from gridflow.models import Comment, Definition, Demand, Instance, Notification, User, WorkItem
 from gridflow.notifications.outbox import Message, Recipient, enqueue
 from gridflow.runtime import Runtime
 from gridflow.texts import _, translate
@@ -97,6 +97,10 @@ _LATE = (
         WorkItem.state.in_(("ready", "claimed")),
         WorkItem.due_at < bindparam("now"),
         Demand.customer_id.is_not(None),
+        # Links already told about are not read again, round after round.
+        ~exists().where(
+            Notification.dedupe_key == literal("late:").concat(cast(WorkItem.id, String))
+        ),
     )
     .order_by(WorkItem.due_at)
 )
