@@ -51,46 +51,55 @@ PROCESSES = ROOT / "processes"
 
 
 def multiply(url: str, target_events: int) -> int:
-    """Copy the base rows until there are at least `target_events` task events."""
+    """Copy rows until there are about `target_events` task events: each round copies the
+    instances (with their work items and task events) up to an id that doubles the events, or
+    adds what is still missing, with every id shifted past the largest one. Done in the
+    database (INSERT ... SELECT), with the secondary indexes of work items and task events
+    dropped meanwhile and built again once at the end."""
     engine = create_engine(url)
     tables = (Instance.__table__, WorkItem.__table__, TaskEvent.__table__)
-    with engine.begin() as connection:
-        base = {t.name: connection.execute(select(func.max(t.c.id))).scalar_one() for t in tables}
-        events = connection.execute(select(func.count()).select_from(TaskEvent)).scalar_one()
-    copies = max(0, -(-target_events // events) - 1)
-    instances, items, _ = tables
-    # A bulk load: the secondary indexes go first and are built again once, at the end (one
-    # sorted build instead of millions of insertions into each of them).
-    indexes = [index for table in (items, TaskEvent.__table__) for index in table.indexes]
-    if copies:
+    instances, items, events_table = tables
+    indexes = [index for table in (items, events_table) for index in table.indexes]
+    dropped = False
+    while True:
         with engine.begin() as connection:
-            for index in indexes:
-                index.drop(connection)
-    for k in range(1, copies + 1):
-        shift = {name: k * largest for name, largest in base.items()}
-        with engine.begin() as connection:
+            largest = {
+                t.name: connection.execute(select(func.max(t.c.id))).scalar_one() for t in tables
+            }
+            events = connection.execute(select(func.count()).select_from(TaskEvent)).scalar_one()
+            missing = target_events - events
+            if missing <= 0:
+                break
+            if not dropped:
+                for index in indexes:
+                    index.drop(connection)
+                dropped = True
+            # Instances up to this id carry about the events still missing (all, at most).
+            limit = largest["instances"] * min(1.0, missing / events)
             for table in tables:
                 columns = []
                 for column in table.c:
                     if column.name == "id":
-                        columns.append(column + shift[table.name])
+                        columns.append(column + largest[table.name])
                     elif column.name == "instance_id":
-                        columns.append(column + shift["instances"])
+                        columns.append(column + largest["instances"])
                     elif column.name == "work_item_id":
-                        columns.append(column + shift["work_items"])
+                        columns.append(column + largest["work_items"])
                     elif table is items and column.name == "task_id":
-                        columns.append(cast(table.c.id + shift["work_items"], String(36)))
+                        columns.append(cast(table.c.id + largest["work_items"], String(36)))
                     elif table is instances and column.name == "document":
                         columns.append(literal(""))
+                    elif table is instances and column.name == "parent_instance_id":
+                        columns.append(column + largest["instances"])
                     else:
                         columns.append(column)
+                owner = table.c.id if table is instances else table.c.instance_id
                 connection.execute(
                     table.insert().from_select(
-                        [c.name for c in table.c],
-                        select(*columns).where(table.c.id <= base[table.name]),
+                        [c.name for c in table.c], select(*columns).where(owner <= limit)
                     )
                 )
-    if copies:
+    if dropped:
         with engine.begin() as connection:
             for index in indexes:
                 index.create(connection)

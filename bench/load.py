@@ -38,6 +38,7 @@ import http.client
 import json
 import os
 import shlex
+import subprocess
 import tempfile
 import threading
 import time
@@ -70,6 +71,8 @@ DEMAND = {
     "customer_category": "residential",
     "channel": "app",
     "category": PROCESS,
+    "address": "1 Load Road",
+    "phone": "13800138000",
 }
 ACCEPT = {"accept_note": "accepted"}
 SURVEY = {"survey_date": "2026-03-03"}
@@ -79,10 +82,11 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 class Host:
     """One kept-alive HTTP connection to a host (base URL)."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, timeout: float = 60):
         parsed = urllib.parse.urlsplit(base)
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        self.timeout = timeout
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def call(
         self, method: str, path: str, token: str | None, body: object = None
@@ -99,7 +103,9 @@ class Host:
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.connection.close()
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                self.connection = http.client.HTTPConnection(
+                    self.host, self.port, timeout=self.timeout
+                )
                 if attempt == 2:
                     raise
         return response.status, json.loads(payload) if payload else {}
@@ -117,7 +123,8 @@ class Tally:
 
 
 def tokens(base: str) -> dict[str, str]:
-    host = Host(base)
+    # The first request of a fresh host waits for its workers to start: patience.
+    host = Host(base, timeout=600)
     found = {}
     for name in ACCOUNTS:
         status, payload = host.call(
@@ -299,9 +306,11 @@ def own_hosts(args: argparse.Namespace, clients: list[int]) -> bool:
     held = True
     settings: list[tuple[str, str, int]] = []
     folder = tempfile.mkdtemp(prefix="gridflow-load-")
-    settings.append(("SQLite", f"sqlite:///{Path(folder) / 'load.db'}", 1))
+    wanted = set(args.settings.split(","))
+    if "sqlite" in wanted:
+        settings.append(("SQLite", "", 1))
     if not args.no_postgres:
-        settings += [("PostgreSQL", "", 1), ("PostgreSQL", "", 2)]
+        settings += [("PostgreSQL", "", n) for n in (1, 2) if f"postgresql{n}" in wanted]
     for label, url, hosts in settings:
         for n in clients:
             if label == "PostgreSQL":
@@ -315,10 +324,20 @@ def own_hosts(args: argparse.Namespace, clients: list[int]) -> bool:
                 tally = run(bases, n, args.seconds)
             finally:
                 for server in servers:
-                    server.stop()
+                    _stop(server)
             report(label, n, hosts, tally)
             held &= check(url, tally.demands)
     return held
+
+
+def _stop(server: Server) -> None:
+    """Stop a host; a loaded machine may need more than gunicorn's graceful shutdown."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
 
 
 def main() -> int:
@@ -331,6 +350,11 @@ def main() -> int:
         "--postgres", default=os.environ.get("GRIDFLOW_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--settings",
+        default="sqlite,postgresql1,postgresql2",
+        help="which of sqlite (one host), postgresql1, postgresql2 (hosts) to run",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (4)")
     args = parser.parse_args()

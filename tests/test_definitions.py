@@ -15,6 +15,7 @@ from gridflow import catalog, definitions
 from gridflow.cli import main
 from gridflow.errors import DefinitionError, Problem
 from gridflow.instances import start_instance
+from gridflow.labels import lint as label_lint
 from gridflow.models import Definition, Instance
 from gridflow.roles import RoleBook
 from gridflow.runtime import Runtime
@@ -267,6 +268,8 @@ def test_cli_lint_prints_one_line_per_problem_and_exits_1(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["lint", str(path), "--roles", str(PROCESSES / "roles.yaml")])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert len(lines) == 2
     assert lines[0].startswith(f"{path}:{lane_line}: [Lane_back] lane 'Marketing' names no known")
     assert lines[1].startswith(f"{path}:{task_line}: [Activity_accept] user task has no service")
+    # then the labels without their Chinese (the sample has none), one line each
+    assert len(lines) == 2 + len(label_lint.untranslated(path))
+    assert all(" no zh-Hans label for " in line for line in lines[2:])

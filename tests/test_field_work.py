@@ -265,3 +265,19 @@ def test_the_field_view_calls_the_customer_opens_the_map_and_walks_the_steps(
     # The timeline of the demand shows the arrival.
     demand_page = client.get(f"/work-items/{item_for(rt, iid, 'Activity_restore').id}")
     assert 'data-mark="arrived"' in demand_page.text
+
+
+def test_the_field_view_speaks_the_readers_language(app: Any, rt: Runtime) -> None:
+    users.create_user(rt, "repair1", "correct-horse-9", ["dispatch_repair"])
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    login(client, "repair1")
+    iid = _repair(rt)
+    link = item_for(rt, iid, "Activity_arrive")
+    client.post(f"/work-items/{link.id}/arrive")
+    page = client.get(f"/work-items/{link.id}/field")
+    assert '<h1 class="h4 mb-1" id="link-name">到达现场</h1>' in page.text
+    assert "已查明故障位置" in page.text and ">整条馈线</option>" in page.text
+    assert "我已到达现场" not in page.text  # arrived: the button is gone
+    assert "已恢复供电" in page.text and "拨打 0571-8888 0000" in page.text
+    assert "Arrive on site" not in page.text and "Fault location found" not in page.text

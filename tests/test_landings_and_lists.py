@@ -145,8 +145,21 @@ def test_the_timeline_shows_what_was_entered_at_each_completed_link(
     assert f"<strong>{labels['id_checked']}</strong>: Yes" in row
     supply = dict(form.form.field("supply").options)["dual"]  # type: ignore[union-attr]
     assert f"<strong>{labels['supply']}</strong>: {supply}" in row
-    api = client.get(f"/api/demands/{accepted.demand_id}")  # the session is not a token
-    assert api.status_code == 401
+    # In Chinese, the labels of the link's own version in Chinese.
+    book = rt.labels(done.definition_id)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    client.post("/language", data={"locale": "zh_Hans"})
+    chinese = client.get(f"/demands/{accepted.demand_id}").text
+    row = chinese.split('data-entered="Activity_accept"')[1].split("</tr>")[0]
+    zh_capacity = book.text("zh_Hans", "Activity_accept", "", field="capacity_kw")
+    zh_dual = book.text("zh_Hans", "Activity_accept", "", field="supply", value="dual")
+    assert zh_capacity and zh_capacity != labels["capacity_kw"]
+    assert f"<strong>{zh_capacity}</strong>: 800" in row
+    assert (
+        f"<strong>{book.text('zh_Hans', 'Activity_accept', '', field='supply')}</strong>: {zh_dual}"
+        in row
+    )
+    assert labels["capacity_kw"] not in row
 
 
 def test_a_stale_form_of_ones_own_says_so_and_offers_no_complete_button(

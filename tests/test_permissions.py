@@ -153,6 +153,8 @@ def matrix(app: Any, rt: Runtime) -> dict[str, Any]:
         "process_id": started.process_id,
         "number": started.version,
         "consultation_id": MISSING,
+        "appointment_id": MISSING,
+        "offer_id": MISSING,
         "shift_id": MISSING,
         "leave_id": MISSING,
         "task_id": MISSING,

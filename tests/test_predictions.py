@@ -102,3 +102,13 @@ def test_prediction_moves_on_as_links_complete_and_time_passes(
     complete(rt, instance_id, "Activity_survey", {"approved": True})
     done = predictions.predict_demand(rt, demand_id)
     assert (done.estimate, done.links, done.ended_at) == (None, [], beijing(2026, 9, 25, 10, 0))
+
+
+def test_demands_still_running_count_as_at_least_that_long() -> None:
+    # Finished after 2, 4, 6 days; still running after 3 and 5. Kaplan-Meier: survival 0.8
+    # after 2, 0.8 × 2/3 ≈ 0.53 after 4, 0 after 6.
+    assert predictions.quantiles([2, 4, 6], [3, 5], (0.2, 0.5, 0.9)) == [2, 6, 6]
+    # Without running ones: linear interpolation, as the audit's percentiles.
+    assert predictions.quantiles([2, 4, 6], [], (0.5, 0.9)) == [4, 5.6]
+    # Most still running: no median can be told.
+    assert predictions.quantiles([1], [5, 5, 5, 5], (0.5,)) == [None]

@@ -195,13 +195,20 @@ def create_demand(
         if earlier is not None:
             return earlier
     try:
-        return _create(rt, demand, actor, process_ids, request_key, now, owner, customer_id, then)
+        accepted = _create(
+            rt, demand, actor, process_ids, request_key, now, owner, customer_id, then
+        )
     except IntegrityError:
         # The same key raced in from a second request and won: answer with its demand.
         earlier = _replay(rt, actor, request_key) if request_key is not None else None
         if earlier is None:
             raise
         return earlier
+    # The packages its data fits are offered to the customer (issue 13).
+    from gridflow import packages
+
+    packages.offer(rt, accepted.demand_id)
+    return accepted
 
 
 def _replay(rt: Runtime, actor: Actor, request_key: str) -> Accepted | None:

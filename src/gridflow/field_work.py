@@ -55,6 +55,7 @@ class FieldMark:
     actor: str | None
     work_item_id: int
     link_name: str
+    element_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ _MARKS = (
         TaskEvent.actor,
         TaskEvent.work_item_id,
         TaskEvent.link_name,
+        TaskEvent.element_id,
     )
     .where(
         TaskEvent.instance_id.in_(bindparam("ids", expanding=True)),
@@ -98,7 +100,7 @@ def marks_of(connection: Connection, instance_ids: Iterable[int]) -> list[FieldM
     if not ids:
         return []
     return [
-        FieldMark(row.lifecycle, row.at, row.actor, row.work_item_id, row.link_name)
+        FieldMark(row.lifecycle, row.at, row.actor, row.work_item_id, row.link_name, row.element_id)
         for row in connection.execute(_MARKS, {"ids": ids})
     ]
 
@@ -148,7 +150,9 @@ def _record(rt: Runtime, work_item_id: int, actor: Actor, lifecycle: str) -> Fie
             raise FieldWorkError(
                 "arrive_first", f"{item.link_name}: record the arrival on site first"
             )
-        recorded.append(FieldMark(lifecycle, now, actor.username, item.id, item.link_name))
+        recorded.append(
+            FieldMark(lifecycle, now, actor.username, item.id, item.link_name, item.element_id)
+        )
         return [event_row(item, lifecycle, now, actor)]
 
     work_items.record_on_held(rt, work_item_id, actor, record)

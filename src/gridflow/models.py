@@ -868,12 +868,16 @@ class PredictionInstance(Base):
     area: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
-    working_s: Mapped[float] = mapped_column(Float)  # start → end on the working calendar
+    # Times below are on the process's basis: working time, or calendar time for the processes
+    # whose standard counts calendar time (repairs run round the clock).
+    basis: Mapped[str] = mapped_column(String(20))
+    duration_s: Mapped[float] = mapped_column(Float)  # start → end
 
 
 class PredictionSample(Base):
     """One completed link of a finished demand process: how long the link took and how long
-    the whole process still ran from the moment the link became ready (working seconds)."""
+    the whole process still ran from the moment the link became ready (seconds on the
+    process's basis, as in `PredictionInstance`)."""
 
     __tablename__ = "prediction_samples"
     __table_args__ = (
@@ -897,8 +901,8 @@ class PredictionSample(Base):
     customer_category: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(20))
     ended_at: Mapped[datetime]  # when the root instance ended (what a cut-off filters on)
-    link_working_s: Mapped[float] = mapped_column(Float)
-    remaining_working_s: Mapped[float] = mapped_column(Float)
+    link_s: Mapped[float] = mapped_column(Float)
+    remaining_s: Mapped[float] = mapped_column(Float)
 
 
 class Appointment(Base):
@@ -943,8 +947,8 @@ class Appointment(Base):
 
 
 class Rating(Base):
-    """The customer's rating of a finished demand: stars 1-5, a comment, and for each site
-    visit whether it was on time ({work item id: true/false})."""
+    """The customer's rating of a finished demand: stars 1-5 and a comment (each site visit's
+    punctuality in `rating_visits`)."""
 
     __tablename__ = "ratings"
 
@@ -952,10 +956,21 @@ class Rating(Base):
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), unique=True)
     stars: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
-    visits_on_time: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rated_by: Mapped[str] = mapped_column(String(100))
     rated_at: Mapped[datetime]
     rated_month: Mapped[str] = mapped_column(String(7), index=True)  # local YYYY-MM
+
+
+class RatingVisit(Base):
+    """Whether one site visit (a link of the rated demand) was on time, as the customer says."""
+
+    __tablename__ = "rating_visits"
+    __table_args__ = (UniqueConstraint("rating_id", "work_item_id", name="uq_rating_visit"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"), index=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    on_time: Mapped[bool] = mapped_column(Boolean)
 
 
 class PackageOffer(Base):

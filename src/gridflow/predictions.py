@@ -11,13 +11,21 @@ overshoots). Only histories that were still running as long after the anchor as 
 now count (the demand is known not to have ended yet), so a prediction moves on as time passes
 and as each link completes (a new anchor).
 
+Demands still running at the cut-off (now, or the benchmark's end of training) count too, as
+histories that took at least as long as they have run so far (Kaplan-Meier quantiles): without
+them a process's slow cases, still running, would be missing and the dates too early. Times
+are on the process's basis: working time, or calendar time where its standard counts calendar
+time (repairs run round the clock).
+
 Histories are grouped by process version, customer category and area; a group with fewer than
 `MIN_SAMPLES` fitting histories falls back to a broader one (category only, then any, then any
-version), then to whole-process durations from the start, then to the standard alone.
+version), then to whole-process durations from the start, then, for a process none of whose
+demands has finished yet, to the demands still running (likely by the standard's promise or
+their median, at the latest as long as the longest so far), then to the standard alone.
 An open link's own date is predicted the same way from that link's past durations.
 
 The history is a table (`prediction_samples`): one row per completed link of every finished
-demand process, with its remaining time already on the working calendar, written once by
+demand process, with its remaining time already on the calendar, written once by
 `refresh` (which `predict_demand` calls first; the worker may call it too). A prediction
 reads a few indexed rows, at most `HISTORY_LIMIT` per group, the newest first. A migrated
 instance is predicted from its new version's history (falling back to the process's).
@@ -63,6 +71,7 @@ BASES = (
     "version",
     "process",
     "whole_process",
+    "running",
     "standard",
 )
 
@@ -180,6 +189,7 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
                     WorkItem.element_id,
                     WorkItem.ready_at,
                     WorkItem.total_working_s,
+                    WorkItem.total_s,
                     Definition.process_id,
                 )
                 .join(Definition, Definition.id == WorkItem.definition_id)
@@ -196,6 +206,7 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
         sample_rows: list[dict[str, Any]] = []
         for root in roots:
             category, area = _group_of(root.customer_category, root.variables, root.details)
+            basis = _basis(rt, root.definition_id)
             instance_rows.append(
                 {
                     "instance_id": root.id,
@@ -205,7 +216,8 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
                     "area": area,
                     "started_at": root.started_at,
                     "ended_at": root.ended_at,
-                    "working_s": _working_s(rt, root.started_at, root.ended_at),
+                    "basis": basis,
+                    "duration_s": _span(rt, root.started_at, root.ended_at, basis),
                 }
             )
             for item in by_root.get(root.id, []):
@@ -219,8 +231,10 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
                         "customer_category": category,
                         "area": area,
                         "ended_at": root.ended_at,
-                        "link_working_s": float(item.total_working_s),
-                        "remaining_working_s": _working_s(rt, item.ready_at, root.ended_at),
+                        "link_s": float(
+                            item.total_working_s if basis == "working" else item.total_s
+                        ),
+                        "remaining_s": _span(rt, item.ready_at, root.ended_at, basis),
                     }
                 )
         try:
@@ -233,10 +247,21 @@ def refresh(rt: Runtime, batch: int = 200) -> int:
         added += len(instance_rows)
 
 
-def _working_s(rt: Runtime, start: datetime, end: datetime) -> float:
+def _span(rt: Runtime, start: datetime, end: datetime, basis: str) -> float:
+    """Seconds from start to end on the basis (working or calendar time)."""
     if end <= start:
         return 0.0
-    return rt.calendar.between(start, end, "working").total_seconds()
+    return rt.calendar.between(start, end, basis).total_seconds()
+
+
+def _add(rt: Runtime, start: datetime, seconds: float, basis: str) -> datetime:
+    return rt.calendar.add(start, timedelta(seconds=seconds), basis)
+
+
+def _basis(rt: Runtime, definition_id: int) -> str:
+    """A process is timed on its standard's basis (calendar for repairs), else working time."""
+    standard = rt.definition(definition_id).standard
+    return standard.basis if standard is not None else "working"
 
 
 def _group_of(
@@ -279,6 +304,7 @@ class _Root:
     ended_at: datetime | None
     status: str
     promised: datetime | None
+    basis: str = "working"  # what its times count: working or calendar time
 
 
 def predict_demand(
@@ -415,6 +441,7 @@ def _root(rt: Runtime, connection: Connection, instance_id: int) -> _Root:
         row.ended_at,
         row.status,
         promised,
+        standard.basis if standard is not None else "working",
     )
 
 
@@ -466,8 +493,8 @@ def _history(
     element_id: str,
     history_until: datetime | None,
 ) -> list[tuple[float, float]]:
-    """(link working s, remaining working s) of the newest finished histories of a link."""
-    query = select(PredictionSample.link_working_s, PredictionSample.remaining_working_s).where(
+    """(link s, remaining s) of the newest finished histories of a link."""
+    query = select(PredictionSample.link_s, PredictionSample.remaining_s).where(
         *conditions,
         PredictionSample.link_process_id == link_process_id,
         PredictionSample.element_id == element_id,
@@ -478,17 +505,157 @@ def _history(
     return [(float(a), float(b)) for a, b in connection.execute(query)]
 
 
+def quantiles(
+    events: Sequence[float], censored: Sequence[float], fractions: Sequence[float]
+) -> list[float | None]:
+    """Quantiles of a duration from finished histories (`events`) and histories still running
+    (`censored`: at least that long). Without censored ones: linear interpolation (numpy's
+    default, as the audit). With them: the Kaplan-Meier estimate's quantiles (the smallest
+    duration by which that share has ended); None where the histories never get that far."""
+    if not censored:
+        ordered = sorted(events)
+        return [percentile(ordered, f) if ordered else None for f in fractions]
+    # Events before censored ones at the same value: a history censored at t was still at risk.
+    observations = sorted([(v, 0) for v in events] + [(c, 1) for c in censored])
+    at_risk = len(observations)
+    survival = 1.0
+    found: dict[float, float] = {}
+    i = 0
+    while i < len(observations):
+        value = observations[i][0]
+        ended = still = 0
+        while i < len(observations) and observations[i][0] == value:
+            ended += observations[i][1] == 0
+            still += observations[i][1] == 1
+            i += 1
+        if ended:
+            survival *= 1 - ended / at_risk
+            for f in fractions:
+                if f not in found and 1 - survival >= f - 1e-12:
+                    found[f] = value
+        at_risk -= ended + still
+    return [found.get(f) for f in fractions]
+
+
 def _estimate_from(
     rt: Runtime,
     start: datetime,
     values: list[float],
     promised: datetime | None,
     basis: str,
-) -> Estimate:
-    ordered = sorted(values)
-    likely = rt.calendar.add(start, timedelta(seconds=percentile(ordered, 0.5)), "working")
-    latest = rt.calendar.add(start, timedelta(seconds=percentile(ordered, 0.9)), "working")
-    return Estimate(likely, latest, promised, basis, len(ordered))
+    censored: Sequence[float] = (),
+    time_basis: str = "working",
+) -> Estimate | None:
+    p50, p90 = quantiles(values, censored, (0.5, 0.9))
+    if p50 is None or p90 is None:
+        return None
+    likely = _add(rt, start, p50, time_basis)
+    latest = _add(rt, start, p90, time_basis)
+    return Estimate(likely, latest, promised, basis, len(values) + len(censored))
+
+
+@dataclass(frozen=True)
+class _Running:
+    """A history still running at the cut-off: the time it has run past the anchor's
+    ready moment (it took at least that long), with its group."""
+
+    version: int
+    category: str
+    area: str
+    remaining_s: float
+
+
+def _running_at(
+    rt: Runtime,
+    connection: Connection,
+    root: _Root,
+    link_process_id: str,
+    element_id: str,
+    cutoff: datetime,
+) -> list[_Running]:
+    """Other demands of the root's process that had reached the link before `cutoff` and had
+    not ended by then (censored histories: they ran at least cutoff − ready)."""
+    items = connection.execute(
+        select(WorkItem.instance_id, WorkItem.ready_at)
+        .join(Definition, Definition.id == WorkItem.definition_id)
+        .where(
+            Definition.process_id == link_process_id,
+            WorkItem.element_id == element_id,
+            WorkItem.ready_at < cutoff,
+            WorkItem.state != "cancelled",
+        )
+        .order_by(WorkItem.ready_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    if not items:
+        return []
+    # Each item's root: walk up the callers.
+    root_of = {item.instance_id: item.instance_id for item in items}
+    frontier = set(root_of)
+    parents: dict[int, int] = {}
+    while frontier:
+        found = connection.execute(
+            select(Instance.id, Instance.parent_instance_id).where(
+                Instance.id.in_(sorted(frontier)), Instance.parent_instance_id.is_not(None)
+            )
+        ).all()
+        frontier = set()
+        for child, parent in found:
+            if parent is not None:
+                parents[child] = parent
+                frontier.add(parent)
+    for instance_id in root_of:
+        current = instance_id
+        while current in parents:
+            current = parents[current]
+        root_of[instance_id] = current
+    roots = {
+        row.id: row
+        for row in connection.execute(
+            select(
+                Instance.id,
+                Instance.variables,
+                Definition.version,
+                Demand.customer_category,
+                Demand.details,
+            )
+            .join(Definition, Definition.id == Instance.definition_id)
+            .outerjoin(Demand, Demand.id == Instance.demand_id)
+            .where(
+                Instance.id.in_(sorted(set(root_of.values()) - {root.id})),
+                Definition.process_id == root.process_id,
+                Instance.started_at < cutoff,
+                Instance.status != "cancelled",
+                (Instance.ended_at.is_(None)) | (Instance.ended_at >= cutoff),
+            )
+        )
+    }
+    running = []
+    for item in items:
+        found_root = roots.get(root_of[item.instance_id])
+        if found_root is None:
+            continue
+        category, area = _group_of(
+            found_root.customer_category, found_root.variables, found_root.details
+        )
+        running.append(
+            _Running(
+                found_root.version, category, area, _span(rt, item.ready_at, cutoff, root.basis)
+            )
+        )
+    return running
+
+
+def _in_level(basis: str, root: _Root, run: _Running) -> bool:
+    if basis == "process":
+        return True
+    if run.version != root.version:
+        return False
+    if basis == "version":
+        return True
+    if run.category != root.category:
+        return False
+    return basis == "version_category" or run.area == root.area
 
 
 def _predict_root(
@@ -499,28 +666,36 @@ def _predict_root(
     now: datetime,
     history_until: datetime | None,
 ) -> Estimate:
+    cutoff = history_until or now
+    running: list[_Running] = []
+    anchor = None
     if items:
         # The link reached last tells most; among links ready at once, any open one first.
         anchor = max(items, key=lambda i: (i.ready_at, i.state in OPEN, i.id))
-        elapsed = _working_s(rt, anchor.ready_at, now)
+        elapsed = _span(rt, anchor.ready_at, now, root.basis)
+        running = _running_at(rt, connection, root, anchor.process_id, anchor.element_id, cutoff)
         for basis, conditions in _levels(root):
             history = _history(
                 connection, conditions, anchor.process_id, anchor.element_id, history_until
             )
-            fitting: list[float] = []
-            if anchor.state in OPEN:
-                # Still open after `elapsed`: histories whose link took at least as long.
-                fitting = [r for link, r in history if link >= elapsed]
-            if len(fitting) < MIN_SAMPLES:
-                # Histories still running that long after the link became ready.
-                fitting = [r for _, r in history if r > elapsed or r == elapsed == 0]
+            # Histories still running that long after the link became ready.
+            fitting = [r for _, r in history if r > elapsed or r == elapsed == 0]
+            censored = [
+                run.remaining_s
+                for run in running
+                if run.remaining_s > elapsed and _in_level(basis, root, run)
+            ]
             if len(fitting) >= MIN_SAMPLES:
-                return _estimate_from(rt, anchor.ready_at, fitting, root.promised, basis)
+                estimate = _estimate_from(
+                    rt, anchor.ready_at, fitting, root.promised, basis, censored, root.basis
+                )
+                if estimate is not None:
+                    return estimate
     # Whole-process durations from the start, among those that ran longer than this one has.
-    elapsed = _working_s(rt, root.started_at, now)
-    query = select(PredictionInstance.working_s).where(
+    elapsed = _span(rt, root.started_at, now, root.basis)
+    query = select(PredictionInstance.duration_s).where(
         PredictionInstance.process_id == root.process_id,
-        PredictionInstance.working_s > elapsed,
+        PredictionInstance.duration_s > elapsed,
     )
     if history_until is not None:
         query = query.where(PredictionInstance.ended_at < history_until)
@@ -531,9 +706,24 @@ def _predict_root(
         )
     ]
     if len(durations) >= MIN_SAMPLES:
-        return _estimate_from(rt, root.started_at, durations, root.promised, "whole_process")
-    promised = root.promised or now
-    return Estimate(max(promised, now), max(promised, now), root.promised, "standard", 0)
+        estimate = _estimate_from(
+            rt, root.started_at, durations, root.promised, "whole_process", (), root.basis
+        )
+        if estimate is not None:
+            return estimate
+    promised = max(root.promised or now, now)
+    if anchor is not None:
+        # No finished history, but demands of the process still running: they show how long
+        # it takes at least. Likely by the standard's promise (or the running demands'
+        # median, if later); at the latest as long as the longest-running one so far.
+        elapsed = _span(rt, anchor.ready_at, now, root.basis)
+        still = sorted(r.remaining_s for r in running if r.remaining_s > elapsed)
+        if len(still) >= MIN_SAMPLES:
+            median = _add(rt, anchor.ready_at, percentile(still, 0.5), root.basis)
+            longest = _add(rt, anchor.ready_at, still[-1], root.basis)
+            likely = max(promised, median)
+            return Estimate(likely, max(likely, longest), root.promised, "running", len(still))
+    return Estimate(promised, promised, root.promised, "standard", 0)
 
 
 def _predict_link(
@@ -544,14 +734,17 @@ def _predict_link(
     now: datetime,
     history_until: datetime | None,
 ) -> LinkPrediction:
-    elapsed = _working_s(rt, item.ready_at, now)
+    elapsed = _span(rt, item.ready_at, now, root.basis)
     estimate: Estimate | None = None
     for basis, conditions in _levels(root):
         history = _history(connection, conditions, item.process_id, item.element_id, history_until)
         fitting = [link for link, _ in history if link >= elapsed]
         if len(fitting) >= MIN_SAMPLES:
-            estimate = _estimate_from(rt, item.ready_at, fitting, item.due_at, basis)
-            break
+            estimate = _estimate_from(
+                rt, item.ready_at, fitting, item.due_at, basis, (), root.basis
+            )
+            if estimate is not None:
+                break
     if estimate is None:
         promised = max(item.due_at, now)
         estimate = Estimate(promised, promised, item.due_at, "standard", 0)

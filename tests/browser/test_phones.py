@@ -6,7 +6,8 @@ and the restoration of supply on the clock and completes both links; the timelin
 
 The pages come from the permission table (`ROUTES`): every GET page route a role may open, its
 path values taken from the demo (a link the role may see, a demand, an instance, a process, a
-decision). Files (BPMN, DMN, CSV, XES, JSON) are downloads, not pages. Screenshots are saved in
+decision). Files (BPMN, DMN, CSV, XES, JSON) are downloads and /healthz, /readyz and /metrics answer
+machines: they are not pages. Screenshots are saved in
 the test's temporary folder only."""
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ Session = Callable[..., Page]
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
 DOWNLOADS = (".bpmn", ".dmn", ".csv", ".xes", ".json")
+# Answers for machines (monitoring), not pages.
+MACHINES = ("/healthz", "/readyz", "/metrics")
 PEOPLE = sorted(ROLES - {"integration"})  # an integration account opens no page
 ADMIN = Actor("admin", frozenset({"admin"}))
 # Pages whose diagram or chart is drawn after the page has loaded.
@@ -133,7 +136,7 @@ def _pages(demo: dict[str, Any], role: str) -> Iterator[str]:
         method, rule = key.split(" ", 1)
         if method != "GET" or rule.startswith("/api/") or route.who is ANYONE:
             continue
-        if rule.endswith(DOWNLOADS) or role not in SHIPPED[route.who]:
+        if rule.endswith(DOWNLOADS) or rule in MACHINES or role not in SHIPPED[route.who]:
             continue
         values = dict(demo["values"])
         if "<int:item_id>" in rule:
@@ -240,6 +243,7 @@ def test_every_staff_page_fits_a_phone_with_sign_out_and_language_in_its_menu(
         and not key.startswith("GET /api/")
         and route.who is not ANYONE
         and not key.endswith(DOWNLOADS)
+        and key.split(" ", 1)[1] not in MACHINES
     }
     missing = {rule for rule in page_rules if not any(_same(rule, seen) for seen in opened)}
     assert not missing, f"pages no role opened: {sorted(missing)}"
@@ -273,7 +277,15 @@ def test_an_administrators_header_is_one_line_at_1366_px_in_both_languages(
         assert len(tops) == 12  # brand, 8 menus, language, name, Sign out
         assert max(tops) - min(tops) <= 4, f"{language}: the header wraps ({tops})"
         _assert_fits(page, f"admin at 1366 px, {language}")
+        # Supervision and administration open under Manage, and close on a click elsewhere.
+        expect(page.locator("#nav-pool")).to_be_hidden()
+        page.locator("#nav-manage").click()
+        for menu in ("#nav-team-overview", "#nav-pool", "#nav-dispatch", "#nav-incidents"):
+            expect(page.locator(menu)).to_be_visible()
+        expect(page.locator("#nav-sign-ins")).to_be_visible()
         page.screenshot(path=str(shots / f"header-1366-{language}.png"))
+        page.locator("main").click(position={"x": 5, "y": 5})
+        expect(page.locator("#nav-pool")).to_be_hidden()
 
 
 def _repair_link(live_server: LiveServer) -> tuple[int, str, str]:

@@ -72,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         pages,
         permissions,
         portal,
+        service_pages,
         vendor,
     )
 
@@ -98,8 +99,10 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(portal.blueprint)
     app.register_blueprint(documents.blueprint)
     documents.init_app(app)
+    app.register_blueprint(service_pages.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
+    service_pages.register_globals(app)
     return app
 
 

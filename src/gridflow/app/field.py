@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import access, field_work
+from gridflow.app import content
 from gridflow.app.auth import runtime
 from gridflow.app.pages import staff
 from gridflow.app.settings import DEFAULT_MAP_URL
@@ -84,6 +85,7 @@ def _render(
         "field.html",
         item=item,
         process_name=definition.name,
+        process_id=definition.process_id,
         form=link.form if link else Form(),
         state=state,
         demand=demand,
@@ -184,5 +186,6 @@ def complete(item_id: int) -> Response:
             "danger",
         )
         return _render(_item(item_id), values=values, status=422)
-    flash(_("Completed “%(link)s”.", link=done.link_name), "success")
+    name = content.label(done.definition_id, done.element_id, done.link_name)
+    flash(_("Completed “%(link)s”.", link=name), "success")
     return redirect(url_for("pages.queue", scope="mine"))

@@ -345,13 +345,19 @@ def _schemas() -> dict[str, Any]:
         },
         "DemandInput": {
             "type": "object",
-            "required": ["customer_name", "customer_category", "channel", "category"],
+            "required": ["customer_name", "customer_category", "channel", "category", "address"],
+            "description": "Also checked: a phone that reaches the customer (a mobile "
+            "1[3-9]xxxxxxxxx or a landline with its area code such as 010-12345678; not needed "
+            "for channel monitoring) and, for a connection, a capacity above zero within the "
+            "voltage's range (low voltage up to 100 kW, small and micro enterprises up to 160 "
+            "kW in cities; high voltage above that). A refusal is 422 with each field's message "
+            "in `fields` (English) and `messages` (English and Simplified Chinese).",
             "properties": {
                 "customer_name": {"type": "string", "maxLength": 200, "pattern": "\\S"},
                 "customer_category": {"type": "string", "enum": list(CUSTOMER_CATEGORIES)},
                 "channel": {"type": "string", "enum": list(CHANNELS)},
                 "category": {"type": "string", "enum": list(CATEGORIES)},
-                "address": {"type": "string", "maxLength": 500},
+                "address": {"type": "string", "maxLength": 500, "pattern": "\\S"},
                 "phone": {"type": "string", "maxLength": 40},
                 "priority": {"type": "integer", "enum": list(PRIORITIES), "default": 1},
                 "voltage": {"type": "string", "enum": list(VOLTAGES), "default": "low"},

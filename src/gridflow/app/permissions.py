@@ -192,6 +192,9 @@ ROUTES: dict[str, Route] = {
     "POST /work-items/<int:item_id>/arrive":              Route(LINK_WORKERS, 302),
     "POST /work-items/<int:item_id>/restore":             Route(LINK_WORKERS, 302),
     "POST /work-items/<int:item_id>/field/complete":      Route(LINK_WORKERS, 302),
+    "POST /work-items/<int:item_id>/appointment":         Route(LINK_WORKERS, 302),
+    "POST /appointments/<int:appointment_id>/kept":       Route(WORKERS, 404),
+    "POST /appointments/<int:appointment_id>/missed":     Route(WORKERS, 404),
     "GET /consultations":                                 Route(STAFF, 200),
     "POST /consultations/<int:consultation_id>/answer":   Route(WORKERS, 302),
     # --- demands -------------------------------------------------------------------------------
@@ -199,6 +202,7 @@ ROUTES: dict[str, Route] = {
     "GET /demands/<int:demand_id>":                       Route(STAFF, 200),
     "GET /demands/new":                                   Route(INTAKE, 200),
     "POST /demands/new":                                  Route(INTAKE, 422),
+    "POST /offers/<int:offer_id>/answer":                 Route(INTAKE, 422),
     # --- skill pool and dispatch ---------------------------------------------------------------
     "GET /pool":                                          Route(SUPERVISORS, 200),
     "GET /team":                                          Route(SUPERVISORS, 200),
@@ -232,6 +236,7 @@ ROUTES: dict[str, Route] = {
     "GET /audit/links":                                   Route(AUDIT_READERS, 200),
     "GET /audit/links/<int:definition_id>/<element_id>":  Route(AUDIT_READERS, 200),
     "GET /audit/processes":                               Route(AUDIT_READERS, 200),
+    "GET /audit/satisfaction":                            Route(AUDIT_READERS, 200),
     "GET /audit/export/events.csv":                       Route(AUDIT_READERS, 200),
     "GET /audit/export/events.xes":                       Route(AUDIT_READERS, 200),
     "GET /audit/export/links.csv":                        Route(AUDIT_READERS, 200),

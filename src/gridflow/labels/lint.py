@@ -25,7 +25,8 @@ def label_files(paths: Iterable[Path]) -> list[Path]:
             files.extend(path / name for name in YAML_FILES if (path / name).is_file())
         elif path.suffix in LABELLED_SUFFIXES or path.name in YAML_FILES:
             files.append(path)
-    return files
+    # Only regular files: a FIFO or a device is refused by the file's own lint, unread.
+    return [f for f in files if f.is_file()]
 
 
 def parse_file(path: Path) -> etree._Element | None:
@@ -43,7 +44,11 @@ def untranslated(path: Path, languages: Iterable[str] = TARGET_LANGUAGES) -> lis
     file = str(path)
     problems: list[Problem] = []
     if path.name in YAML_FILES:
-        for entry in read_yaml(path):
+        try:
+            text = read_file(path).decode("utf-8", "replace")
+        except Refused:
+            return problems
+        for entry in read_yaml(path, text):
             for lang in languages:
                 if lang.startswith("zh") and not entry.zh:
                     problems.append(_missing(file, entry.line, entry.key, entry.source, lang))

@@ -99,6 +99,12 @@ def _dispatch(rt: Runtime, context: JobContext) -> int:
     return 0 if done.replayed else len(done.assignments)
 
 
+def _refresh_predictions(rt: Runtime, context: JobContext) -> int:
+    from gridflow import predictions
+
+    return predictions.refresh(rt, batch=context.batch)
+
+
 def _expired_locks_backlog(rt: Runtime) -> Backlog:
     from gridflow import external_tasks
 
@@ -143,6 +149,14 @@ JOBS: list[Job] = [
     # (its messages claimed with SKIP LOCKED and a lease, so workers share it).
     Job("late_links", _late_links, "told customers of {n} late link(s)", exclusive=True),
     Job("outbox", _deliver_outbox, "delivered {n} message(s) from the outbox", _outbox_backlog),
+    # The predictor's history: demands finished since the last round (issue 13).
+    Job(
+        "predictions",
+        _refresh_predictions,
+        "recorded {n} finished demand(s) for the predicted dates",
+        exclusive=True,
+        every=timedelta(minutes=1),
+    ),
 ]
 
 
@@ -154,3 +168,13 @@ def register(job: Job) -> Job:
             return job
     JOBS.append(job)
     return job
+
+
+def backlogs(rt: Runtime) -> list[tuple[str, int, float]]:
+    """What each job has waiting: (job, items, seconds the oldest has waited)."""
+    found = []
+    for job in JOBS:
+        if job.backlog is not None:
+            backlog = job.backlog(rt)
+            found.append((job.name, backlog.items, backlog.lag_s))
+    return found

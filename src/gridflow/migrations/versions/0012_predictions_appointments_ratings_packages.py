@@ -30,7 +30,8 @@ def upgrade() -> None:
         sa.Column("area", sa.String(length=20), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=False),
-        sa.Column("working_s", sa.Float(), nullable=False),
+        sa.Column("basis", sa.String(length=20), nullable=False),
+        sa.Column("duration_s", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["instances.id"]),
         sa.PrimaryKeyConstraint("instance_id"),
     )
@@ -51,8 +52,8 @@ def upgrade() -> None:
         sa.Column("customer_category", sa.String(length=40), nullable=False),
         sa.Column("area", sa.String(length=20), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=False),
-        sa.Column("link_working_s", sa.Float(), nullable=False),
-        sa.Column("remaining_working_s", sa.Float(), nullable=False),
+        sa.Column("link_s", sa.Float(), nullable=False),
+        sa.Column("remaining_s", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["prediction_instances.instance_id"]),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -117,7 +118,6 @@ def upgrade() -> None:
         sa.Column("demand_id", Id, nullable=False),
         sa.Column("stars", sa.Integer(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
-        sa.Column("visits_on_time", sa.JSON(), nullable=False),
         sa.Column("rated_by", sa.String(length=100), nullable=False),
         sa.Column("rated_at", sa.DateTime(), nullable=False),
         sa.Column("rated_month", sa.String(length=7), nullable=False),
@@ -126,6 +126,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("demand_id"),
     )
     op.create_index(op.f("ix_ratings_rated_month"), "ratings", ["rated_month"], unique=False)
+    op.create_table(
+        "rating_visits",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("rating_id", Id, nullable=False),
+        sa.Column("work_item_id", Id, nullable=False),
+        sa.Column("on_time", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["rating_id"], ["ratings.id"]),
+        sa.ForeignKeyConstraint(["work_item_id"], ["work_items.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("rating_id", "work_item_id", name="uq_rating_visit"),
+    )
+    op.create_index(
+        op.f("ix_rating_visits_rating_id"), "rating_visits", ["rating_id"], unique=False
+    )
+    op.create_index(
+        op.f("ix_rating_visits_work_item_id"), "rating_visits", ["work_item_id"], unique=False
+    )
     op.create_table(
         "package_offers",
         sa.Column("id", Id, nullable=False),
@@ -148,6 +165,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("package_offers")
+    op.drop_table("rating_visits")
     op.drop_table("ratings")
     op.drop_table("appointments")
     op.drop_table("prediction_samples")
