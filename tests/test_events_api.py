@@ -85,6 +85,8 @@ def test_an_outage_alarm_becomes_an_assigned_active_repair_noted_on_the_feeders_
             "instance_id": repair,
         },
         {"rule": "outage_starts_active_repair", "action": "note_demands", "demands": [affected]},
+        # The affected demand was taken in at the counter: no customer account, no mobile.
+        {"rule": "outage_starts_active_repair", "action": "notify_customers", "demands": []},
     ]
     [given] = first.json["dispatched"]
     assert (given["work_item_id"], given["assignee"], given["equipment"]) == (

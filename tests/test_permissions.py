@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 from conftest import STAFF_PASSWORD
+from sqlalchemy import select
 
 from gridflow import demands, users
 from gridflow.app.permissions import ANYONE, ROLES, ROUTES, SHIPPED, is_api, route_key
+from gridflow.customers import accounts
+from gridflow.models import Notification
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -81,7 +84,30 @@ PROBES: dict[str, dict[str, Any]] = {
     "POST /api/instances/<int:instance_id>/cancel": {"json": {}},
     # Not the scenario's instance: a supervisor's page cancels without asking why.
     "POST /instances/<int:instance_id>/cancel": {"data": {}, "values": {"instance_id": MISSING}},
+    "GET /work-items/<int:item_id>/documents/<int:document_id>": {
+        "values": {"document_id": MISSING}
+    },
+    "POST /portal/code": {"data": {"phone": "not a phone"}},
+    "POST /portal/sign-in": {"data": {"phone": "13900000000", "code": "000000"}},
+    "GET /portal/apply/<kind_id>": {"values": {"kind_id": "lv_residential"}},
+    "POST /portal/apply/<kind_id>": {"data": {}, "values": {"kind_id": "lv_residential"}},
+    # The customer's own demand (the scenario's is the front desk's, not a customer's).
+    "GET /portal/demands/<int:demand_id>": {"values": {"demand_id": "customer_demand_id"}},
+    # The customer's own demand, not finished, its link no site visit: nothing to book or rate.
+    "GET /portal/demands/<int:demand_id>/visits/<int:item_id>": {
+        "values": {"demand_id": "customer_demand_id", "item_id": MISSING}
+    },
+    "POST /portal/demands/<int:demand_id>/visits/<int:item_id>": {
+        "data": {},
+        "values": {"demand_id": "customer_demand_id", "item_id": MISSING},
+    },
+    "GET /portal/demands/<int:demand_id>/rating": {"values": {"demand_id": "customer_demand_id"}},
+    "POST /portal/demands/<int:demand_id>/rating": {
+        "data": {},
+        "values": {"demand_id": "customer_demand_id"},
+    },
 }
+CUSTOMER_PHONE = "13800000001"
 # These end what they are asked with (the session, the token): each gets a fresh one.
 FRESH = {"POST /logout", "DELETE /api/tokens/current"}
 
@@ -97,10 +123,18 @@ def _fill(value: Any, role: str) -> Any:  # noqa: ANN401 - request data of any s
 @pytest.fixture
 def matrix(app: Any, rt: Runtime) -> dict[str, Any]:
     """An account of every shipped role and the scenario's objects."""
-    for role in sorted(ROLES):
+    for role in sorted(ROLES - {"customer"}):
         grants = ["event:outage_alarm"] if role == "integration" else []
         users.create_user(rt, f"m_{role}", STAFF_PASSWORD, [role], grants=grants)
     accepted = demands.create_demand(rt, HV, Actor("m_service_desk", frozenset({"service_desk"})))
+    # Customers sign in with a code (no password); one has a demand of their own.
+    customer = accounts.ensure_account(rt, CUSTOMER_PHONE, "matrix@example.com", "en")
+    own = demands.create_demand(
+        rt,
+        demands.DemandInput("Matrix Home", "residential", "online", "connection", "1 Road"),
+        Actor(customer.username, customer.roles, holds_work=False),
+        customer_id=customer.id,
+    )
     from conftest import open_items
 
     started = accepted.instances[0]
@@ -128,6 +162,7 @@ def matrix(app: Any, rt: Runtime) -> dict[str, Any]:
         "incident_id": MISSING,
         "package": "bootstrap",
         "filename": "css/bootstrap.min.css",
+        "customer_demand_id": own.demand_id,
     }
 
 
@@ -144,6 +179,9 @@ def _signed_in(app: Any, role: str, address: str) -> tuple[Any, dict[str, str]]:
     client.environ_base["REMOTE_ADDR"] = address
     if role == ANONYMOUS:
         return client, {}
+    if role == "customer":
+        # No API token for customers: the API answers them 401.
+        return client, _customer_signs_in(client)
     credentials = {"username": f"m_{role}", "password": STAFF_PASSWORD}
     signed = client.post("/login", data=credentials)
     assert signed.status_code == 302, (role, signed.status_code)
@@ -152,8 +190,27 @@ def _signed_in(app: Any, role: str, address: str) -> tuple[Any, dict[str, str]]:
     return client, {"Authorization": f"Bearer {made.json['token']}"}
 
 
+def _customer_signs_in(client: Any) -> dict[str, str]:
+    asked = client.post("/portal/code", data={"phone": CUSTOMER_PHONE})
+    assert asked.status_code == 302, asked.text
+    rt = client.application.extensions["gridflow"]
+    with rt.db.read() as session:
+        body = session.scalars(
+            select(Notification.body)
+            .where(Notification.kind == "sign_in_code")
+            .order_by(Notification.id.desc())
+        ).first()
+    code = re.search(r"\b(\d{6})\b", body or "")
+    assert code is not None, body
+    signed = client.post("/portal/sign-in", data={"phone": CUSTOMER_PHONE, "code": code.group(1)})
+    assert signed.status_code == 302, signed.text
+    return {}
+
+
 def expected(key: str, role: str) -> int:
     route = ROUTES[key]
+    if role == "customer" and is_api(key.split(" ", 1)[1]) and route.who is not ANYONE:
+        return 401
     if role == ANONYMOUS:
         if route.who is ANYONE:
             return route.probe
@@ -191,6 +248,7 @@ def test_the_role_route_matrix(app: Any, matrix: dict[str, Any]) -> None:
                 asking, auth = _signed_in(app, role, address)
             probe = _fill(PROBES.get(key, {}), role)
             values = {**matrix, **probe.pop("values", {})}
+            values = {k: matrix.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
             answer = asking.open(
                 _path(rule, values),
                 method=method,

@@ -42,7 +42,7 @@ def test_the_shipped_rules_load(roles: RoleBook) -> None:
         (
             "outage_starts_active_repair",
             "outage_alarm",
-            ["start active_repair", "note_demands feeder"],
+            ["start active_repair", "note_demands feeder", "notify_customers feeder"],
         ),
         ("repair_arrival_breached", "standard_breached", ["escalate supervisor"]),
         ("meter_connected_completes_connection", "meter_connected", ["correlate meter_connected"]),
@@ -78,7 +78,7 @@ rules:
         "rules.yaml:11: [starts_something] start: no process 'no_such_process' in the "
         "processes folder",
         "rules.yaml:12: [starts_something] action ['launch']: expected exactly one of start, "
-        "correlate, signal, escalate, note_demands",
+        "correlate, signal, escalate, note_demands, notify_customers",
         "rules.yaml:13: [escalates_to_nobody] 'on' names unknown event type 'grid_on_fire'; "
         "declared: outage_alarm",
         "rules.yaml:17: [bad_condition] condition refused: name '__import__' is not allowed: "
@@ -139,6 +139,6 @@ def test_lint_checks_the_rules_beside_the_processes(tmp_path: Path) -> None:
     broken = runner.invoke(main, ["lint", str(folder)])
     assert broken.exit_code == 1
     assert (
-        f"{rules}:64: [outage_starts_active_repair] start: no process 'active_repaer' in the "
+        f"{rules}:67: [outage_starts_active_repair] start: no process 'active_repaer' in the "
         "processes folder"
     ) in broken.stdout

@@ -373,6 +373,43 @@ def work_round(rt: Runtime) -> list[str]:
     return said
 
 
+def notify_round(rt: Runtime) -> list[str]:
+    """Tell customers of links gone late, then deliver the outbox (SMTP and the SMS gateway
+    as the environment configures them; messages of an unconfigured channel are held)."""
+    import os
+
+    from gridflow.notifications import delivery, senders, triggers
+
+    said = []
+    late = triggers.late_links(rt)
+    if late:
+        said.append(f"told customers of {late} late link(s)")
+    done = delivery.deliver_all(rt, senders.from_environment(os.environ))
+    if done.claimed:
+        said.append(
+            f"outbox: {done.sent} sent, {done.retrying} to retry, {done.failed} failed, "
+            f"{done.held} held (no sender configured)"
+        )
+    return said
+
+
+@main.command("notify-deliver")
+@database_option
+@click.option("--watch", type=float, default=None, help="Repeat every this many seconds.")
+def notify_deliver(database: str | None, watch: float | None) -> None:
+    """Deliver the notification outbox once (or every --watch seconds): late links are told,
+    due messages are sent through SMTP / the SMS gateway and retried when they fail."""
+    import time
+
+    rt = _runtime(database)
+    while True:
+        for line in notify_round(rt):
+            click.echo(line)
+        if watch is None:
+            return
+        time.sleep(max(watch, 0.5))
+
+
 @main.command("demo-worker")
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The server.")
 @click.option("--username", default="integration1", show_default=True)

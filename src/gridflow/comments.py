@@ -17,8 +17,11 @@ class CommentError(GridflowError):
     """An empty or over-long comment."""
 
 
-def add_comment(rt: Runtime, work_item_id: int, actor: Actor, body: str) -> Comment:
-    """Add a note to a link: those who may view it and hold work may (auditors read)."""
+def add_comment(
+    rt: Runtime, work_item_id: int, actor: Actor, body: str, *, for_customer: bool = False
+) -> Comment:
+    """Add a note to a link: those who may view it and hold work may (auditors read). One
+    `for_customer` is shown on the customer's timeline too (the reason a link is late)."""
     text = body.strip()
     if not text:
         raise CommentError("a comment needs some text")
@@ -43,6 +46,7 @@ def add_comment(rt: Runtime, work_item_id: int, actor: Actor, body: str) -> Comm
             author=actor.username,
             body=text,
             at=to_ms(rt.clock.now()),
+            for_customer=for_customer,
         )
         session.add(comment)
         session.flush()

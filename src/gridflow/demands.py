@@ -3,11 +3,11 @@ instances (one demand may start several, e.g. a connection and a PV connection).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridflow.errors import GridflowError
@@ -169,6 +169,8 @@ def create_demand(
     processes: Sequence[str] | None = None,
     request_key: str | None = None,
     owner: str | None = None,
+    customer_id: int | None = None,
+    then: Callable[[Connection, int, str], None] | None = None,
 ) -> Accepted:
     """Record a demand and start its process(es), all in one transaction.
 
@@ -176,6 +178,10 @@ def create_demand(
     first one created, with `replayed=True`, and starts nothing. Its `owner` (account manager)
     is the one given, else the account manager who takes it in; its front-end links go to the
     owner's "My work" while the owner is on shift and under their maximum load.
+
+    A demand a customer applied for online names their account (`customer_id`); `then` runs
+    in the same transaction with the new demand's id and reference (its documents, its
+    acknowledgement).
     """
     if owner is None and "account_manager" in actor.roles:
         owner = actor.username
@@ -189,7 +195,9 @@ def create_demand(
         if earlier is not None:
             return earlier
     try:
-        accepted = _create(rt, demand, actor, process_ids, request_key, now, owner)
+        accepted = _create(
+            rt, demand, actor, process_ids, request_key, now, owner, customer_id, then
+        )
     except IntegrityError:
         # The same key raced in from a second request and won: answer with its demand.
         earlier = _replay(rt, actor, request_key) if request_key is not None else None
@@ -242,6 +250,8 @@ def _create(
     request_key: str | None,
     now: datetime,
     owner: str | None = None,
+    customer_id: int | None = None,
+    then: Callable[[Connection, int, str], None] | None = None,
 ) -> Accepted:
     variables = demand.variables()
     with rt.db.transaction() as connection:
@@ -261,6 +271,7 @@ def _create(
                 "created_by": actor.username,
                 "request_key": request_key,
                 "owner": owner,
+                "customer_id": customer_id,
             },
         ).scalar_one()
         # A reference a customer can quote: the local year and the row id, D-2026-000123.
@@ -278,6 +289,8 @@ def _create(
             )
             for process_id in process_ids
         )
+        if then is not None:
+            then(connection, demand_id, reference)
         return Accepted(demand_id, reference, started)
 
 

@@ -39,6 +39,7 @@ from gridflow.models import (
     WorkItem,
     to_ms,
 )
+from gridflow.notifications import triggers
 from gridflow.roles import SYSTEM, RoleBook
 from gridflow.rules import (
     RULES_FILE,
@@ -306,6 +307,17 @@ def _act(
                         now,
                     )
                     actions.append({"rule": rule.id, "action": "note_demands", "demands": refs})
+                elif action.kind == "notify_customers":
+                    area = payload.get("area")
+                    refs = triggers.outage(
+                        rt,
+                        connection,
+                        now,
+                        f"{event_type}:{key}",
+                        str(values["feeder"]),
+                        area if isinstance(area, str) else None,
+                    )
+                    actions.append({"rule": rule.id, "action": "notify_customers", "demands": refs})
                 elif action.kind == "escalate":
                     held = _escalated_in_process(connection, action.target, payload)
                     if held is not None:

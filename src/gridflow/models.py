@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -106,6 +107,8 @@ class Demand(Base):
     request_key: Mapped[str | None] = mapped_column(String(100))
     # Its account manager (issue 6): its front-end links go to this person's "My work" first.
     owner: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The customer account that applied online (issue 13): the only customer who sees it.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     instances: Mapped[list[Instance]] = relationship(back_populates="demand")
 
@@ -308,6 +311,7 @@ class User(Base):
     """A member of staff who signs in; roles are role ids from processes/roles.yaml."""
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("phone", name="uq_users_phone"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -321,6 +325,10 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Customer accounts (role `customer`, issue 13) sign in with their phone and a one-time
+    # code; their e-mail address, if given, receives codes and notifications.
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
 
 
 class ApiToken(Base):
@@ -387,6 +395,8 @@ class Comment(Base):
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+    # Written for the customer too (issue 13): shown on their timeline, e.g. why a link is late.
+    for_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Consultation(Base):
@@ -737,6 +747,71 @@ class DecisionBinding(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     decision_id: Mapped[str] = mapped_column(String(200))
     decision_row_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+
+
+class SignInCode(Base):
+    """A one-time code a customer asked for: only its keyed hash is kept. It works once, until
+    it expires, and for a few wrong tries."""
+
+    __tablename__ = "sign_in_codes"
+    __table_args__ = (Index("ix_sign_in_codes_phone", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(40))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    # The e-mail address a new customer gave with the request (kept when the code is used).
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    failed_tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """One message in the outbox: written in the transaction of the verb it tells about, sent
+    later by a delivery round (claimed with a lease, retried with a growing pause)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key", "channel", "recipient", name="uq_outbox_once"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+    # The same key (and recipient) twice is one message: an event retried tells once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # pending | sending | sent | failed | held
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Document(Base):
+    """A file a customer uploaded with an application, kept under a name the server chose."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # id_card | property | load_list | photo
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    # Shown to staff only; never used as a path.
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
 # --- workers (issue 14) --------------------------------------------------------------------------

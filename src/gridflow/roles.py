@@ -13,7 +13,7 @@ import yaml
 
 from gridflow.errors import ConfigurationError
 
-SIDES = ("front", "back", "management", "staff")
+SIDES = ("front", "back", "management", "staff", "customer")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "number": (int, float),
     "boolean": bool,
 }
-ACTIONS = ("start", "correlate", "signal", "escalate", "note_demands")
+ACTIONS = ("start", "correlate", "signal", "escalate", "note_demands", "notify_customers")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_TEXT = 200
@@ -488,6 +488,18 @@ class _Reader:
             self.problem(line, rule_id, f"note_demands: text uses unknown field(s) {unknown}")
         [(detail, expression)] = where.items()
         return Action("note_demands", detail, {detail: expression}, text)
+
+    def _notify_customers(
+        self, body: object, event: EventType, rule_id: str, line: object
+    ) -> Action | None:
+        if not isinstance(body, dict):
+            self.problem(line, rule_id, "notify_customers needs 'where: {feeder: expression}'")
+            return None
+        where = self._values(body.get("where"), event, rule_id, line, "where")
+        if set(where) != {"feeder"}:
+            self.problem(line, rule_id, "notify_customers: 'where' names the feeder, and only it")
+            return None
+        return Action("notify_customers", "feeder", where)
 
 
 def _names(raw: object) -> dict[str, str]:

@@ -24,6 +24,7 @@ MIN_PASSWORD = 8
 # werkzeug's default (scrypt) costs ~0.17 s a hash here, on purpose; tests may lower it.
 PASSWORD_METHOD = "scrypt"
 INTEGRATION = "integration"
+CUSTOMER = "customer"
 GRANT_KINDS = ("event", "topic")
 _GRANT = re.compile(r"^(event|topic):[A-Za-z0-9_.\-]{1,100}$")
 
@@ -59,8 +60,13 @@ class Staff:
 
     @property
     def is_person(self) -> bool:
-        """Staff who use the pages: any role but `integration` alone."""
-        return bool(self.roles - {INTEGRATION})
+        """Staff who use the pages: any role but `integration` alone (customers are not staff)."""
+        return not self.is_customer and bool(self.roles - {INTEGRATION})
+
+    @property
+    def is_customer(self) -> bool:
+        """A customer's account (portal only): never staff, whatever else it holds."""
+        return CUSTOMER in self.roles
 
     def may_post_event(self, event_type: str) -> bool:
         """Supervisors (and admins) post any event; integration accounts the types granted."""
@@ -221,8 +227,9 @@ def authenticate(rt: Runtime, username: str, password: str) -> Staff | None:
     Sign-in pages and token requests go through `signin.sign_in`, which throttles."""
     with rt.db.read() as session:
         user = session.scalar(select(User).where(User.username == username.strip()))
-        if user is None or not user.active:
+        if user is None or not user.active or CUSTOMER in (user.roles or ()):
             # Spend the same time as a real check, so timing does not reveal user names.
+            # Customers sign in on the portal with a one-time code, never with a password.
             check_password_hash(_DUMMY_HASH, password)
             return None
         if not check_password_hash(user.password_hash, password):

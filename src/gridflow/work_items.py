@@ -32,6 +32,7 @@ from gridflow.instances import (
     write_run,
 )
 from gridflow.models import LinkHelper, WorkItem, to_ms
+from gridflow.notifications import triggers
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -185,6 +186,10 @@ def complete(
             events=events,
             before=before,
             handled=item.task_id,
+        )
+        # The customer hears of it with the link (the message commits with it, or not at all).
+        triggers.link_completed(
+            connection, now, item.instance_id, item.id, item.element_id, item.link_name
         )
         return _detached(item)
 

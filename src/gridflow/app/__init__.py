@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         content,
         decision_designer,
         designer,
+        documents,
         field,
         headers,
         i18n,
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         operations,
         pages,
         permissions,
+        portal,
         service_pages,
         vendor,
     )
@@ -94,6 +96,9 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(portal.blueprint)
+    app.register_blueprint(documents.blueprint)
+    documents.init_app(app)
     app.register_blueprint(service_pages.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)

@@ -31,3 +31,23 @@ def sign_ins() -> str:
         outcome=outcome,
         outcomes=signin.OUTCOMES,
     )
+
+
+@blueprint.get("/outbox")
+def outbox() -> str:
+    """Every message told to customers, newest first: to whom, by which channel, its text and
+    whether it went (the demo has no mail server: its messages are held and shown here)."""
+    from sqlalchemy import select
+
+    from gridflow.models import Notification
+    from gridflow.notifications.outbox import STATUSES
+
+    status = request.args.get("status", "")
+    query = select(Notification).order_by(Notification.id.desc()).limit(200)
+    if status in STATUSES:
+        query = query.where(Notification.status == status)
+    else:
+        status = ""
+    with runtime().db.read() as session:
+        messages = list(session.scalars(query))
+    return render_template("admin/outbox.html", messages=messages, status=status, statuses=STATUSES)

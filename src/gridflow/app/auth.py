@@ -149,9 +149,12 @@ def login() -> Response | str:
 @blueprint.post("/logout")
 def logout() -> Response:
     session_id = session.get("sid")
+    was = load_staff()
     if isinstance(session_id, str):
         sessions.end(runtime(), session_id, "logout")
     session.clear()
+    if was is not None and was.is_customer:
+        return redirect(url_for("portal.sign_in_page"))
     return redirect(url_for("auth.login"))
 
 

@@ -370,7 +370,13 @@ def _completed_text(done: WorkItem) -> str:
 @blueprint.post("/work-items/<int:item_id>/comment")
 def comment(item_id: int) -> Response:
     try:
-        comments.add_comment(runtime(), item_id, staff().actor, request.form.get("body", ""))
+        comments.add_comment(
+            runtime(),
+            item_id,
+            staff().actor,
+            request.form.get("body", ""),
+            for_customer=request.form.get("for_customer") == "1",
+        )
         flash(_("Comment added."), "success")
     except ForbiddenError as exc:
         abort(403, str(exc))
@@ -540,7 +546,7 @@ def register_filters(app: Flask) -> None:
     @app.context_processor
     def nav() -> dict[str, object]:
         current = load_staff()
-        if current is None:
+        if current is None or current.is_customer:
             return {"nav": {}}
         with runtime().db.read() as session:
             tabs = queues.counts(session, current.actor)

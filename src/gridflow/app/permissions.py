@@ -85,8 +85,19 @@ def _on_link(rule: Callable[..., bool]) -> Callable[[Staff, Mapping[str, Any]], 
     return allows
 
 
+def _own_demand(staff: Staff, args: Mapping[str, Any]) -> bool:
+    """A customer's own demand; another's is not found (404), as if it did not exist."""
+    if not staff.is_customer:
+        return False
+    from gridflow.customers.timeline import owned_demand
+
+    owned_demand(runtime(), staff.id, int(args["demand_id"]))
+    return True
+
+
 ANYONE = Who("ANYONE", lambda staff, args: True, signed_in=False)
-ANY_ACCOUNT = Who("ANY_ACCOUNT", lambda staff, args: True)
+# Every account of the company's staff and systems (not customers).
+ANY_ACCOUNT = Who("ANY_ACCOUNT", lambda staff, args: not staff.is_customer)
 # People: every account but an integration account.
 STAFF = Who("STAFF", lambda staff, args: staff.is_person)
 # People who hold work: a lane-owning role (or admin); not designers, auditors, integrations.
@@ -113,6 +124,9 @@ EVENT_POSTERS = Who(
 # Prometheus: administrators, or the scraper with the GRIDFLOW_METRICS_TOKEN bearer (`enforce`).
 METRICS_READERS = Who("METRICS_READERS", lambda staff, args: "admin" in staff.roles)
 OTHER_ROLE = lazy_gettext("This link belongs to another role.")
+# Customers (the portal): their own pages and demands only; every staff route refuses them.
+CUSTOMERS = Who("CUSTOMERS", lambda staff, args: staff.is_customer)
+OWN_DEMAND = Who("OWN_DEMAND", _own_demand)
 LINK_VIEWERS = Who("LINK_VIEWERS", _on_link(access.may_view_link), refusal=OTHER_ROLE)
 LINK_WORKERS = Who("LINK_WORKERS", _on_link(access.may_work_link), refusal=OTHER_ROLE)
 LINK_PASSERS = Who("LINK_PASSERS", _on_link(access.may_pass_link), refusal=OTHER_ROLE)
@@ -122,11 +136,13 @@ LINK_COMMENTERS = Who("LINK_COMMENTERS", _on_link(access.may_comment_link), refu
 # account manager's, ready, held by nobody). "anonymous" is no one signed in.
 LANE_ROLES = {"account_manager", "service_desk", "planning_design", "construction", "metering",
               "dispatch_repair", "finance", "materials", "supervisor"}  # fmt: skip
-ROLES = LANE_ROLES | {"designer", "auditor", "admin", "integration"}
+ROLES = LANE_ROLES | {"designer", "auditor", "admin", "integration", "customer"}
 SHIPPED: dict[Who, frozenset[str]] = {
     ANYONE: frozenset(ROLES | {"anonymous"}),
-    ANY_ACCOUNT: frozenset(ROLES),
-    STAFF: frozenset(ROLES - {"integration"}),
+    ANY_ACCOUNT: frozenset(ROLES - {"customer"}),
+    STAFF: frozenset(ROLES - {"integration", "customer"}),
+    CUSTOMERS: frozenset({"customer"}),
+    OWN_DEMAND: frozenset({"customer"}),
     WORKERS: frozenset(LANE_ROLES | {"admin"}),
     INTAKE: frozenset({"account_manager", "service_desk", "admin"}),
     SUPERVISORS: frozenset({"supervisor", "admin"}),
@@ -233,6 +249,22 @@ ROUTES: dict[str, Route] = {
     "POST /instances/<int:instance_id>/cancel":           Route(SUPERVISORS, 302),
     # --- administrators ------------------------------------------------------------------------
     "GET /admin/sign-ins":                                Route(ADMINS, 200),
+    "GET /admin/outbox":                                  Route(ADMINS, 200),
+    # --- customers' documents, for the links that need them ----------------------------------
+    "GET /work-items/<int:item_id>/documents/<int:document_id>": Route(LINK_VIEWERS, 404),
+    # --- the customer portal -----------------------------------------------------------------
+    "GET /portal/sign-in":                                Route(ANYONE, 200),
+    "POST /portal/code":                                  Route(ANYONE, 422),
+    "POST /portal/sign-in":                               Route(ANYONE, 401),
+    "GET /portal/":                                       Route(CUSTOMERS, 200),
+    "GET /portal/apply":                                  Route(CUSTOMERS, 200),
+    "GET /portal/apply/<kind_id>":                        Route(CUSTOMERS, 200),
+    "POST /portal/apply/<kind_id>":                       Route(CUSTOMERS, 422),
+    "GET /portal/demands/<int:demand_id>":                Route(OWN_DEMAND, 200),
+    "GET /portal/demands/<int:demand_id>/visits/<int:item_id>": Route(OWN_DEMAND, 404),
+    "POST /portal/demands/<int:demand_id>/visits/<int:item_id>": Route(OWN_DEMAND, 404),
+    "GET /portal/demands/<int:demand_id>/rating":         Route(OWN_DEMAND, 404),
+    "POST /portal/demands/<int:demand_id>/rating":        Route(OWN_DEMAND, 404),
     # --- load balancers and Prometheus (answered like the API: JSON errors, bearer tokens) -----
     "GET /healthz":                                       Route(ANYONE, 200),
     "GET /readyz":                                        Route(ANYONE, 200),
@@ -321,6 +353,8 @@ def enforce() -> Response | None:
     if staff is None:
         if api:
             return _api_error(401, "unauthorized", "send Authorization: Bearer <token>")
+        if request.path.startswith("/portal/"):
+            return redirect(url_for("portal.sign_in_page"))
         return redirect(url_for("auth.login", next=request.full_path))
     if route is None:
         log.error("no permission entry for %s %s: refused", request.method, rule.rule)

@@ -13,6 +13,9 @@ proxies in front of the application (for https and the client's address).
                                (default geo:0,0?q={address}, which a phone opens in its own map
                                app; e.g. https://uri.amap.com/search?keyword={address})
 
+    GRIDFLOW_DOCUMENTS         the folder customers' uploaded documents are kept in
+    GRIDFLOW_SMS_URL           an SMS gateway (see gridflow.notifications.senders): codes by SMS
+
 Durations are written like 8h, 30m, 1h30m, 1d or 90s.
 """
 
@@ -76,6 +79,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     idle = _duration(env, "GRIDFLOW_SESSION_IDLE", sessions.DEFAULT_IDLE)
     absolute = _duration(env, "GRIDFLOW_SESSION_LIFETIME", sessions.DEFAULT_LIFETIME)
     return {
+        # Customers' sign-in codes go by SMS when a gateway is configured, else by e-mail.
+        "SMS_CONFIGURED": bool(env.get("GRIDFLOW_SMS_URL", "").strip()),
+        # Where customers' documents are kept (default: the instance folder's documents/).
+        "DOCUMENTS_DIR": env.get("GRIDFLOW_DOCUMENTS") or None,
         "TOKEN_LIFETIME": _duration(env, "GRIDFLOW_TOKEN_LIFETIME", tokens.DEFAULT_LIFETIME),
         "SESSION_LIFETIMES": sessions.Lifetimes(idle=idle, absolute=absolute),
         # The browser forgets the cookie when the server would refuse it anyway.

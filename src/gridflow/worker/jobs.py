@@ -111,6 +111,28 @@ def _expired_locks_backlog(rt: Runtime) -> Backlog:
     return Backlog(*external_tasks.expired_locks(rt))
 
 
+def _late_links(rt: Runtime, context: JobContext) -> int:
+    from gridflow.notifications import triggers
+
+    return triggers.late_links(rt)
+
+
+def _deliver_outbox(rt: Runtime, context: JobContext) -> int:
+    import os
+
+    from gridflow.notifications import delivery, senders
+
+    return delivery.deliver_round(
+        rt, senders.from_environment(os.environ), limit=context.batch
+    ).claimed
+
+
+def _outbox_backlog(rt: Runtime) -> Backlog:
+    from gridflow.notifications import delivery
+
+    return Backlog(*delivery.backlog(rt))
+
+
 JOBS: list[Job] = [
     Job("partitions", _make_partitions, "made {n} task-event partition(s)", exclusive=True),
     Job("timers", _fire_timers, "fired timers on {n} instance(s)", _timers_backlog),
@@ -123,6 +145,10 @@ JOBS: list[Job] = [
     ),
     Job("dispatch", _dispatch, "dispatched {n} link(s)", every=DISPATCH_EVERY),
     Job("external_task_locks", None, backlog=_expired_locks_backlog),
+    # Customers are told (issue 13): late links noticed once each, then the outbox delivered
+    # (its messages claimed with SKIP LOCKED and a lease, so workers share it).
+    Job("late_links", _late_links, "told customers of {n} late link(s)", exclusive=True),
+    Job("outbox", _deliver_outbox, "delivered {n} message(s) from the outbox", _outbox_backlog),
     # The predictor's history: demands finished since the last round (issue 13).
     Job(
         "predictions",
