@@ -333,14 +333,14 @@ def book(
                 who = [u for u in who if u == username]
             if not who:
                 raise ConflictError("that slot is no longer free: choose another")
-            connection.execute(
+            moved_from = connection.execute(
                 update(APPOINTMENTS)
                 .where(
                     APPOINTMENTS.c.work_item_id == work_item_id,
                     APPOINTMENTS.c.state == "booked",
                 )
                 .values(state="cancelled", recorded_by=actor.username, recorded_at=now)
-            )
+            ).rowcount
             appointment_id = connection.execute(
                 APPOINTMENTS.insert().returning(APPOINTMENTS.c.id),
                 {
@@ -367,9 +367,35 @@ def book(
                 )
                 if moved.rowcount != 1:
                     raise ConflictError("the link changed meanwhile: try again")
+            _tell_customer(rt, connection, visit.instance_id, appointment_id, start, moved_from > 0)
     except IntegrityError as exc:
         raise ConflictError("that slot is no longer free: choose another") from exc
     return _get(rt, appointment_id)
+
+
+def _tell_customer(
+    rt: Runtime,
+    connection: Connection,
+    instance_id: int,
+    appointment_id: int,
+    start: datetime,
+    changed: bool,
+) -> None:
+    """The customer's "your visit is booked (or moved)" message, in the booking's transaction,
+    so a crash never keeps a booking without its message or a message without its booking."""
+    from gridflow.notifications import triggers
+
+    demand_id = connection.scalar(select(Instance.demand_id).where(Instance.id == instance_id))
+    if demand_id is None:
+        return
+    triggers.appointment(
+        connection,
+        rt.clock.now(),
+        demand_id,
+        rt.calendar.to_local(start).strftime("%Y-%m-%d %H:%M"),
+        changed=changed,
+        key=f"appointment:{appointment_id}",
+    )
 
 
 def _get(rt: Runtime, appointment_id: int) -> Booking:

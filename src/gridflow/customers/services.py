@@ -24,7 +24,6 @@ from sqlalchemy import select
 
 from gridflow.errors import GridflowError, NotFoundError
 from gridflow.models import Instance, WorkItem
-from gridflow.notifications import triggers
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -84,24 +83,11 @@ def booking(rt: Runtime, work_item_id: int) -> Any:  # noqa: ANN401 - a Booking 
 
 
 def book(rt: Runtime, demand_id: int, work_item_id: int, starts_at: datetime, actor: Actor) -> Any:  # noqa: ANN401 - a Booking
-    """Book (or move) the visit, then tell the customer."""
-    appointments = _need("appointments")
-    earlier = appointments.for_work_item(rt, work_item_id)
+    """Book (or move) the visit; the booking tells the customer in its own transaction."""
     try:
-        booked = appointments.book(rt, work_item_id, starts_at, actor)
+        return _need("appointments").book(rt, work_item_id, starts_at, actor)
     except GridflowError as exc:
         raise ServiceError(str(exc)) from exc
-    when = rt.calendar.to_local(booked.starts_at).strftime("%Y-%m-%d %H:%M")
-    with rt.db.transaction() as connection:
-        triggers.appointment(
-            connection,
-            rt.clock.now(),
-            demand_id,
-            when,
-            changed=earlier is not None,
-            key=f"appointment:{booked.id}",
-        )
-    return booked
 
 
 def rating_of(rt: Runtime, demand_id: int) -> Any:  # noqa: ANN401 - a RatingView or None
