@@ -113,31 +113,29 @@ def links() -> str:
     flt = current_filter()
     choices = _choices()
     # "All processes" lists every process's links (newest versions first); the diagram is
-    # drawn for one chosen process.
+    # drawn for one process: the chosen one, else the default (the high-voltage connection).
     chosen = _selected_definition(flt, choices["versions"]) if flt.process_id else None
+    drawn = chosen or _selected_definition(flt, choices["versions"])
     figures = audit.link_figures(rt, flt)
     shown = [f for f in figures if chosen is None or f.definition_id == chosen.id]
-    steps = [
-        f
-        for f in step_figures.step_figures(rt, flt)
-        if chosen is None or f.definition_id == chosen.id
-    ]
+    all_steps = step_figures.step_figures(rt, flt)
+    steps = [f for f in all_steps if chosen is None or f.definition_id == chosen.id]
     if chosen is None:
         shown.sort(key=lambda f: (f.process_name, -f.version, f.link_name))
     heat: dict[str, dict[str, object]] = {}
     default_metric = HEAT_METRICS[0]
-    if chosen is not None:
-        links = rt.definition(chosen.id).links
+    if drawn is not None:
+        links = rt.definition(drawn.id).links
         working = sum(1 for link in links.values() if link.standard.basis == "working")
         if 2 * working < len(links):  # mostly minutes and hours on the clock: calendar time
             default_metric = "total_median_s"
         for element_id, link in links.items():
             heat[element_id] = {
-                "name": label(chosen.id, element_id, link.name),
+                "name": label(drawn.id, element_id, link.name),
                 "count": 0,
                 "department": link.department,
             }
-        for row in shown:
+        for row in (f for f in figures if f.definition_id == drawn.id):
             data = row.as_json()
             on_basis = "total_working" if row.standard_basis == "working" else "total"
             heat[row.element_id] = {
@@ -165,12 +163,13 @@ def links() -> str:
             "failures": f.failures,
             "incidents": f.incidents,
         }
-        for f in steps
+        for f in all_steps
+        if drawn is not None and f.definition_id == drawn.id
     }
     page_data = {
         "mode": "heatmap",
         "steps": step_heat,
-        "diagram_url": url_for("audit.diagram", definition_id=chosen.id) if chosen else None,
+        "diagram_url": url_for("audit.diagram", definition_id=drawn.id) if drawn else None,
         "links": heat,
         "metric": request.args.get("metric") or default_metric,
         "working_day_s": rt.calendar.day_length.total_seconds(),
@@ -182,6 +181,7 @@ def links() -> str:
         query=flt.as_query(rt.calendar),
         choices=choices,
         chosen=chosen,
+        drawn=drawn,
         figures=shown,
         steps=steps,
         breaches=audit.breaches(rt, flt),
