@@ -108,9 +108,9 @@ class Cluster:
         if self.nginx and NGINX:
             self._nginx()
         for n in range(self.hosts):
-            wait_ready(f"http://127.0.0.1:{self.host_port(n)}/readyz")
+            wait_ready(f"http://127.0.0.1:{self.host_port(n)}/readyz", timeout=120)
         if any(p.name == "nginx" for p in self.parts):
-            wait_ready(f"{self.entry}/readyz")
+            wait_ready(f"{self.entry}/readyz", timeout=120)
 
     def _fresh_database(self) -> None:
         from sqlalchemy import create_engine, text
@@ -120,16 +120,21 @@ class Cluster:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{self.database}"'))
         admin.dispose()
-        # Schema, processes and the demo accounts (and demands when asked), as `make run` does.
-        gridflow = [PYTHON, "-m", "gridflow.cli"]
-        steps = (
-            [[*gridflow, "init-db"], [*gridflow, "deploy", str(ROOT / "processes")]]
-            if self.demo is None
-            else [[*gridflow, "demo", "--instances", str(self.demo), "--weeks", "1",
-                   "--leave-open", "--accounts"]]
+        if self.demo is None:  # the schema and the processes only
+            from gridflow import catalog
+            from gridflow.runtime import Runtime, load_roles
+
+            rt = Runtime.create(self.url, roles=load_roles(ROOT / "processes" / "roles.yaml"))
+            rt.db.migrate()
+            catalog.deploy_paths(rt, [ROOT / "processes"], "cluster")
+            rt.db.dispose()
+            return
+        # Schema, processes, the demo accounts and demands, as `make run` does.
+        subprocess.run(
+            [PYTHON, "-m", "gridflow.cli", "demo", "--instances", str(self.demo), "--weeks", "1",
+             "--leave-open", "--accounts"],
+            cwd=ROOT, env=self.env(), check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        for step in steps:
-            subprocess.run(step, cwd=ROOT, env=self.env(), check=True, stdout=subprocess.DEVNULL)
 
     def _spawn(self, name: str, where: str, command: list[str], env: dict[str, str]) -> Part:
         log = self.run_dir / f"{name}.log"

@@ -51,10 +51,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, create_engine, select, text
+from sqlalchemy import bindparam, create_engine, or_, select, text
 from sqlalchemy.engine import make_url
 
 from gridflow import catalog, decisions, definitions, external_tasks, instances, work_items
@@ -65,7 +66,7 @@ from gridflow.definitions import ProcessDefinition
 from gridflow.definitions.spiff import CalledProcess, ExternalTask, GridflowParser, connect_loops
 from gridflow.engine import Engine, Run, SafeScriptEngine, using_clock
 from gridflow.instances import OPEN
-from gridflow.models import Base, Instance, SystemTask, Wait, WorkItem
+from gridflow.models import Instance, SystemTask, Wait, WorkItem
 from gridflow.roles import Actor, RoleBook
 from gridflow.runtime import Runtime
 from gridflow.working_time import WorkingCalendar
@@ -320,8 +321,10 @@ def drive_persisted(rt: Runtime, flow: Flow, i: int) -> list[str]:
     started = instances.start_instance(rt, flow.process_id, VARIABLES, business_key=f"bench-{i}")
     instance_id = started.instance_id
     requests = [external_tasks.TopicRequest(topic, 60_000) for topic in flow.topics]
+    called: dict[int, str] = {}  # the instances it called -> the call activity's element id
     while True:
-        items, status, messages, called = _instance_state(rt, instance_id)
+        items, status, messages, calls = _instance_state(rt, instance_id)
+        called.update(calls)
         if items:
             for item in items:
                 work_items.complete(rt, item.id, ADMIN, flow.forms[item.element_id])
@@ -329,6 +332,8 @@ def drive_persisted(rt: Runtime, flow: Flow, i: int) -> list[str]:
         elif requests and (tasks := external_tasks.fetch_and_lock(rt, WORKER, requests, 10)):
             for task in tasks:
                 external_tasks.complete(rt, task.id, WORKER, flow.outputs[task.element_id])
+                if task.instance_id != instance_id and task.instance_id not in called:
+                    called[task.instance_id] = _call_of(rt, task.instance_id)
                 path.append(_in(called, task.instance_id, task.element_id))
         elif status != "running":
             return path
@@ -344,38 +349,56 @@ def _in(called: Mapping[int, str], instance_id: int, element_id: str) -> str:
     return f"{process}/{element_id}" if process else element_id
 
 
-_CALLED = (
-    select(Instance.id, SystemTask.element_id)
-    .join(SystemTask, SystemTask.child_instance_id == Instance.id)
-    .where(Instance.parent_instance_id == bindparam("instance_id"))
+# The open links of an instance and of the processes it called (with the call activity's
+# element id), and, when it has none, its status and the first message it waits for: one
+# statement each, read outside a transaction as a clerk's queue page reads.
+_OPEN_LINKS = (
+    select(WorkItem.id, WorkItem.instance_id, WorkItem.element_id, SystemTask.element_id)
+    .join(Instance, Instance.id == WorkItem.instance_id)
+    .outerjoin(SystemTask, SystemTask.child_instance_id == Instance.id)
+    .where(
+        or_(
+            Instance.id == bindparam("instance_id"),
+            Instance.parent_instance_id == bindparam("instance_id"),
+        ),
+        WorkItem.state.in_(OPEN),
+    )
+    .order_by(WorkItem.id)
 )
+_CALL_OF = select(SystemTask.element_id).where(
+    SystemTask.child_instance_id == bindparam("instance_id")
+)
+
+
+def _call_of(rt: Runtime, instance_id: int) -> str:
+    with rt.db.snapshot() as connection:
+        return str(connection.scalar(_CALL_OF, {"instance_id": instance_id}))
+
+
+_STATUS_AND_MESSAGE = select(
+    Instance.status,
+    select(Wait.name)
+    .where(Wait.instance_id == Instance.id, Wait.kind == "message")
+    .order_by(Wait.id)
+    .limit(1)
+    .scalar_subquery(),
+).where(Instance.id == bindparam("instance_id"))
 
 
 def _instance_state(
     rt: Runtime, instance_id: int
-) -> tuple[list[WorkItem], str, list[str], dict[int, str]]:
+) -> tuple[list[Any], str, list[str], dict[int, str]]:
     """Open links (of the instance and the processes it called), status, awaited messages and
-    the instances it called (id -> the call activity's element id): one read transaction."""
-    with rt.db.read() as session:
-        called = {
-            row.id: row.element_id for row in session.execute(_CALLED, {"instance_id": instance_id})
-        }
-        items = list(
-            session.scalars(
-                select(WorkItem)
-                .where(WorkItem.instance_id.in_([instance_id, *called]), WorkItem.state.in_(OPEN))
-                .order_by(WorkItem.id)
-            )
-        )
-        if items:
-            return items, "running", [], called
-        status = session.scalar(select(Instance.status).where(Instance.id == instance_id))
-        messages = list(
-            session.scalars(
-                select(Wait.name).where(Wait.instance_id == instance_id, Wait.kind == "message")
-            )
-        )
-        return items, status or "missing", messages, called
+    the instances it called that hold open links (id -> the call activity's element id)."""
+    with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        rows = connection.execute(_OPEN_LINKS, {"instance_id": instance_id}).all()
+        if rows:
+            called = {row[1]: row[3] for row in rows if row[3] is not None}
+            return list(rows), "running", [], called
+        status, message = connection.execute(
+            _STATUS_AND_MESSAGE, {"instance_id": instance_id}
+        ).one()
+        return [], status or "missing", [message] if message else [], {}
 
 
 def sqlite_url(folder: str, flow: Flow) -> str:
@@ -403,10 +426,11 @@ def prepare_postgres(url: str) -> tuple[str | None, str]:
 
 
 def reset_postgres(url: str) -> None:
+    # Everything in the schema goes (task_events' monthly partitions, tables of older versions).
     engine = create_engine(url)
     with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
 
 

@@ -15,6 +15,7 @@ HV_DEMAND = {
     "channel": "counter",
     "category": "connection",
     "address": "88 Jianshe Road",
+    "phone": "0571-87654321",
     "voltage": "high",
     "capacity_kw": 800,
     "supply": "dual",
@@ -99,7 +100,13 @@ def test_one_demand_can_start_a_connection_and_a_pv_connection(client: Any) -> N
     desk = token(client, "desk1")
     response = client.post(
         "/api/demands",
-        json={**HV_DEMAND, "voltage": "low", "customer_category": "residential", "also": ["pv"]},
+        json={
+            **HV_DEMAND,
+            "voltage": "low",
+            "customer_category": "residential",
+            "capacity_kw": 8,
+            "also": ["pv"],
+        },
         headers=desk,
     )
     assert response.status_code == 201
@@ -275,7 +282,7 @@ def test_queue_filters_and_bad_parameters(client: Any) -> None:
     create_hv(client, desk)
     client.post(
         "/api/demands",
-        json={**HV_DEMAND, "voltage": "low", "customer_category": "residential"},
+        json={**HV_DEMAND, "voltage": "low", "customer_category": "residential", "capacity_kw": 8},
         headers=desk,
     )
     assert len(team(client, manager)) == 2

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from gridflow import users
+from gridflow.database import Database
 from gridflow.models import Instance, LinkageEvent
 from gridflow.runtime import Runtime
 
@@ -166,7 +167,7 @@ def test_gunicorn_workers_end_when_their_master_is_killed(tmp_path: Path) -> Non
         "GRIDFLOW_WEB_WORKERS": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    subprocess.run([sys.executable, "-m", "gridflow.cli", "init-db"], env=env, cwd=ROOT, check=True)
+    Database(url).migrate()
     master = subprocess.Popen(
         [
             sys.executable,
@@ -187,7 +188,7 @@ def test_gunicorn_workers_end_when_their_master_is_killed(tmp_path: Path) -> Non
             assert time.monotonic() < deadline, "gunicorn did not start its workers"
             time.sleep(0.1)
         workers = _children(master.pid)
-        bench_cluster().wait_ready(f"http://127.0.0.1:{port}/healthz")
+        bench_cluster().wait_ready(f"http://127.0.0.1:{port}/healthz", timeout=120)
         master.send_signal(signal.SIGKILL)
         master.wait(timeout=10)
         deadline = time.monotonic() + 10

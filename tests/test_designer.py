@@ -241,7 +241,7 @@ def test_the_catalog_lists_versions_instances_and_standards_per_link(
     assert versions.definitions.content_hash(XML)[:12] in page
     assert '<td class="running">1</td>' in page
     assert '<tr data-element="Activity_check">' in page
-    assert "P3D (working days)" in page
+    assert '<td class="standard">3 working days</td>' in page
     assert "Metering code: on-site check within 3 working days" in page
     assert 'data-bpmn-url="/designer/meter_check/1.bpmn?labels=reader"' in page
     assert "deployed version 1 (API)" in page
@@ -371,3 +371,43 @@ def test_the_openapi_document_describes_the_definitions_api(client: Any) -> None
     paths = client.get("/api/openapi.json").json["paths"]
     assert set(paths["/api/definitions"]) == {"get", "post"}
     assert set(paths["/api/definitions"]["post"]["responses"]) >= {"200", "201", "403", "422"}
+
+
+def test_an_unchanged_modeler_save_deploys_nothing_and_a_change_asks_to_confirm(
+    client: Any, rt: Runtime, designer: str
+) -> None:
+    """The modeler writes the file anew (other prefixes, indentation, exporter, layout): the
+    same content is not a new version; a real change is previewed with its version number and
+    the running instances that stay, and deployed only by the second request."""
+    versions.deploy_bpmn(rt, XML, "meter_check.bpmn", "test", "cli")
+    instances.start_instance(rt, "meter_check", {}, business_key="RUNNING-1")
+    instances.start_instance(rt, "meter_check", {}, business_key="RUNNING-2")
+    login(client, designer)
+    rewritten = (
+        XML.replace(b'exporter="Camunda Modeler"', b'exporter="bpmn-js (https://demo.bpmn.io)"')
+        .replace(b"<bpmn:", b"<semantic:")
+        .replace(b"</bpmn:", b"</semantic:")
+        .replace(b"xmlns:bpmn=", b"xmlns:semantic=")
+        .replace(b"\n      ", b"\n  ")
+    )
+    assert rewritten != XML
+    headers = {"Content-Type": "application/xml"}
+    preview = client.post("/designer/meter_check/deploy/preview", data=rewritten, headers=headers)
+    assert preview.status_code == 200, preview.text
+    assert preview.json == {"unchanged": True, "version": 1, "latest_version": 1, "running_stay": 2}
+    saved = client.post("/designer/meter_check/deploy", data=rewritten, headers=headers)
+    assert (saved.status_code, saved.json["version"]) == (200, 1)
+    assert definitions_count(rt) == 1
+
+    changed = XML.replace(b'value="P3D"', b'value="P2D"')
+    preview = client.post("/designer/meter_check/deploy/preview", data=changed, headers=headers)
+    assert preview.json == {
+        "unchanged": False,
+        "version": 2,
+        "latest_version": 1,
+        "running_stay": 2,
+    }
+    assert definitions_count(rt) == 1  # the preview deploys nothing
+    deployed = client.post("/designer/meter_check/deploy", data=changed, headers=headers)
+    assert (deployed.status_code, deployed.json["version"]) == (201, 2)
+    assert definitions_count(rt) == 2

@@ -360,6 +360,7 @@ def test_rules_are_listed(client: Any) -> None:
         "outage_starts_active_repair",
         "repair_arrival_breached",
         "meter_connected_completes_connection",
+        "low_rating_return_visit",
     ]
     assert response.json["events"]["outage_alarm"]["payload"]["area"] == {
         "type": "string",

@@ -15,7 +15,7 @@ from gridflow.runtime import Runtime
 HV_FORM = {
     "customer_name": "Hongda Steel",
     "address": "88 Jianshe Road",
-    "phone": "0571-8888",
+    "phone": "0571-88886666",
     "category": "connection",
     "customer_category": "business",
     "channel": "counter",
@@ -191,8 +191,10 @@ def test_a_stale_page_gets_the_conflict_message_and_keeps_the_typed_values(
     typed = {**data, "field_scheme_summary": "Planner two's careful notes"}
     late = second.post(f"/work-items/{scheme.id}/complete", data={"version": 1, **typed})
     assert late.status_code == 409
-    assert "Someone else got there first" in late.text
-    assert "already completed by planner1" in late.text
+    assert "planner1 completed “Design supply scheme” at 2026-03-02" in late.text
+    assert "before you. Nothing you entered was saved; it is shown below." in late.text
+    assert "Planner two&#39;s careful notes" in late.text
+    assert 'id="complete"' not in late.text
 
 
 def test_comments_and_consultations_reach_the_timeline_and_the_specialists(

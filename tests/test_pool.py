@@ -315,8 +315,8 @@ def test_a_supervisor_keeps_the_pool_and_sees_who_is_free(rt: Runtime, client: A
     )
     page = client.get("/pool")
     assert page.status_code == 200
-    assert "meter1" in page.text and "metering:3" in page.text and "Mon 08:00–17:00" in page.text
-    assert "Tue 06:00–10:00" in page.text
+    assert "meter1" in page.text and "metering:3" in page.text and "Monday 08:00–17:00" in page.text
+    assert "Tuesday 06:00–10:00" in page.text
     assert "<td>Metering</td>" in page.text  # the department's name, not its id
     assert "free: 1" in page.text and "VAN-9" in page.text
     assert "meter1: 2026-03-09 09:00 – 2026-03-13 18:00 training" in page.text
@@ -343,7 +343,12 @@ def test_find_help_page_ranks_and_hands_over(rt: Runtime, client: Any) -> None:
     page = client.get(f"/work-items/{accept.id}/help")
     assert page.status_code == 200
     assert "manager_qian" in page.text and "holds 0 of 3" in page.text
-    assert "on leave until 2026-03-05 09:00" in page.text  # local (Beijing) time
+    # Only those available are listed; the one on leave is behind "show everyone".
+    assert "manager_sun" not in page.text and "not available now" in page.text
+    assert 'id="show-all"' in page.text
+    everyone = client.get(f"/work-items/{accept.id}/help?show=all")
+    assert "manager_sun" in everyone.text
+    assert "on leave until 2026-03-05 09:00" in everyone.text  # local (Beijing) time
     done = client.post(
         f"/work-items/{accept.id}/hand-over",
         data={"username": "manager_qian", "version": str(accept.lock_version)},

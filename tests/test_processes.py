@@ -45,6 +45,7 @@ COVERED_PROCESSES = {
     "energy_efficiency",
     "escalation",
     "meter_installation",
+    "return_visit",
 }
 # The other systems' worker: every topic (as an administrator's worker may).
 SYSTEMS = Worker("systems", "test-worker", None)
@@ -1638,3 +1639,20 @@ def test_an_escalation_is_one_supervisor_link_within_30_minutes(rt: Runtime) -> 
     assert (item.role, item.due_at - item.ready_at) == ("supervisor", timedelta(minutes=30))
     complete(rt, iid, "Activity_handle_escalation", {"escalation_action": "dispatch_backup_crew"})
     assert_finished(rt, iid, ["Activity_handle_escalation"])
+
+
+# --- return visit after a low rating (raised by a linkage rule) ----------------------------------
+
+
+def test_a_return_visit_is_one_account_manager_link_within_a_working_day(rt: Runtime) -> None:
+    started = instances.start_instance(
+        rt, "return_visit", {"rated_stars": 1, "rated_demand": "D-2026-000001"}, business_key="R-1"
+    )
+    iid = started.instance_id
+    assert open_links(rt, iid) == ["Activity_return_visit"]
+    item = item_for(rt, iid, "Activity_return_visit")
+    # Monday 09:00 + 1 working day (7 h): Monday 17:30.
+    assert (item.role, item.customer_facing) == ("account_manager", True)
+    assert item.due_at - item.ready_at == timedelta(hours=8, minutes=30)
+    complete(rt, iid, "Activity_return_visit", {"visit_outcome": "resolved"})
+    assert_finished(rt, iid, ["Activity_return_visit"])

@@ -46,6 +46,7 @@ def test_the_shipped_rules_load(roles: RoleBook) -> None:
         ),
         ("repair_arrival_breached", "standard_breached", ["escalate supervisor"]),
         ("meter_connected_completes_connection", "meter_connected", ["correlate meter_connected"]),
+        ("low_rating_return_visit", "service_rated", ["start return_visit"]),
     ]
 
 

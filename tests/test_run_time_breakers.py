@@ -38,6 +38,9 @@ DEMAND = {
     "customer_category": "residential",
     "channel": "counter",
     "category": "connection",
+    "address": "12 Heping Road",
+    "phone": "13800138000",
+    "capacity_kw": 8,
 }
 
 

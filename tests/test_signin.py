@@ -39,7 +39,7 @@ def test_the_sixth_wrong_password_within_a_minute_is_429_and_the_right_one_waits
     sixth = client.post("/login", data=wrong(5))
     assert sixth.status_code == 429
     assert sixth.headers["Retry-After"] == "55"
-    assert "Too many failed sign-ins for this account. Try again in 1 min." in sixth.text
+    assert "Too many failed sign-ins for this account. Try again in 1 minute." in sixth.text
     refused = client.post("/login", data=RIGHT)
     assert (refused.status_code, refused.headers["Retry-After"]) == (429, "55")
     api = client.post("/api/tokens", json=RIGHT)

@@ -205,9 +205,15 @@ def test_migrations_build_exactly_the_schema_the_models_describe(database_url: s
     from sqlalchemy import create_engine
 
     from gridflow.models import Base
+    from gridflow.partitions import is_partition
+
+    def include_name(name: str | None, type_: str, _parents: object) -> bool:
+        # task_events' monthly partitions on PostgreSQL are not tables of the models
+        return not (type_ == "table" and name is not None and is_partition(name))
 
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": include_name})
+        differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []

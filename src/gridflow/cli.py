@@ -51,9 +51,9 @@ def init_db(database: str | None) -> None:
     help="Roles file (default: processes/roles.yaml).",
 )
 def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
-    """Check BPMN and DMN files (and a folder's rules.yaml), and that every label has its
-    translations; one line per problem, exit status 1 when there is any."""
-    from gridflow import company_calendar, linkage, rules
+    """Check BPMN and DMN files (and a folder's rules.yaml, packages.yaml and calendar.yaml), and
+    that every label has its translations; one line per problem, exit status 1 when there is any."""
+    from gridflow import company_calendar, linkage, packages, rules
     from gridflow.labels import lint as label_lint
 
     book = load_roles(roles)
@@ -66,6 +66,11 @@ def lint(paths: tuple[Path, ...], roles: Path | None) -> None:
             results[path] = exc.problems
             continue
         results[path] = rules.lint(text, str(path), linkage.catalogue_for(folder, book))
+    for folder in (p for p in paths if p.is_dir() and (p / packages.PACKAGES_FILE).exists()):
+        known = frozenset(linkage.catalogue_for(folder, book).processes)
+        results[folder / packages.PACKAGES_FILE] = packages.lint(
+            folder / packages.PACKAGES_FILE, known
+        )
     for folder in (p for p in paths if p.is_dir()):
         calendar_path = folder / company_calendar.CALENDAR_FILE
         if calendar_path.is_file():
@@ -434,8 +439,12 @@ def serve(database: str | None, host: str, port: int, debug: bool, worker: bool)
 
         # A worker of its own beside the development server (production runs `gridflow worker`).
         beside = Worker(rt, interval=30, say=lambda line: click.echo(f"worker: {line}"))
-        threading.Thread(target=beside.run, name="worker", daemon=True).start()
+        thread = threading.Thread(target=beside.run, name="worker", daemon=True)
+        thread.start()
     app.run(host=host, port=port, debug=debug, threaded=True)
+    if worker:  # Ctrl+C: the worker finishes its round and says it stopped
+        beside.stop()
+        thread.join(timeout=60)
 
 
 @main.command()

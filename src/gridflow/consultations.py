@@ -6,11 +6,14 @@ role's list until someone answers, and the request is a `help_requested` task ev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
+from gridflow import access
 from gridflow.errors import ConflictError, ForbiddenError, GridflowError, NotFoundError
 from gridflow.instances import OPEN, record
-from gridflow.models import Consultation, WorkItem, to_ms
+from gridflow.models import Consultation, Definition, Demand, Instance, WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -86,3 +89,55 @@ def open_count(rt: Runtime, actor: Actor) -> int:
         if "admin" not in actor.roles:
             query = query.where(Consultation.role.in_(sorted(actor.roles)))
         return session.scalar(query) or 0
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a question is about: the link, its process, the demand and its customer (the
+    customer's name only for those who see the demand's personal data, else masked)."""
+
+    link_name: str
+    process_name: str
+    demand_id: int | None
+    reference: str | None
+    customer: str | None
+
+
+def subjects(rt: Runtime, actor: Actor, questions: list[Consultation]) -> dict[int, Subject]:
+    """Consultation id → its subject, in one query for the list."""
+    if not questions:
+        return {}
+    item_ids = sorted({q.work_item_id for q in questions})
+    with rt.db.snapshot() as connection:
+        rows = {
+            row.id: row
+            for row in connection.execute(
+                select(
+                    WorkItem.id,
+                    WorkItem.link_name,
+                    Definition.name,
+                    Demand.id.label("demand_id"),
+                    Demand.reference,
+                    Demand.customer_name,
+                )
+                .join(Instance, Instance.id == WorkItem.instance_id)
+                .join(Definition, Definition.id == Instance.definition_id)
+                .outerjoin(Demand, Demand.id == Instance.demand_id)
+                .where(WorkItem.id.in_(item_ids))
+            )
+        }
+        demand_ids = [row.demand_id for row in rows.values() if row.demand_id is not None]
+        shown = access.personal_demands(connection, actor, rt.roles, demand_ids)
+    result = {}
+    for question in questions:
+        row = rows.get(question.work_item_id)
+        if row is None:
+            continue
+        customer = None
+        if row.demand_id is not None:
+            name = row.customer_name or ""
+            customer = name if row.demand_id in shown else access.masked(name)
+        result[question.id] = Subject(
+            row.link_name, row.name, row.demand_id, row.reference, customer
+        )
+    return result

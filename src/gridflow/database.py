@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from gridflow import partitions
 from gridflow.errors import ConflictError
 
 DEFAULT_URL = "sqlite:///gridflow.db"
@@ -26,19 +28,36 @@ def database_url() -> str:
     return os.environ.get("GRIDFLOW_DATABASE_URL", DEFAULT_URL)
 
 
-class Database:
-    """One SQLAlchemy engine and its two kinds of session."""
+def read_database_url() -> str | None:
+    """GRIDFLOW_READ_DATABASE_URL: a replica for audit, export and report reads, if set."""
+    return os.environ.get("GRIDFLOW_READ_DATABASE_URL") or None
 
-    def __init__(self, url: str | None = None, **engine_options: Any):
+
+class Database:
+    """One SQLAlchemy engine and its two kinds of session; a second engine on a read replica
+    for the audit, export and report reads when a read URL is given (else they use the first).
+
+    The read URL comes from GRIDFLOW_READ_DATABASE_URL only when the database URL comes from
+    the environment too, so a database named in code never reads another one's replica."""
+
+    def __init__(self, url: str | None = None, read_url: str | None = None, **engine_options: Any):
+        if url is None and read_url is None:
+            read_url = read_database_url()
         self.url = url or database_url()
+        self.read_url = read_url
         self.is_sqlite = self.url.startswith("sqlite")
-        if self.is_sqlite:
-            engine_options.setdefault("connect_args", {"timeout": 30})
-        self.engine: Engine = create_engine(self.url, **engine_options)
+        self.engine: Engine = _engine(self.url, engine_options)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _sqlite_setup(self.engine, self._writer, self._reader)
+        self.replica_engine: Engine = self.engine
+        self._replica_reader = self._reader
+        if read_url is not None and read_url != self.url:
+            self.replica_engine = _engine(read_url, dict(engine_options))
+            self._replica_reader = sessionmaker(self.replica_engine, expire_on_commit=False)
+            if read_url.startswith("sqlite"):
+                _sqlite_setup(self.replica_engine, None, self._replica_reader)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -64,16 +83,20 @@ class Database:
             yield connection
 
     @contextmanager
-    def snapshot(self) -> Iterator[Connection]:
-        """A read-only transaction on a bare connection, for Core SELECTs on hot paths."""
-        with self.engine.connect() as connection, connection.begin():
-            if self.is_sqlite:
+    def snapshot(self, *, replica: bool = False) -> Iterator[Connection]:
+        """A read-only transaction on a bare connection, for Core SELECTs on hot paths; on the
+        read replica with `replica=True` (audit, export, reports), when one is configured."""
+        engine = self.replica_engine if replica else self.engine
+        with engine.connect() as connection, connection.begin():
+            if engine.dialect.name == "sqlite":
                 _sqlite_begin(connection, "BEGIN")
             yield connection
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._reader() as session:
+    def read(self, *, replica: bool = False) -> Iterator[Session]:
+        """A read session; on the read replica with `replica=True` (audit, export, reports),
+        when one is configured. What it reads may lag the primary by the replication delay."""
+        with (self._replica_reader if replica else self._reader)() as session:
             yield session
 
     def migrate(self) -> None:
@@ -84,9 +107,13 @@ class Database:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            # The task events' monthly partitions around today (PostgreSQL).
+            partitions.ensure(connection, datetime.now(UTC))
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not self.engine:
+            self.replica_engine.dispose()
 
 
 def alembic_config(url: str) -> Config:
@@ -96,8 +123,14 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def _engine(url: str, options: dict[str, Any]) -> Engine:
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": 30})
+    return create_engine(url, **options)
+
+
 def _sqlite_setup(
-    engine: Engine, writer: sessionmaker[Session], reader: sessionmaker[Session]
+    engine: Engine, writer: sessionmaker[Session] | None, reader: sessionmaker[Session]
 ) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -112,9 +145,11 @@ def _sqlite_setup(
     # Sessions begin as they start a transaction on a connection, not through an engine event:
     # an engine with a listener of its own runs SQLAlchemy's event dispatch around every
     # statement of every connection.
-    @event.listens_for(writer, "after_begin")
-    def _on_write_begin(_session: Session, _transaction: Any, connection: Connection) -> None:
-        _sqlite_begin(connection, "BEGIN IMMEDIATE")
+    if writer is not None:
+
+        @event.listens_for(writer, "after_begin")
+        def _on_write_begin(_session: Session, _transaction: Any, connection: Connection) -> None:
+            _sqlite_begin(connection, "BEGIN IMMEDIATE")
 
     @event.listens_for(reader, "after_begin")
     def _on_read_begin(_session: Session, _transaction: Any, connection: Connection) -> None:

@@ -12,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 
 from gridflow.errors import GridflowError
 from gridflow.instances import Started, start_instance
-from gridflow.intake import AREAS, CHANNELS, CUSTOMER_CATEGORIES, SUPPLIES, VOLTAGES
+from gridflow.intake import (
+    AREAS,
+    CHANNELS,
+    CUSTOMER_CATEGORIES,
+    SUPPLIES,
+    VOLTAGES,
+    IntakeProblem,
+    office_problems,
+)
 from gridflow.models import Definition, Demand, Instance, to_ms
 from gridflow.roles import SYSTEM, Actor
 from gridflow.runtime import Runtime
@@ -30,10 +38,15 @@ EXTRA_PROCESSES = {
 
 
 class DemandError(GridflowError):
-    """A demand that cannot be accepted; field → message."""
+    """A demand that cannot be accepted; field → problem (a code the pages translate, English
+    text for the API and the logs)."""
 
-    def __init__(self, field_errors: Mapping[str, str]):
-        self.field_errors = dict(field_errors)
+    def __init__(self, field_errors: Mapping[str, str | IntakeProblem]):
+        self.problems = {
+            name: problem if isinstance(problem, IntakeProblem) else IntakeProblem("", {}, problem)
+            for name, problem in field_errors.items()
+        }
+        self.field_errors = {name: problem.text for name, problem in self.problems.items()}
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.field_errors.items()))
 
 
@@ -53,10 +66,13 @@ class DemandInput:
     feeder: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
 
-    def validate(self) -> None:
-        errors: dict[str, str] = {}
+    def validate(self, *, office: bool = False) -> None:
+        """DemandError naming every field that is malformed; with `office`, also what a counter
+        clerk would refuse (no address, no reachable phone, a capacity outside the voltage's
+        range: `intake.office_problems`), as the intake page and the API ask."""
+        errors: dict[str, IntakeProblem] = {}
         if not self.customer_name.strip():
-            errors["customer_name"] = "is required"
+            errors["customer_name"] = IntakeProblem("required", {}, "is required")
         for name, value, allowed in (
             ("customer_category", self.customer_category, CUSTOMER_CATEGORIES),
             ("channel", self.channel, CHANNELS),
@@ -66,17 +82,40 @@ class DemandInput:
             ("area", self.area, AREAS),
         ):
             if value not in allowed:
-                errors[name] = f"{value!r} is not one of: {', '.join(allowed)}"
-        if not isinstance(self.capacity_kw, int | float) or not 0 <= self.capacity_kw <= 1e7:
-            errors["capacity_kw"] = "must be a number of kW, zero or more"
+                errors[name] = IntakeProblem(
+                    "choice", {}, f"{value!r} is not one of: {', '.join(allowed)}"
+                )
+        capacity_ok = isinstance(self.capacity_kw, int | float) and 0 <= self.capacity_kw <= 1e7
+        if not capacity_ok:
+            errors["capacity_kw"] = IntakeProblem(
+                "capacity", {}, "must be a number of kW, zero or more"
+            )
         if self.priority not in PRIORITIES:
-            errors["priority"] = "must be 0 (low), 1 (normal), 2 (high) or 3 (urgent)"
-        if len(self.customer_name) > 200:
-            errors["customer_name"] = "must be at most 200 characters"
-        if len(self.address) > 500:
-            errors["address"] = "must be at most 500 characters"
-        if len(self.phone) > 40:
-            errors["phone"] = "must be at most 40 characters"
+            errors["priority"] = IntakeProblem(
+                "priority", {}, "must be 0 (low), 1 (normal), 2 (high) or 3 (urgent)"
+            )
+        for name, text, longest in (
+            ("customer_name", self.customer_name, 200),
+            ("address", self.address, 500),
+            ("phone", self.phone, 40),
+        ):
+            if len(text) > longest:
+                errors[name] = IntakeProblem(
+                    "too_long", {"max": longest}, f"must be at most {longest} characters"
+                )
+        if office and capacity_ok:
+            found = office_problems(
+                category=self.category,
+                channel=self.channel,
+                address=self.address,
+                phone=self.phone,
+                voltage=self.voltage,
+                customer_category=self.customer_category,
+                area=self.area,
+                capacity_kw=float(self.capacity_kw),
+            )
+            for name, problem in found.items():
+                errors.setdefault(name, problem)
         if errors:
             raise DemandError(errors)
 
@@ -150,13 +189,18 @@ def create_demand(
         if earlier is not None:
             return earlier
     try:
-        return _create(rt, demand, actor, process_ids, request_key, now, owner)
+        accepted = _create(rt, demand, actor, process_ids, request_key, now, owner)
     except IntegrityError:
         # The same key raced in from a second request and won: answer with its demand.
         earlier = _replay(rt, actor, request_key) if request_key is not None else None
         if earlier is None:
             raise
         return earlier
+    # The packages its data fits are offered to the customer (issue 13).
+    from gridflow import packages
+
+    packages.offer(rt, accepted.demand_id)
+    return accepted
 
 
 def _replay(rt: Runtime, actor: Actor, request_key: str) -> Accepted | None:

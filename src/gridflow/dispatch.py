@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gridflow import metrics
+from gridflow import appointments, metrics
 from gridflow.instances import EVENT_SOURCE, INSTANCES, WORK_ITEMS, event_row, insert_events
 from gridflow.models import (
     DispatchAssignment,
@@ -236,6 +236,7 @@ class Round:
     assignments: list[Assigned]
     unassigned: dict[str, str]
     replayed: bool = False
+    number: int = 0  # the round's row id: "round 12" on the page
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -318,7 +319,17 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
             jobs.append(Job(row.id, row.lock_version, need, row.link_name, row.ready_at))
             names[row.id] = row
         people = load_people(connection)
-        result = plan(jobs, people, now, equipment(connection))
+        # A link with a booked visit goes to the person who comes (issue 13), not to the plan.
+        visits = appointments.assign_booked(rt, connection, rows, people)
+        result = plan([j for j in jobs if j.id not in visits], people, now, equipment(connection))
+        result.choices.extend(
+            Choice(item_id, username, None, 0.0, (Reason("appointment", {}, why),))
+            for item_id, (username, why) in visits.items()
+        )
+        for job in jobs:
+            if job.id not in visits and _booked_elsewhere(connection, job.id):
+                result.unassigned[job.id] = "nobody qualified is free at the booked visit"
+                result.choices = [c for c in result.choices if c.job_id != job.id]
         round_id = connection.execute(
             ROUNDS.insert().returning(ROUNDS.c.id),
             {
@@ -391,6 +402,10 @@ def _run(rt: Runtime, key: str, now: datetime) -> Round:
         )
 
 
+def _booked_elsewhere(connection: Any, work_item_id: int) -> bool:  # noqa: ANN401
+    return appointments.booked_person(connection, work_item_id) is not None
+
+
 def stored_round(rt: Runtime, key: str) -> Round | None:
     with rt.db.read() as session:
         found = session.scalar(select(DispatchRound).where(DispatchRound.key == key))
@@ -443,4 +458,5 @@ def _round(session: Any, found: DispatchRound, replayed: bool = False) -> Round:
         ],
         dict(found.unassigned),
         replayed,
+        found.id,
     )

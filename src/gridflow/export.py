@@ -17,9 +17,9 @@ System steps (external tasks served by other systems' workers) are events of the
 
     locked → start          unlocked → suspend            error (a BPMN error) → ate_abort
 
-`escalated`, `help_requested`, `migrated`, `failed`, `incident` and `retried` have no
-counterpart in the standard model and are left out of the XES log (they are in the CSV export,
-which keeps every event as stored).
+`escalated`, `help_requested`, `migrated`, `arrived`, `restored` (a field crew on site, supply
+back), `failed`, `incident` and `retried` have no counterpart in the standard model and are
+left out of the XES log (they are in the CSV export, which keeps every event as stored).
 """
 
 from __future__ import annotations
@@ -118,14 +118,14 @@ def _events_query(flt: AuditFilter, lifecycles: Sequence[str] | None = None) -> 
 def count_events(rt: Runtime, flt: AuditFilter = EVERYTHING, *, xes: bool = False) -> int:
     """How many events an export with this filter writes (for a progress bar)."""
     inner = _events_query(flt, list(XES_LIFECYCLE) if xes else None).subquery()
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         return int(connection.execute(select(func.count()).select_from(inner)).scalar_one())
 
 
 def _rows(rt: Runtime, query: Select[Any]) -> Iterator[Sequence[Any]]:
     """The query's rows in order, fetched CHUNK at a time (a server-side cursor on
     PostgreSQL), each chunk as a list."""
-    with rt.db.snapshot() as connection:
+    with rt.db.snapshot(replica=True) as connection:
         result = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(
             query.order_by(TaskEvent.instance_id, TaskEvent.id)
         )

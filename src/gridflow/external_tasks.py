@@ -350,9 +350,12 @@ def _with_run(
             raise ConflictError(f"instance {instance.id} is {instance.status}")
         run = rt.engine.restore(rt.definition(instance.definition_id), instance.document)
         run.instance_id = instance.id
+        before = run.snapshot()
         now = to_ms(rt.clock.now())
         act(connection, row, instance, run, now)
-        write_run(rt, connection, instance, run, now, worker.actor)
+        write_run(
+            rt, connection, instance, run, now, worker.actor, before=before, handled=row.task_id
+        )
 
 
 def complete(rt: Runtime, task_id: int, worker: Worker, variables: Mapping[str, object]) -> None:

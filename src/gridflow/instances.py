@@ -206,9 +206,10 @@ def deliver_message(
     with rt.db.transaction() as connection:
         instance = _instance(connection, instance_id)
         run = _restore(rt, instance)
+        before = run.snapshot()
         if not run.deliver_message(name, payload):
             return False
-        write_run(rt, connection, instance, run, to_ms(rt.clock.now()), actor)
+        write_run(rt, connection, instance, run, to_ms(rt.clock.now()), actor, before=before)
         return True
 
 
@@ -339,6 +340,8 @@ def write_run(
     snapshot: Snapshot | None = None,
     new: Mapping[str, object] | None = None,
     starting: bool = False,
+    before: Snapshot | None = None,
+    handled: str | None = None,
 ) -> None:
     """Write a run's new state: document, status, work items for new links (ready events),
     cancelled links, system steps, waits, and the task events given (before the ones this adds).
@@ -346,13 +349,27 @@ def write_run(
     With `new`, insert the instance row (those columns, the id lands in `instance.id`); else
     update it under its version. Raises ConflictError when someone saved the instance first.
     A called process that ends hands its outputs back to its caller in the same transaction.
+
+    `before` is the run as restored, before the verb changed it, and `handled` the task whose
+    row the verb itself ended: the stored work items, steps and waits are those of `before`
+    (every save writes them from the document it saves), so they need not be read back unless
+    a link or step ready before was left behind by the change and must be cancelled.
     """
     snapshot = snapshot or run.snapshot()
     events = events if events is not None else []
     definition = run.definition
     links = snapshot.links
     ready_ids = [link.task_id for link in links if link.state == "ready"]
-    known = {} if new is not None else _known_items(connection, instance.id, ready_ids)
+    # Task ids of the links that have their open work item already.
+    has_item: set[str] = set()
+    known: dict[str, Any] = {}
+    if new is not None:
+        pass
+    elif before is not None and not left_behind(before.links, links, handled):
+        has_item = {link.task_id for link in before.links if link.state == "ready"}
+    else:
+        known = _known_items(connection, instance.id, ready_ids)
+        has_item = set(known)
     document = rt.engine.dump(run)
     variables = _json_safe(snapshot.data)
     status, ended_at = instance.status, instance.ended_at
@@ -377,8 +394,9 @@ def write_run(
     instance.status, instance.ended_at = status, ended_at
     ready_events: list[dict[str, Any]] = []
     owner: str | None | bool = False  # the demand's owner, looked up for a front-end link
+    new_items: list[dict[str, Any]] = []
     for link in links:
-        if link.state != "ready" or link.task_id in known:
+        if link.state != "ready" or link.task_id in has_item:
             continue
         meta = definition.links[link.element_id]
         role = meta.role if meta.role is not None else _role_held(rt, meta, link)
@@ -406,18 +424,23 @@ def write_run(
             "standard_basis": meta.standard.basis,
             "escalated": False,
             "lock_version": 1,
+            "assignee": given,
         }
-        if given is not None:
-            values["assignee"] = given
-        inserted = connection.execute(INSERT_ITEM, values).inserted_primary_key
-        assert inserted is not None
-        values["id"] = inserted[0]
+        new_items.append(values)
+        values["_by"] = by
+    for values in _insert_items(connection, new_items):
         ready_events.append(event_row(_Source(values), "ready", now, None))
-        if given is not None:
+        if values["assignee"] is not None:
             # Given first (the desk owner, or the assignee the diagram names): the link is in
             # their "My work", not yet started by them.
             ready_events.append(
-                event_row(_Source(values), "assigned", now, Actor(given), {"by": by})
+                event_row(
+                    _Source(values),
+                    "assigned",
+                    now,
+                    Actor(str(values["assignee"])),
+                    {"by": values["_by"]},
+                )
             )
     states = {link.task_id: link.state for link in links}
     for task_id, item in known.items():
@@ -431,13 +454,28 @@ def write_run(
                 f"instance {instance.id} was changed by someone else; nothing was saved",
             )
             ready_events.append(event_row(item, "cancelled", now, actor))
-    _write_waits(connection, instance.id, snapshot, fresh=new is not None)
+    _write_waits(
+        connection,
+        instance.id,
+        snapshot,
+        fresh=new is not None,
+        stored=before.waits if before is not None else None,
+    )
     finished: list[tuple[str, Mapping[str, object]]] = []
     if snapshot.steps:
         from gridflow import system_tasks
 
         finished = system_tasks.write_steps(
-            rt, connection, instance, run, snapshot, now, actor, ready_events
+            rt,
+            connection,
+            instance,
+            run,
+            snapshot,
+            now,
+            actor,
+            ready_events,
+            before=before.steps if before is not None else None,
+            handled=handled,
         )
     insert_events(connection, events + ready_events)
     starting = starting or new is not None
@@ -453,6 +491,34 @@ def write_run(
         from gridflow import system_tasks
 
         system_tasks.return_to_parent(rt, connection, instance, run, now, actor)
+
+
+def left_behind(before: Sequence[Any], after: Sequence[Any], handled: str | None) -> bool:
+    """Whether a link (or step) that was ready before a change, other than the one the verb
+    ended itself, is no longer ready after it: its row must then be read and cancelled."""
+    still = {task.task_id for task in after if task.state == "ready"}
+    return any(
+        task.state == "ready" and task.task_id != handled and task.task_id not in still
+        for task in before
+    )
+
+
+_INSERT_ITEMS = INSERT_ITEM.returning(WORK_ITEMS.c.id, sort_by_parameter_order=True)
+
+
+def _insert_items(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert new work items in one statement (their ids come back by RETURNING, in order) and
+    give each row its id."""
+    if not rows:
+        return rows
+    columns = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+    if len(rows) == 1:
+        ids = [connection.execute(INSERT_ITEM, columns[0]).inserted_primary_key[0]]  # type: ignore[index]
+    else:
+        ids = list(connection.execute(_INSERT_ITEMS, columns).scalars())
+    for row, item_id in zip(rows, ids, strict=True):
+        row["id"] = item_id
+    return rows
 
 
 _DEMAND_OWNER = (
@@ -609,9 +675,8 @@ _STORED_WAITS = (
 )
 
 
-def _write_waits(connection: Connection, instance_id: int, snapshot: Snapshot, fresh: bool) -> None:
-    """Replace the instance's waits by the run's, unless the stored ones are the same."""
-    rows: list[dict[str, object]] = [
+def _wait_rows(waits: Sequence[Any]) -> list[dict[str, object]]:
+    return [
         {
             "kind": wait.kind,
             "name": wait.name,
@@ -620,15 +685,31 @@ def _write_waits(connection: Connection, instance_id: int, snapshot: Snapshot, f
             "due_at": to_ms(wait.due_at) if wait.due_at is not None else None,
             "attached_task_id": wait.attached_to,
         }
-        for wait in snapshot.waits
+        for wait in waits
     ]
+
+
+def _write_waits(
+    connection: Connection,
+    instance_id: int,
+    snapshot: Snapshot,
+    fresh: bool,
+    stored: Sequence[Any] | None = None,
+) -> None:
+    """Replace the instance's waits by the run's, unless the stored ones are the same.
+    `stored` are the waits of the run as it was saved last (read from the table when None)."""
+    rows = _wait_rows(snapshot.waits)
     if not fresh:
-        stored = connection.execute(_STORED_WAITS, {"instance_id": instance_id}).all()
-        if [tuple(row[name] for name in _WAIT_FIELDS) for row in rows] == [
-            tuple(row) for row in stored
-        ]:
+        if stored is not None:
+            saved = [tuple(row.values()) for row in _wait_rows(stored)]
+        else:
+            saved = [
+                tuple(row)
+                for row in connection.execute(_STORED_WAITS, {"instance_id": instance_id})
+            ]
+        if [tuple(row[name] for name in _WAIT_FIELDS) for row in rows] == saved:
             return
-        if stored:
+        if saved:
             connection.execute(DELETE_WAITS, {"instance_id": instance_id})
     if rows:
         for row in rows:

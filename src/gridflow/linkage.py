@@ -281,7 +281,12 @@ def _act(
                 values = {name: e.evaluate(payload) for name, e in action.values.items()}
                 if action.kind == "start":
                     done = start_instance(
-                        rt, action.target, values, business_key=business_key, connection=connection
+                        rt,
+                        action.target,
+                        values,
+                        business_key=business_key,
+                        demand_id=_demand_named(connection, payload),
+                        connection=connection,
                     )
                     started.append(done.instance_id)
                     actions.append(
@@ -398,6 +403,18 @@ def _escalated_in_process(
     )
 
 
+def _demand_named(connection: Connection, payload: Mapping[str, object]) -> int | None:
+    """The demand an event is about, when its payload names one (a `demand` reference, or the
+    `instance_id` of one of its processes): a process a rule starts runs on its timeline."""
+    reference = payload.get("demand")
+    if isinstance(reference, str):
+        return connection.scalar(select(Demand.id).where(Demand.reference == reference))
+    instance_id = payload.get("instance_id")
+    if isinstance(instance_id, int):
+        return connection.scalar(select(Instance.demand_id).where(Instance.id == instance_id))
+    return None
+
+
 def _escalate(
     rt: Runtime,
     connection: Connection,
@@ -408,9 +425,7 @@ def _escalate(
 ) -> int:
     demand_id = None
     if isinstance(payload.get("instance_id"), int):
-        demand_id = connection.scalar(
-            select(Instance.demand_id).where(Instance.id == payload["instance_id"])
-        )
+        demand_id = _demand_named(connection, {"instance_id": payload["instance_id"]})
     variables = {k: v for k, v in payload.items() if v is not None}
     variables.update(values)
     variables["role"] = role

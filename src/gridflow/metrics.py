@@ -13,7 +13,7 @@ the same ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from gridflow import heartbeats
 from gridflow.models import WorkItem, to_ms
 
 if TYPE_CHECKING:
@@ -83,8 +84,10 @@ _OVERDUE_LINKS = (
 class StoreCollector(Collector):
     """Figures read from the database at scrape time."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Runtime, backlogs: Callable[[], Iterable[tuple[str, int, float]]]):
         self.rt = rt
+        # The worker jobs' backlogs: (job, items waiting, seconds the oldest has waited).
+        self.backlogs = backlogs
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("gridflow_database_up", "1 when the database answered the scrape")
@@ -99,8 +102,6 @@ class StoreCollector(Collector):
         yield from families
 
     def _families(self) -> Iterator[Metric]:
-        from gridflow.worker import JOBS, heartbeats
-
         rt = self.rt
         now = rt.clock.now()
         links = GaugeMetricFamily(
@@ -126,11 +127,9 @@ class StoreCollector(Collector):
             "How long the oldest waiting thing of a worker job has waited",
             labels=["queue"],
         )
-        for job in JOBS:
-            if job.backlog is not None:
-                found = job.backlog(rt)
-                items.add_metric([job.name], found.items)
-                lag.add_metric([job.name], found.lag_s)
+        for job, waiting, waited in self.backlogs():
+            items.add_metric([job], waiting)
+            lag.add_metric([job], waited)
         yield items
         yield lag
         beat = GaugeMetricFamily(
@@ -173,7 +172,7 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def exposition(rt: Runtime) -> bytes:
+def exposition(rt: Runtime, backlogs: Callable[[], Iterable[tuple[str, int, float]]]) -> bytes:
     """The text a scrape gets: measured metrics (of every gunicorn worker of this host in
     multiprocess mode) and the database's figures."""
     registry = CollectorRegistry(auto_describe=False)
@@ -181,5 +180,5 @@ def exposition(rt: Runtime) -> bytes:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_ThisProcess())
-    registry.register(StoreCollector(rt))
+    registry.register(StoreCollector(rt, backlogs))
     return generate_latest(registry)

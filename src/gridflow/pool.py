@@ -225,7 +225,12 @@ def fit(
         if left < MIN_SHIFT_LEFT:
             feasible = False
             if explain:
-                say("shift_ending", lambda: f"shift ends in {_fmt(left)}", left=_fmt(left))
+                say(
+                    "shift_ending",
+                    lambda: f"shift ends in {_fmt(left)}",
+                    left=_fmt(left),
+                    left_s=left.total_seconds(),
+                )
         else:
             if left < needed:
                 cost += W_SHORT_SHIFT * (needed - left) / needed
@@ -235,6 +240,8 @@ def fit(
                     lambda: f"on shift {_fmt(left)} more (link needs {_fmt(needed)})",
                     left=_fmt(left),
                     needed=_fmt(needed),
+                    left_s=left.total_seconds(),
+                    needed_s=needed.total_seconds(),
                 )
     # Load.
     load = person.load + extra_load
@@ -580,14 +587,16 @@ def save_equipment(rt: Runtime, code: str, kind: str, area: str, *, available: b
         row.type, row.area, row.available = kind, area, available
 
 
-def weekday_windows(shifts: Iterable[tuple[int, int, int]], offset_minutes: int = 0) -> list[str]:
-    """Shifts as text, e.g. 'Mon 08:30–17:30', moved by `offset_minutes` from UTC."""
-    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+def local_windows(
+    shifts: Iterable[tuple[int, int, int]], offset_minutes: int = 0
+) -> list[tuple[int, str, str]]:
+    """Shifts as (weekday, 'HH:MM' start, 'HH:MM' end), moved by `offset_minutes` from UTC;
+    the pages name the weekday in the reader's language."""
     out = []
     for weekday, start, minutes in shifts:
         weekday, start = divmod((weekday * 1440 + start + offset_minutes) % WEEK_MINUTES, 1440)
         end = (start + minutes) % 1440
-        out.append(f"{days[weekday]} {_hhmm(start)}–{_hhmm(end)}")
+        out.append((weekday, _hhmm(start), _hhmm(end)))
     return out
 
 

@@ -14,7 +14,7 @@ from gridflow.runtime import Runtime
 def counts(rt: Runtime) -> dict[str, dict[str, int]]:
     """Instances by status, work items by state, task events by lifecycle, system steps
     (external tasks and call activities) by state and incidents by state."""
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         instances = dict(
             session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
         )

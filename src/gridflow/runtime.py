@@ -91,9 +91,12 @@ class Runtime:
         clock: Clock | None = None,
         calendar: WorkingCalendar | None = None,
         roles: RoleBook | None = None,
+        read_url: str | None = None,
     ) -> Runtime:
+        """A runtime on the database URL (GRIDFLOW_DATABASE_URL when None), with audit, export
+        and report reads on `read_url` (GRIDFLOW_READ_DATABASE_URL) when given."""
         return cls(
-            db=Database(url),
+            db=Database(url, read_url),
             clock=clock or SystemClock(),
             calendar=calendar or configured_calendar(),
             roles=roles or load_roles(),

@@ -97,7 +97,7 @@ def step_figures(rt: Runtime, flt: AuditFilter) -> list[StepFigures]:
         failed_when.append(TaskEvent.at >= flt.since)
     if flt.until is not None:
         failed_when.append(TaskEvent.at < flt.until)
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         rows = {(r[0], r[1]): r for r in session.execute(ended).all()}
         describe = session.execute(
             select(

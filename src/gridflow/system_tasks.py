@@ -30,6 +30,7 @@ from gridflow.instances import (
     _start,
     event_row,
     insert_events,
+    left_behind,
     update_item,
     write_run,
 )
@@ -131,19 +132,30 @@ def write_steps(
     now: datetime,
     actor: Actor,
     events: list[dict[str, Any]],
+    *,
+    before: list[SystemStep] | None = None,
+    handled: str | None = None,
 ) -> list[tuple[str, Mapping[str, object]]]:
     """Rows for the system steps the run reached, cancelled rows (and child instances) for
     those it moved past; starts the child instance of each new call activity. Returns the
-    call activities whose child ended at once, with the child's variables."""
+    call activities whose child ended at once, with the child's variables.
+
+    `before` are the steps of the run as last saved (see `instances.write_run`): when none
+    ready then was left behind, the stored rows are not read back."""
     ready = [step for step in snapshot.steps if step.state == "ready"]
-    rows = connection.execute(
-        _KNOWN_STEPS,
-        {"instance_id": instance.id, "ready_ids": [step.task_id for step in ready]},
-    )
-    known: dict[str, Any] = {row.task_id: row for row in rows}
+    known: dict[str, Any] = {}
+    if before is not None and not left_behind(before, snapshot.steps, handled):
+        has_row = {step.task_id for step in before if step.state == "ready"}
+    else:
+        rows = connection.execute(
+            _KNOWN_STEPS,
+            {"instance_id": instance.id, "ready_ids": [step.task_id for step in ready]},
+        )
+        known = {row.task_id: row for row in rows}
+        has_row = set(known)
     finished: list[tuple[str, Mapping[str, object]]] = []
     for step in ready:
-        if step.task_id in known:
+        if step.task_id in has_row:
             continue
         values: dict[str, Any] = {
             "instance_id": instance.id,

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 
-from gridflow.errors import NotFoundError
+from gridflow.errors import GridflowError, NotFoundError
+from gridflow.field_work import FieldMark, marks_of
 from gridflow.models import (
     Comment,
     Consultation,
@@ -23,6 +24,18 @@ from gridflow.models import (
     WorkItem,
 )
 from gridflow.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class EnteredValue:
+    """One value a clerk entered at a completed link, with its form field's label; an enum's
+    value carries its choice's name, a boolean stays a boolean (the page says yes or no)."""
+
+    field_id: str
+    label: str
+    value: object
+    type: str
+    choice: str | None = None
 
 
 @dataclass
@@ -49,6 +62,9 @@ class LinkEntry:
     version: int
     comments: list[Comment] = field(default_factory=list)
     consultations: list[Consultation] = field(default_factory=list)
+    entered: list[EnteredValue] = field(default_factory=list)
+    # Arrival on site and restoration of supply recorded on this link (`field_work`).
+    field_marks: list[FieldMark] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -71,6 +87,9 @@ class LinkEntry:
             "overdue": self.overdue,
             "escalated": self.escalated,
             "version": self.version,
+            "entered": [
+                {"field": e.field_id, "label": e.label, "value": e.value} for e in self.entered
+            ],
             "comments": [
                 {"author": c.author, "at": _iso(c.at), "text": c.body} for c in self.comments
             ],
@@ -85,6 +104,10 @@ class LinkEntry:
                     "answered_by": c.answered_by,
                 }
                 for c in self.consultations
+            ],
+            "field_marks": [
+                {"lifecycle": m.lifecycle, "at": _iso(m.at), "actor": m.actor}
+                for m in self.field_marks
             ],
         }
 
@@ -311,6 +334,7 @@ def _instances(
     asks: list[Any] = list(connection.execute(_TIMELINE_CONSULTATIONS, ids))
     steps: list[Any] = list(connection.execute(_TIMELINE_STEPS, ids))
     open_incidents = dict(connection.execute(_TIMELINE_INCIDENTS, ids).all())
+    marks = marks_of(connection, instance_ids)
     return [
         InstanceTimeline(
             instance_id=row.id,
@@ -320,7 +344,11 @@ def _instances(
             status=row.status,
             started_at=row.started_at,
             ended_at=row.ended_at,
-            links=[_entry(item, now, notes, asks) for item in items if item.instance_id == row.id],
+            links=[
+                _entry(item, now, notes, asks, marks, _entered(rt, item))
+                for item in items
+                if item.instance_id == row.id
+            ],
             waiting_for=[
                 WaitEntry(w.kind, w.name, w.due_at, w.element_id)
                 for w in waits
@@ -370,10 +398,18 @@ class OpenLink:
     link_name: str
     lane: str
     role: str
+    element_id: str = ""
 
 
 _OPEN_LINKS = (
-    select(Instance.status, WorkItem.id, WorkItem.link_name, WorkItem.lane, WorkItem.role)
+    select(
+        Instance.status,
+        WorkItem.id,
+        WorkItem.link_name,
+        WorkItem.lane,
+        WorkItem.role,
+        WorkItem.element_id,
+    )
     .outerjoin(
         WorkItem,
         and_(WorkItem.instance_id == Instance.id, WorkItem.state.in_(("ready", "claimed"))),
@@ -389,12 +425,42 @@ def open_links(rt: Runtime, instance_id: int) -> tuple[str, list[OpenLink]]:
         rows = connection.execute(_OPEN_LINKS, {"instance_id": instance_id}).all()
     if not rows:
         raise NotFoundError(f"instance {instance_id} does not exist")
-    links = [OpenLink(r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
+    links = [OpenLink(r[1], r[2], r[3], r[4], r[5]) for r in rows if r[1] is not None]
     return rows[0][0], links
 
 
+def _entered(rt: Runtime, item: Any) -> list[EnteredValue]:  # noqa: ANN401 - a work_items row
+    """What was entered at a completed link, in its form's field order, labelled by the form of
+    the link's own version (an old instance keeps its version's labels)."""
+    if item.state != "completed" or not item.form_data:
+        return []
+    try:
+        link = rt.definition(item.definition_id).links.get(item.element_id)
+    except GridflowError:
+        link = None
+    data = dict(item.form_data)
+    entered = []
+    if link is not None:
+        for form_field in link.form.fields:
+            if form_field.id not in data or data[form_field.id] is None:
+                continue
+            value = data.pop(form_field.id)
+            choice = dict(form_field.options).get(str(value)) if form_field.options else None
+            entered.append(
+                EnteredValue(form_field.id, form_field.label, value, form_field.type, choice)
+            )
+    # Values no field of the form names (set by an older form) are shown by their id.
+    entered.extend(EnteredValue(key, key, value, "string") for key, value in data.items())
+    return entered
+
+
 def _entry(
-    item: WorkItem, now: datetime, notes: list[Comment], asks: list[Consultation]
+    item: WorkItem,
+    now: datetime,
+    notes: list[Comment],
+    asks: list[Consultation],
+    marks: list[FieldMark],
+    entered: list[EnteredValue] | None = None,
 ) -> LinkEntry:
     waiting = (item.claimed_at or item.ended_at or now) - item.ready_at
     handling = (item.ended_at or now) - item.claimed_at if item.claimed_at else None
@@ -421,6 +487,8 @@ def _entry(
         version=item.lock_version,
         comments=[c for c in notes if c.work_item_id == item.id],
         consultations=[c for c in asks if c.work_item_id == item.id],
+        entered=entered or [],
+        field_marks=[m for m in marks if m.work_item_id == item.id],
     )
 
 

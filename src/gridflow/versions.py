@@ -124,7 +124,102 @@ def deploy_bpmn(rt: Runtime, xml: bytes, file_name: str, actor: str, channel: st
     the existing one for unchanged content. DefinitionError (nothing deployed) otherwise."""
     assert channel in CHANNELS
     definition = definitions.parse(xml, file_name, rt.roles)
+    latest = latest_bytes(rt, definition.process_id)
+    if latest is not None and same_content(latest, xml):
+        # The modeler writes the file anew (prefixes, order, exporter): the same content in
+        # other bytes is the newest version again, not a new one.
+        definition = definitions.parse(latest, file_name, rt.roles)
     return catalog.deploy(rt, [definition], actor, channel)[0]
+
+
+@dataclass(frozen=True)
+class DeployPreview:
+    """What a deploy of this content would do, for the confirmation: `unchanged` (it is the
+    newest version's content), else the next version number and how many running instances
+    stay on the versions they run."""
+
+    process_id: str
+    unchanged: bool
+    latest_version: int | None
+    next_version: int
+    running_stay: int
+
+
+def preview_bpmn(rt: Runtime, xml: bytes, file_name: str) -> DeployPreview:
+    """Lint as a deploy would (DefinitionError naming the problems) and say what it would do,
+    deploying nothing."""
+    definition = definitions.parse(xml, file_name, rt.roles)
+    with rt.db.read() as session:
+        latest = session.execute(
+            select(Definition.version, Definition.bpmn_xml)
+            .where(Definition.process_id == definition.process_id)
+            .order_by(Definition.version.desc())
+            .limit(1)
+        ).first()
+        running = session.scalar(
+            select(func.count(Instance.id))
+            .join(Definition, Definition.id == Instance.definition_id)
+            .where(Definition.process_id == definition.process_id, Instance.status == "running")
+        )
+    if latest is None:
+        return DeployPreview(definition.process_id, False, None, 1, 0)
+    unchanged = same_content(latest.bpmn_xml, xml)
+    return DeployPreview(
+        definition.process_id,
+        unchanged,
+        latest.version,
+        latest.version if unchanged else latest.version + 1,
+        int(running or 0),
+    )
+
+
+def latest_bytes(rt: Runtime, process_id: str) -> bytes | None:
+    with rt.db.read() as session:
+        return session.scalar(
+            select(Definition.bpmn_xml)
+            .where(Definition.process_id == process_id)
+            .order_by(Definition.version.desc())
+            .limit(1)
+        )
+
+
+# Attributes a tool writes about itself, not about the process.
+_TOOL_ATTRIBUTES = frozenset({"exporter", "exporterVersion"})
+_DIAGRAM = "{http://www.omg.org/spec/BPMN/20100524/DI}BPMNDiagram"
+
+
+def canonical_content(xml: bytes) -> tuple[object, ...]:
+    """A file's content as a tree of (namespace-qualified tag, sorted attributes, stripped
+    text, children): the same for two files that differ only in namespace prefixes, attribute
+    order, indentation, comments, the exporter's name or the diagram's layout (bpmn-js
+    rewrites label bounds on every save). As `diff`, layout is not content: a new version
+    needs a change of the process itself."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
+    )
+    root = etree.fromstring(xml, parser)
+
+    def walk(element: etree._Element) -> tuple[object, ...]:
+        attributes = tuple(
+            sorted(
+                (str(name), str(value))
+                for name, value in element.attrib.items()
+                if str(name) not in _TOOL_ATTRIBUTES
+            )
+        )
+        children = tuple(
+            walk(child) for child in element if isinstance(child.tag, str) and child.tag != _DIAGRAM
+        )
+        return (str(element.tag), attributes, (element.text or "").strip(), children)
+
+    return walk(root)
+
+
+def same_content(old: bytes, new: bytes) -> bool:
+    try:
+        return canonical_content(old) == canonical_content(new)
+    except etree.XMLSyntaxError:
+        return False
 
 
 def deploy_dmn(

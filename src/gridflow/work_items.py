@@ -9,7 +9,7 @@ WorkItem with the row as committed, as the ORM left it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -81,6 +81,35 @@ def claim(
         return _detached(item)
 
 
+def record_on_held(
+    rt: Runtime,
+    work_item_id: int,
+    actor: Actor,
+    record: Callable[[Connection, WorkItem, datetime], Sequence[dict[str, Any]]],
+) -> WorkItem:
+    """Record something the holder of a link did (an arrival on site, for `field_work`), in one
+    transaction: a ready link is claimed first, as a clerk starting it would; `record` gets the
+    link as it stands and the clock's time, checks what it must and returns the task events to
+    add (none: nothing changes but the claim)."""
+    with rt.db.transaction() as connection:
+        item, _ = _open_item(connection, work_item_id, actor, None)
+        now = to_ms(rt.clock.now())
+        events = []
+        if item.state == "claimed" and item.assignee != actor.username:
+            raise ConflictError(f"{item.link_name} is held by {item.assignee}")
+        if item.state == "ready":
+            _refuse_if_given_to_another(item, actor)
+            _change(
+                connection,
+                item,
+                {"state": "claimed", "assignee": actor.username, "claimed_at": now},
+            )
+            events.append(event_row(item, "claimed", now, actor))
+        events.extend(record(connection, _detached(item), now))
+        insert_events(connection, events)
+        return _detached(item)
+
+
 def release(
     rt: Runtime, work_item_id: int, actor: Actor, *, expected_version: int | None = None
 ) -> WorkItem:
@@ -125,6 +154,7 @@ def complete(
         values = link.form.validate(form)
         run = rt.engine.restore(definition, instance.document)
         run.instance_id = instance.id
+        before = run.snapshot()
         run.complete(item.task_id, values)
         now = to_ms(rt.clock.now())
         changes: dict[str, Any] = {}
@@ -145,7 +175,17 @@ def complete(
         events.append(event_row(item, "completed", now, actor))
         # The item's UPDATE goes first, as the ORM flushed it before the save read the items.
         _change(connection, item, changes)
-        write_run(rt, connection, instance, run, now, actor, events=events)
+        write_run(
+            rt,
+            connection,
+            instance,
+            run,
+            now,
+            actor,
+            events=events,
+            before=before,
+            handled=item.task_id,
+        )
         return _detached(item)
 
 

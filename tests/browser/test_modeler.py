@@ -1,7 +1,9 @@
 """The modeler in a real browser: a designer removes a lane's role, saves, sees the problem
-marked on the diagram, fixes it and deploys version 2 (instances started before stay on
-version 1); the save keeps every Camunda extension element of a file Camunda Modeler wrote;
-a changed standard gives new instances the new due time while old ones keep theirs."""
+marked on the diagram, fixes it; saving the unchanged content deploys nothing and says so; a
+changed standard (a number and a unit) is deployed as version 2 after a confirmation naming the
+version and the running instances that stay on version 1; the save keeps every Camunda
+extension element of a file Camunda Modeler wrote; new instances get the new due time while old
+ones keep theirs."""
 
 from __future__ import annotations
 
@@ -91,6 +93,20 @@ def select_lane(page: Any, element_id: str) -> None:
     page.mouse.click(box["x"] + 8, box["y"] + box["height"] / 2)
 
 
+def confirm_deploy(
+    page: Any, live_server: LiveServer, process_id: str, version: int, running: int
+) -> None:
+    """The confirmation step: it names the new version and the running instances that stay."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#confirm-text")).to_have_text(
+        f"Deploy this as version {version}? New demands will start on it; {running} running "
+        "instance(s) stay on the version they run."
+    )
+    assert versions.process(live_server.rt, process_id).latest.version == version - 1
+    page.locator("#confirm-deploy").click()
+
+
 def test_a_lane_without_a_role_is_marked_then_fixed_and_deployed_as_version_2(
     browser_session: Callable[..., Any], live_server: LiveServer, designer: str
 ) -> None:
@@ -119,19 +135,40 @@ def test_a_lane_without_a_role_is_marked_then_fixed_and_deployed_as_version_2(
     select_lane(page, "Lane_metering")
     page.locator("#lane-role").select_option("Metering")
     page.locator("#save").click()
-    expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
+    # The role back, the content is version 1's again (in bpmn-js's own writing): nothing new.
+    expect(page.locator("#save-result")).to_have_text(
+        "Unchanged: nothing deployed. This content (the diagram layout aside) is version 1."
+    )
     expect(page.locator("#problems li")).to_have_count(0)
     expect(shape(page, "Lane_metering")).not_to_have_class(MARKED)
     expect(page.locator("#canvas .gf-problem-badge")).to_have_count(0)
+    with pytest.raises(AssertionError):
+        version_xml(live_server, "meter_lanes", 2)
+
+    shape(page, "Activity_check").click()
+    expect(page.locator("#standard-amount")).to_have_value("3")
+    expect(page.locator("#standard-unit")).to_have_value("working_days")
+    page.locator("#standard-amount").fill("2")
+    page.locator("#standard-amount").press("Tab")
+    page.locator("#save").click()
+    confirm_deploy(page, live_server, "meter_lanes", 2, 1)
+    expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
 
     saved = version_xml(live_server, "meter_lanes", 2)
     # The browser's save keeps every Camunda extension element and attribute of the file.
-    assert camunda_parts(saved) == camunda_parts(original)
+    changed = original.replace(
+        b'name="standard_target" value="P3D"', b'name="standard_target" value="P2D"'
+    )
+    assert camunda_parts(saved) == camunda_parts(changed)
     assert set(camunda_parts(original)) >= {"Activity_record", "Activity_check", "meter_lanes"}
-    # Nor does it change anything else of the process: the two versions differ in layout only.
+    # Nor does it change anything else of the process: the standard is the one difference.
     rt = live_server.rt
     ids = {d.version: d.definition_id for d in versions.process(rt, "meter_lanes").versions}
-    assert versions.diff(rt.definition(ids[1]), rt.definition(ids[2])).empty
+    difference = versions.diff(rt.definition(ids[1]), rt.definition(ids[2]))
+    assert [(c.element_id, c.aspects) for c in difference.changed] == [
+        ("Activity_check", ("standard",))
+    ]
+    assert (difference.added, difference.removed) == ([], [])
     after = instances.start_instance(live_server.rt, "meter_lanes", {}, business_key="AFTER")
     assert (before.version, after.version) == (1, 2)
     with live_server.rt.db.read() as session:
@@ -154,15 +191,17 @@ def test_a_new_standard_set_in_the_browser_gives_new_instances_the_new_due_time(
     page = browser_session(designer)
     open_modeler(page, "meter_standard")
     shape(page, "Activity_record").click()
-    target = page.locator("#standard-target")
-    expect(target).to_have_value("PT4H")
-    target.fill("PT2H")
-    target.press("Tab")
+    amount = page.locator("#standard-amount")
+    expect(amount).to_have_value("4")
+    expect(page.locator("#standard-unit")).to_have_value("hours")
+    amount.fill("2")
+    amount.press("Tab")
     page.locator("#save").click()
+    confirm_deploy(page, live_server, "meter_standard", 2, 1)
     expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
     page.locator("#open-version").click()
     expect(page.locator('#links tr[data-element="Activity_record"] td.standard')).to_have_text(
-        "PT2H (working days)"
+        "2 hours"
     )
     # The diff of the two versions is drawn: the changed link is marked on both diagrams.
     page.goto("/designer/meter_standard/diff?a=1&b=2")
@@ -213,6 +252,7 @@ def test_form_fields_are_added_in_the_side_panel_without_touching_xml(
     page.locator("#field-choices-1").press("Tab")
     page.locator("#field-required-1").check()
     page.locator("#save").click()
+    page.locator("#confirm-deploy").click()
     expect(page.locator("#save-result")).to_contain_text("Deployed version 2.")
 
     rt = live_server.rt

@@ -295,8 +295,9 @@ def test_second_planner_on_a_stale_page_gets_the_conflict_message(
 ) -> None:
     second = lose_the_race(browser_session, live_server, "秦淮数据中心有限公司")
     conflict = second.locator(".alert-warning")
-    expect(conflict).to_contain_text("Someone else got there first")
-    expect(conflict).to_contain_text("Design supply scheme was already completed by planner1")
+    expect(conflict).to_contain_text("planner1 completed “Design supply scheme” at ")
+    expect(conflict).to_contain_text("before you. Nothing you entered was saved")
+    expect(second.locator("#complete")).to_have_count(0)
     expect(second.locator(".alert-success")).to_have_count(0)
     # planner1's completion stands; planner2's did not happen.
     expect(second.locator("#item-state")).to_have_text("completed by planner1")
@@ -309,7 +310,8 @@ def test_stale_page_conflict_keeps_what_the_second_planner_typed(
     browser_session: Session, live_server: LiveServer
 ) -> None:
     second = lose_the_race(browser_session, live_server, "秦淮数据中心二期")
-    expect(second.locator(".alert-warning")).to_contain_text("it is still in the form below")
+    expect(second.locator(".alert-warning")).to_contain_text("it is shown below")
+    expect(second.locator("#typed-not-saved")).to_be_visible()
     form = second.locator("#link-form")
     expect(form.locator("#field_scheme_document_number")).to_have_value("GH-2026-202")
     expect(form.locator("#field_scheme_summary")).to_have_value(

@@ -11,7 +11,8 @@
 
   function formatSeconds(seconds, metric) {
     if (seconds === null || seconds === undefined) return "–";
-    if (metric && metric.indexOf("working") >= 0 && data.working_day_s) {
+    // In words, never "0.11 WD": less than a working day in hours or minutes of working time.
+    if (metric && metric.indexOf("working") >= 0 && data.working_day_s && seconds >= data.working_day_s) {
       return (seconds / data.working_day_s).toFixed(1) + " " + L.wd;
     }
     if (seconds < 3600) return Math.round(seconds / 60) + " " + L.min;
@@ -163,28 +164,42 @@
     });
   }
 
-  // A vertical dashed line at the standard, on a bar chart of equal-width bins.
+  // A vertical dashed line at the standard, on a bar chart of equal-width bins, labelled on
+  // whichever side of the line has room (never cut off at the chart's edge). A standard past
+  // the last bin is named at the right edge, with an arrow.
   const standardLine = {
     id: "gridflowStandard",
     afterDatasetsDraw: function (chart) {
       if (data.standard === undefined) return;
       const x = chart.scales.x;
+      const area = chart.chartArea;
       const bins = data.counts.length;
       const position = data.standard / data.width; // in bins from the left edge
-      const left = x.getPixelForValue(0) - (x.getPixelForValue(1) - x.getPixelForValue(0)) / 2;
-      const px = left + position * (x.getPixelForValue(1) - x.getPixelForValue(0));
-      if (position > bins) return;
+      const step = x.getPixelForValue(1) - x.getPixelForValue(0);
+      const left = x.getPixelForValue(0) - step / 2;
+      const beyond = position > bins;
+      const px = beyond ? area.right : left + position * step;
       const ctx = chart.ctx;
       ctx.save();
       ctx.strokeStyle = "#dc3545";
+      ctx.fillStyle = "#dc3545";
       ctx.setLineDash([6, 4]);
       ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.moveTo(px, chart.chartArea.top);
-      ctx.lineTo(px, chart.chartArea.bottom);
-      ctx.stroke();
-      ctx.fillStyle = "#dc3545";
-      ctx.fillText(L.standard + " " + data.standard.toFixed(1) + " " + data.unit, px + 4, chart.chartArea.top + 12);
+      if (!beyond) {
+        ctx.beginPath();
+        ctx.moveTo(px, area.top);
+        ctx.lineTo(px, area.bottom);
+        ctx.stroke();
+      }
+      const label = L.standard + " " + data.standard.toFixed(1) + " " + data.unit + (beyond ? " →" : "");
+      const room = area.right - px - 4;
+      if (!beyond && ctx.measureText(label).width <= room) {
+        ctx.textAlign = "left";
+        ctx.fillText(label, px + 4, area.top + 12);
+      } else {
+        ctx.textAlign = "right";
+        ctx.fillText(label, beyond ? area.right : px - 4, area.top + 12);
+      }
       ctx.restore();
     }
   };
@@ -212,19 +227,22 @@
     let chart = null;
     function draw(processId) {
       const points = data.series[processId] || [];
+      // Each process in its own unit: working days, or minutes and hours of clock time for
+      // the short standards (repairs), never 0.11 working days.
+      const unit = (data.units || {})[processId] || { label: L.working_median_days, axis: L.wd };
       if (chart) chart.destroy();
       chart = new window.Chart(canvas, {
         data: {
           labels: points.map(function (p) { return p.period; }),
           datasets: [
-            { type: "bar", label: L.working_median_days, data: points.map(function (p) { return p.working_days; }), yAxisID: "days", backgroundColor: "#0d6efd" },
+            { type: "bar", label: unit.label, data: points.map(function (p) { return p.value; }), yAxisID: "days", backgroundColor: "#0d6efd" },
             { type: "line", label: L.share_within_cap, data: points.map(function (p) { return p.share === null ? null : p.share * 100; }), yAxisID: "share", borderColor: "#198754" }
           ]
         },
         options: {
           animation: false,
           scales: {
-            days: { position: "left", beginAtZero: true, title: { display: true, text: L.wd } },
+            days: { position: "left", beginAtZero: true, title: { display: true, text: unit.axis } },
             share: { position: "right", min: 0, max: 100, title: { display: true, text: "%" } }
           }
         }

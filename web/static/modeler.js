@@ -372,17 +372,53 @@
     panel.appendChild(labelled("lane-role", T.role, chooser));
   }
 
+  // A standard is written as an ISO 8601 duration and a basis (what the engine reads); the
+  // designer sees a number and a unit. Minutes and hours keep the basis the element had
+  // (calendar unless it was working time); days say their basis themselves.
+  const UNITS = ["minutes", "hours", "working_days", "calendar_days"];
+
+  function standardAsAmount(target, basis) {
+    const match = /^P(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/.exec((target || "").trim().toUpperCase());
+    if (!target || !match) return { amount: "", unit: "" };
+    const num = (text) => (text ? parseFloat(text.replace(",", ".")) : 0);
+    const [weeks, days, hours, minutes, seconds] = match.slice(1).map(num);
+    const working = basis === "working";
+    const allDays = weeks * (working ? 5 : 7) + days;
+    const clockMinutes = hours * 60 + minutes + seconds / 60;
+    if (allDays && !clockMinutes) return { amount: String(allDays), unit: working ? "working_days" : "calendar_days" };
+    if (allDays) return { amount: String(allDays * 24 * 60 + clockMinutes), unit: "minutes" };
+    if (clockMinutes % 60 === 0) return { amount: String(clockMinutes / 60), unit: "hours" };
+    return { amount: String(clockMinutes), unit: "minutes" };
+  }
+
+  function amountAsStandard(amount, unit, basis) {
+    const number = Number(amount);
+    if (!amount || !unit || !Number.isFinite(number) || number <= 0) return null;
+    if (unit === "working_days") return { target: "P" + number + "D", basis: "working" };
+    if (unit === "calendar_days") return { target: "P" + number + "D", basis: "calendar" };
+    const clockBasis = basis === "working" ? "working" : "calendar";
+    if (unit === "hours") return { target: "PT" + number + "H", basis: clockBasis };
+    return { target: "PT" + number + "M", basis: clockBasis };
+  }
+
   function renderUserTask(element) {
     panel.appendChild(node("h2", { class: "h6 mt-2", text: T.standard }));
-    const target = node("input", { class: "form-control form-control-sm", value: property(element, "standard_target") });
-    target.addEventListener("change", () => setProperty(element, "standard_target", target.value.trim()));
-    panel.appendChild(labelled("standard-target", T.target, target));
-    const basis = select(
-      [["", "—"]].concat(config.bases.map((b) => [b, T[b] || b])),
-      property(element, "standard_basis"),
+    const current = standardAsAmount(property(element, "standard_target"), property(element, "standard_basis"));
+    const amount = node("input", { class: "form-control form-control-sm", type: "number", min: "0", step: "any", value: current.amount });
+    const unit = select(
+      [["", "—"]].concat(UNITS.map((u) => [u, T.units[u]])),
+      current.unit,
     );
-    basis.addEventListener("change", () => setProperty(element, "standard_basis", basis.value));
-    panel.appendChild(labelled("standard-basis", T.basis, basis));
+    const write = () => {
+      const written = amountAsStandard(amount.value.trim(), unit.value, property(element, "standard_basis"));
+      if (!written) return;
+      setProperty(element, "standard_target", written.target);
+      setProperty(element, "standard_basis", written.basis);
+    };
+    amount.addEventListener("change", write);
+    unit.addEventListener("change", write);
+    panel.appendChild(labelled("standard-amount", T.amount, amount));
+    panel.appendChild(labelled("standard-unit", T.unit, unit));
     const source = node("textarea", { class: "form-control form-control-sm", rows: "2" });
     source.value = property(element, "standard_source");
     source.addEventListener("change", () => setProperty(element, "standard_source", source.value.trim()));
@@ -481,23 +517,81 @@
     }
   }
 
+  function post(url, xml) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/xml",
+        "X-CSRFToken": document.querySelector("meta[name='csrf-token']").content,
+      },
+      body: xml,
+    });
+  }
+
+  function fill(template, values) {
+    return Object.entries(values).reduce((text, [key, value]) => text.replace("{" + key + "}", String(value)), template);
+  }
+
+  // Save, step 1: the server lints and says what a deploy would do (nothing is deployed).
+  // Unchanged content stops here; otherwise the designer confirms the version number and the
+  // running instances that stay where they are, and only then step 2 deploys.
   async function save() {
     clearMarks();
     problemList.replaceChildren();
     result.className = "alert alert-secondary";
     result.textContent = T.saving;
+    delete result.dataset.version;
     const xml = toEnglish((await modeler.saveXML({ format: true })).xml);
     let response;
     try {
-      response = await fetch(config.deployUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/xml",
-          "X-CSRFToken": document.querySelector("meta[name='csrf-token']").content,
-        },
-        body: xml,
-      });
+      response = await post(config.previewUrl, xml);
+    } catch (error) {
+      result.className = "alert alert-danger";
+      result.textContent = T.failed;
+      return;
+    }
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 422) {
+      result.className = "alert alert-danger";
+      result.textContent = T.problems;
+      showProblems(body.problems || []);
+    } else if (response.ok && body.unchanged) {
+      result.className = "alert alert-info";
+      result.textContent = fill(T.unchanged, { version: body.version });
+      result.dataset.unchanged = "true";
+    } else if (response.ok) {
+      confirmDeploy(xml, body);
+    } else {
+      result.className = "alert alert-danger";
+      result.textContent = T.failed;
+    }
+  }
+
+  function confirmDeploy(xml, preview) {
+    result.className = "alert alert-warning";
+    delete result.dataset.unchanged;
+    const question = node("p", {
+      class: "mb-2",
+      id: "confirm-text",
+      text: fill(T.confirm, { version: preview.version, running: preview.running_stay, latest: preview.latest_version || "" }),
+    });
+    const yes = node("button", { type: "button", class: "btn btn-sm btn-primary me-2", id: "confirm-deploy", text: fill(T.confirmButton, { version: preview.version }) });
+    const no = node("button", { type: "button", class: "btn btn-sm btn-outline-secondary", id: "cancel-deploy", text: T.cancel });
+    yes.addEventListener("click", () => deploy(xml));
+    no.addEventListener("click", () => {
+      result.className = "alert alert-secondary";
+      result.textContent = T.cancelled;
+    });
+    result.replaceChildren(question, yes, no);
+  }
+
+  async function deploy(xml) {
+    result.className = "alert alert-secondary";
+    result.textContent = T.saving;
+    let response;
+    try {
+      response = await post(config.deployUrl, xml);
     } catch (error) {
       result.className = "alert alert-danger";
       result.textContent = T.failed;
@@ -510,7 +604,7 @@
       showProblems(body.problems || []);
     } else if (response.ok) {
       result.className = "alert alert-success";
-      const text = (response.status === 201 ? T.deployed : T.unchanged).replace("{version}", body.version);
+      const text = fill(response.status === 201 ? T.deployed : T.unchanged, { version: body.version });
       result.replaceChildren(
         document.createTextNode(text + " "),
         node("a", { href: body.url, id: "open-version", text: T.open }),

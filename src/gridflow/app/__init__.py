@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         content,
         decision_designer,
         designer,
+        field,
         headers,
         i18n,
         incident_pages,
@@ -69,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
         operations,
         pages,
         permissions,
+        service_pages,
         vendor,
     )
 
@@ -82,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(manpower.blueprint)
+    app.register_blueprint(field.blueprint)
     from gridflow.app import external_api, linkage_api  # noqa: F401 - add routes to the API
 
     app.register_blueprint(api.blueprint)
@@ -91,8 +94,10 @@ def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None 
     app.register_blueprint(audit_pages.blueprint)
     app.register_blueprint(incident_pages.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(service_pages.blueprint)
     csrf.exempt(api.blueprint)
     pages.register_filters(app)
+    service_pages.register_globals(app)
     return app
 
 

@@ -27,6 +27,7 @@ from gridflow import (
     versions,
     work_items,
 )
+from gridflow.app import wording
 from gridflow.app.auth import bearer_token, client_address, runtime, staff_for_bearer
 from gridflow.app.openapi import document
 from gridflow.catalog import Deployment
@@ -131,7 +132,13 @@ def gridflow_error(exc: GridflowError) -> Response:
     if isinstance(exc, FormError):
         return error(422, "invalid", "the form data is invalid", fields=exc.field_errors)
     if isinstance(exc, DemandError):
-        return error(422, "invalid", "the demand is invalid", fields=exc.field_errors)
+        return error(
+            422,
+            "invalid",
+            "the demand is invalid",
+            fields=exc.field_errors,
+            messages=wording.intake_messages_both(exc.problems),
+        )
     if isinstance(exc, queues.QueueError | BadBody):
         return error(422, "invalid", str(exc))
     if isinstance(exc, ForbiddenError):
@@ -254,7 +261,7 @@ def post_demand() -> Response:
     if problems:
         raise DemandError(problems)
     demand = DemandInput(capacity_kw=float(capacity), priority=priority, **values)
-    demand.validate()
+    demand.validate(office=True)
     processes = [classify(demand)] + [EXTRA_PROCESSES[a] for a in also]
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and (len(key) > 100 or "\x00" in key):

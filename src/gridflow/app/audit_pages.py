@@ -61,7 +61,7 @@ def current_filter() -> AuditFilter:
 
 def _choices() -> dict[str, Any]:
     rt = runtime()
-    with rt.db.read() as session:
+    with rt.db.read(replica=True) as session:
         versions = session.execute(
             select(
                 Definition.id, Definition.process_id, Definition.name, Definition.version
@@ -112,14 +112,18 @@ def links() -> str:
     rt = runtime()
     flt = current_filter()
     choices = _choices()
-    chosen = _selected_definition(flt, choices["versions"])
+    # "All processes" lists every process's links (newest versions first); the diagram is
+    # drawn for one chosen process.
+    chosen = _selected_definition(flt, choices["versions"]) if flt.process_id else None
     figures = audit.link_figures(rt, flt)
-    shown = [f for f in figures if chosen is not None and f.definition_id == chosen.id]
+    shown = [f for f in figures if chosen is None or f.definition_id == chosen.id]
     steps = [
         f
         for f in step_figures.step_figures(rt, flt)
-        if chosen is not None and f.definition_id == chosen.id
+        if chosen is None or f.definition_id == chosen.id
     ]
+    if chosen is None:
+        shown.sort(key=lambda f: (f.process_name, -f.version, f.link_name))
     heat: dict[str, dict[str, object]] = {}
     default_metric = HEAT_METRICS[0]
     if chosen is not None:
@@ -194,10 +198,10 @@ def _js_labels() -> dict[str, str]:
         "no_data": _("no data"),
         "breaches": _("late"),
         "count": _("n"),
-        "wd": _("WD"),
-        "h": _("h"),
-        "min": _("min"),
-        "d": _("d"),
+        "wd": _("working days"),
+        "h": _("hours"),
+        "min": _("minutes"),
+        "d": _("days"),
         "executions": _("executions"),
         "standard": _("standard"),
         "here": _("here"),
@@ -283,22 +287,37 @@ def processes() -> str:
         abort(400, str(exc))
     figures = audit.process_figures(rt, flt)
     working_day = rt.calendar.day_length.total_seconds()
+    basis = {p.process_id: p.cap_basis for p in figures}
+    series: dict[str, list[dict[str, object]]] = {}
+    units: dict[str, dict[str, str]] = {}
+    for pid, points in trends.items():
+        # On the cap's basis; a process whose medians stay under a working day (a repair's
+        # minutes and hours) is plotted in minutes or hours, never in 0.11 working days.
+        clock = basis.get(pid) == "calendar"
+        seconds = [p.calendar_median_s if clock else p.working_median_s for p in points]
+        longest = max((v for v in seconds if v is not None), default=0.0)
+        if clock or longest < working_day:
+            divisor, unit, axis = (
+                (60.0, _("median minutes"), _("minutes"))
+                if longest < 2 * 3600
+                else (3600.0, _("median hours"), _("hours"))
+            )
+        else:
+            divisor, unit, axis = working_day, _("median working days"), _("working days")
+        units[pid] = {"label": unit, "axis": axis}
+        series[pid] = [
+            {
+                "period": p.period,
+                "instances": p.instances,
+                "share": p.within_cap_share,
+                "value": value / divisor if value is not None else None,
+            }
+            for p, value in zip(points, seconds, strict=True)
+        ]
     trend_data = {
         "mode": "trend",
-        "series": {
-            pid: [
-                {
-                    "period": p.period,
-                    "instances": p.instances,
-                    "share": p.within_cap_share,
-                    "working_days": p.working_median_s / working_day
-                    if p.working_median_s is not None
-                    else None,
-                }
-                for p in points
-            ]
-            for pid, points in trends.items()
-        },
+        "series": series,
+        "units": units,
         "selected": flt.process_id or DEFAULT_PROCESS,
         "labels": _js_labels(),
     }

@@ -31,7 +31,6 @@ from gridflow.app.auth import load_staff, runtime
 from gridflow.app.content import for_reading
 from gridflow.errors import ConflictError, DefinitionError, GridflowError, NotFoundError, Problem
 from gridflow.forms import FIELD_TYPES
-from gridflow.standards import BASES
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,7 +112,41 @@ def modeler(process_id: str) -> str:
         version=version,
         roles=roles,
         field_types=FIELD_TYPES,
-        bases=BASES,
+    )
+
+
+@blueprint.post("/<process_id>/deploy/preview")
+def deploy_preview(process_id: str) -> Response:
+    """The modeler's first step: lint and say what a deploy would do, deploying nothing.
+    JSON: 200 {unchanged, version (the next, or the newest when unchanged), latest_version,
+    running_stay}, 422 problems."""
+    found = _process(process_id)
+    upload = designer_upload()
+    if isinstance(upload, list):
+        return _problems(upload)
+    xml, _name = upload
+    try:
+        preview = versions.preview_bpmn(runtime(), xml, found.latest.file_name)
+    except DefinitionError as exc:
+        return _problems(exc.problems)
+    if preview.process_id != found.process_id:
+        return _problems(
+            [
+                Problem(
+                    found.latest.file_name,
+                    None,
+                    None,
+                    f"the file's process is {preview.process_id!r}, not {found.process_id!r}",
+                )
+            ]
+        )
+    return jsonify(
+        {
+            "unchanged": preview.unchanged,
+            "version": preview.next_version,
+            "latest_version": preview.latest_version,
+            "running_stay": preview.running_stay,
+        }
     )
 
 

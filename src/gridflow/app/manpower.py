@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from gridflow import dispatch, pool, work_items
+from gridflow import dispatch, pool, team, work_items
+from gridflow.app import wording
 from gridflow.app.auth import load_staff, runtime
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
 from gridflow.models import StaffLeave, StaffProfile, StaffShift, WorkItem
@@ -65,9 +66,9 @@ def pool_page() -> str:
             "status": p.status(now),
             "left": p.shift_left(now),
             "shifts": [
-                (text, shift_ids.get((p.username, weekday, start)))
-                for text, (weekday, start, _minutes) in zip(
-                    pool.weekday_windows(p.shifts, offset), p.shifts, strict=True
+                (_shift_text(window), shift_ids.get((p.username, weekday, start)))
+                for window, (weekday, start, _minutes) in zip(
+                    pool.local_windows(p.shifts, offset), p.shifts, strict=True
                 )
             ],
         }
@@ -85,6 +86,19 @@ def pool_page() -> str:
         departments=departments,
         weekdays=WEEKDAYS,
     )
+
+
+def _shift_text(window: tuple[int, str, str]) -> str:
+    """A weekly shift in the page's language: 'Monday 08:30–17:30' / '星期一 08:30–17:30'."""
+    weekday, start, end = window
+    return f"{wording.code_name('weekday', weekday)} {start}–{end}"
+
+
+@blueprint.get("/team")
+def team_overview() -> str:
+    """The supervisors' landing: load per person, overdue links, escalations waiting."""
+    rt = runtime()
+    return render_template("team.html", view=team.overview(rt), now=rt.clock.now())
 
 
 STATUSES = ("free", "loaded", "full", "off_shift", "on_leave")
@@ -205,9 +219,19 @@ def _item(item_id: int) -> WorkItem:
 
 @blueprint.get("/work-items/<int:item_id>/help")
 def find_help(item_id: int) -> str:
+    """Who could take or help with a link: the available people, best first; `?show=all`
+    also lists those who cannot now (off shift, on leave, at maximum load), with why."""
     item = _item(item_id)
+    ranked = pool.candidates(runtime(), item)
+    show_all = request.args.get("show") == "all"
+    shown = ranked if show_all else [fit for fit in ranked if fit.feasible]
     return render_template(
-        "help.html", item=item, ranked=pool.candidates(runtime(), item), now=runtime().clock.now()
+        "help.html",
+        item=item,
+        ranked=shown,
+        show_all=show_all,
+        hidden=len(ranked) - len(shown),
+        now=runtime().clock.now(),
     )
 
 

@@ -327,19 +327,37 @@ def _schemas() -> dict[str, Any]:
                             "additionalProperties": {"type": "string"},
                             "description": "field id → what is wrong with it (422 only)",
                         },
+                        "messages": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "type": "object",
+                                "properties": {
+                                    "en": {"type": "string"},
+                                    "zh_Hans": {"type": "string"},
+                                },
+                            },
+                            "description": "a refused demand: field id → the message in "
+                            "English and Simplified Chinese",
+                        },
                     },
                 }
             },
         },
         "DemandInput": {
             "type": "object",
-            "required": ["customer_name", "customer_category", "channel", "category"],
+            "required": ["customer_name", "customer_category", "channel", "category", "address"],
+            "description": "Also checked: a phone that reaches the customer (a mobile "
+            "1[3-9]xxxxxxxxx or a landline with its area code such as 010-12345678; not needed "
+            "for channel monitoring) and, for a connection, a capacity above zero within the "
+            "voltage's range (low voltage up to 100 kW, small and micro enterprises up to 160 "
+            "kW in cities; high voltage above that). A refusal is 422 with each field's message "
+            "in `fields` (English) and `messages` (English and Simplified Chinese).",
             "properties": {
                 "customer_name": {"type": "string", "maxLength": 200, "pattern": "\\S"},
                 "customer_category": {"type": "string", "enum": list(CUSTOMER_CATEGORIES)},
                 "channel": {"type": "string", "enum": list(CHANNELS)},
                 "category": {"type": "string", "enum": list(CATEGORIES)},
-                "address": {"type": "string", "maxLength": 500},
+                "address": {"type": "string", "maxLength": 500, "pattern": "\\S"},
                 "phone": {"type": "string", "maxLength": 40},
                 "priority": {"type": "integer", "enum": list(PRIORITIES), "default": 1},
                 "voltage": {"type": "string", "enum": list(VOLTAGES), "default": "low"},

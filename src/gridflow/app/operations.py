@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gridflow import metrics, request_ids
 from gridflow.app.auth import runtime
 from gridflow.database import alembic_config
+from gridflow.worker import jobs
 
 blueprint = Blueprint("operations", __name__)
 access_log = logging.getLogger("gridflow.request")
@@ -70,7 +71,9 @@ def newest_migration(url: str) -> str:
 
 @blueprint.get("/metrics")
 def prometheus() -> Response:
-    return Response(metrics.exposition(runtime()), mimetype=None, content_type=metrics.CONTENT_TYPE)
+    rt = runtime()
+    text = metrics.exposition(rt, lambda: jobs.backlogs(rt))
+    return Response(text, content_type=metrics.CONTENT_TYPE)
 
 
 def _begin() -> None:

@@ -19,11 +19,20 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from gridflow import access, comments, consultations, incidents, queues, timeline, work_items
-from gridflow.app import api
+from gridflow import (
+    access,
+    comments,
+    consultations,
+    demand_search,
+    incidents,
+    queues,
+    timeline,
+    work_items,
+)
+from gridflow.app import api, wording
 from gridflow.app.auth import load_staff, runtime
 from gridflow.app.content import label
 from gridflow.app.i18n import select_locale
@@ -51,7 +60,8 @@ from gridflow.errors import (
     NotFoundError,
 )
 from gridflow.forms import Form
-from gridflow.models import Definition, Demand, Instance, WorkItem
+from gridflow.intake import IntakeProblem
+from gridflow.models import Definition, Instance, WorkItem
 from gridflow.users import Staff
 
 blueprint = Blueprint("pages", __name__)
@@ -66,8 +76,19 @@ def staff() -> Staff:
 
 @blueprint.get("/")
 def index() -> Response:
+    """Each role's own page: supervisors the team overview, auditors the audit, designers
+    the process catalog, clerks their queue ("My work" when they hold some, else the team's).
+    Sign-in lands here too."""
+    current = staff()
+    roles = current.roles
+    if "supervisor" in roles or "admin" in roles:
+        return redirect(url_for("manpower.team_overview"))
+    if "auditor" in roles:
+        return redirect(url_for("audit.links"))
+    if "designer" in roles and not current.holds_work:
+        return redirect(url_for("designer.index"))
     with runtime().db.read() as session:
-        mine = queues.counts(session, staff().actor)["mine"]
+        mine = queues.counts(session, current.actor)["mine"]
     return redirect(url_for("pages.queue", scope="mine" if mine else "team"))
 
 
@@ -168,6 +189,7 @@ def _render_item(
     errors: dict[str, str] | None = None,
     status: int = 200,
     keep_form: bool = False,
+    stale: bool = False,
 ) -> Response:
     rt = runtime()
     link = rt.definition(item.definition_id).links.get(item.element_id)
@@ -187,6 +209,7 @@ def _render_item(
         instance_view=instance_view,
         consult_roles=[r for r in rt.roles.roles.values() if r.side == "back"],
         keep_form=keep_form,
+        stale=stale,
         can_act=item.state in ("ready", "claimed") and item.assignee in (None, staff().username),
     )
     return make_response(page, status)
@@ -236,6 +259,45 @@ def _submitted(form: Form) -> dict[str, object]:
     return values
 
 
+def _stale_text(item: WorkItem, exc: ConflictError) -> str:
+    """What happened to a link since the page was read, said to the one who read it."""
+    me = staff().username
+    if item.state == "completed" and item.completed_by == me:
+        return _(
+            "You already completed “%(link)s” at %(when)s (in another tab or window). Nothing "
+            "was saved again; what you typed here is shown below.",
+            link=item.link_name,
+            when=_local(item.ended_at),
+        )
+    if item.state == "completed":
+        return _(
+            "%(who)s completed “%(link)s” at %(when)s, before you. Nothing you entered was "
+            "saved; it is shown below.",
+            who=item.completed_by or "",
+            link=item.link_name,
+            when=_local(item.ended_at),
+        )
+    if item.state == "cancelled":
+        return _(
+            "“%(link)s” was cancelled (the process moved on without it). Nothing you entered "
+            "was saved; it is shown below.",
+            link=item.link_name,
+        )
+    if item.assignee not in (None, me):
+        return _(
+            "%(who)s holds “%(link)s” now. Nothing you entered was saved; it is shown below.",
+            who=item.assignee or "",
+            link=item.link_name,
+        )
+    return _conflict_text(exc)
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return runtime().calendar.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def _conflict_text(exc: ConflictError) -> str:
     return _(
         "Someone else got there first: %(reason)s. Nothing you entered was saved "
@@ -257,9 +319,17 @@ def complete(item_id: int) -> Response:
         flash(_("Please correct the marked fields."), "danger")
         return _render_item(item, values=values, errors=exc.field_errors, status=422)
     except ConflictError as exc:
-        flash(_conflict_text(exc), "warning")
-        # Show the form again with what the clerk typed: nothing they entered is lost.
-        return _render_item(_item_or_404(item_id), values=values, status=409, keep_form=True)
+        now = _item_or_404(item_id)
+        flash(_stale_text(now, exc), "warning")
+        # Show what was typed again (nothing is lost), with a Complete button only while the
+        # link is still one the clerk can complete.
+        still_open = now.state in ("ready", "claimed") and now.assignee in (
+            None,
+            staff().username,
+        )
+        return _render_item(
+            now, values=values, status=409, keep_form=still_open, stale=not still_open
+        )
     except ForbiddenError as exc:
         abort(403, str(exc))
     except EngineError as exc:
@@ -276,15 +346,25 @@ def complete(item_id: int) -> Response:
             "danger",
         )
         return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
-    next_links = timeline.open_links(rt, done.instance_id)[1]
-    if next_links:
-        names = ", ".join(f"{n.link_name} ({n.lane})" for n in next_links)
-        flash(
-            _("Completed “%(link)s”. Next: %(next)s.", link=done.link_name, next=names), "success"
-        )
-    else:
-        flash(_("Completed “%(link)s”.", link=done.link_name), "success")
+    flash(_completed_text(done), "success")
     return redirect(url_for("pages.queue", scope="mine"))
+
+
+def _completed_text(done: WorkItem) -> str:
+    """What a clerk is told after completing a link: the next open links by name, never the
+    link just done; the same link still open for others (a countersign's other signatures)
+    is said as such."""
+    open_now = [n for n in timeline.open_links(runtime(), done.instance_id)[1] if n.id != done.id]
+    same = [n for n in open_now if n.element_id == done.element_id]
+    others = [n for n in open_now if n.element_id != done.element_id]
+    text = _("Completed “%(link)s”.", link=done.link_name)
+    if others:
+        names = ", ".join(f"{n.link_name} ({n.lane})" for n in others)
+        text += " " + _("Next: %(next)s.", next=names)
+    if same:
+        lanes = ", ".join(n.lane for n in same)
+        text += " " + _("Still open at this link for: %(lanes)s.", lanes=lanes)
+    return text
 
 
 @blueprint.post("/work-items/<int:item_id>/comment")
@@ -317,8 +397,11 @@ def consult(item_id: int) -> Response:
 
 @blueprint.get("/consultations")
 def consultation_list() -> str:
+    questions = consultations.open_for(runtime(), staff().actor)
     return render_template(
-        "consultations.html", questions=consultations.open_for(runtime(), staff().actor)
+        "consultations.html",
+        questions=questions,
+        subjects=consultations.subjects(runtime(), staff().actor, questions),
     )
 
 
@@ -355,7 +438,9 @@ def new_demand() -> Response:
     if request.method == "POST":
         try:
             demand = demand_from_form(request.form)
-            demand.validate()  # before classifying: an empty category names no process
+            # Before classifying (an empty category names no process), and what a counter
+            # would refuse: no address, no reachable phone, a capacity outside the range.
+            demand.validate(office=True)
             extra = request.form.getlist("also")
             processes = [classify(demand)] + [
                 EXTRA_PROCESSES[e] for e in extra if e in EXTRA_PROCESSES
@@ -377,7 +462,7 @@ def new_demand() -> Response:
             )
             return redirect(url_for("pages.demand", demand_id=accepted.demand_id))
         except DemandError as exc:
-            errors = exc.field_errors
+            errors = wording.intake_messages(exc.problems)
             flash(_("Please correct the marked fields."), "danger")
     # A key per form: submitting the same form twice (a double click, a resent POST) takes
     # the demand in once.
@@ -390,17 +475,17 @@ def new_demand() -> Response:
 
 def demand_from_form(form: Any) -> DemandInput:
     """A demand from submitted text; numbers that are not numbers become field errors."""
-    errors: dict[str, str] = {}
+    errors: dict[str, IntakeProblem] = {}
     raw_capacity = (form.get("capacity_kw") or "0").strip()
     try:
         capacity = float(raw_capacity)
     except ValueError:
-        errors["capacity_kw"] = _("must be a number of kW")
+        errors["capacity_kw"] = IntakeProblem("capacity", {}, "must be a number of kW")
         capacity = 0.0
     raw_priority = form.get("priority") or "1"
     priority = _int(raw_priority, -1)
     if priority not in (0, 1, 2, 3):
-        errors["priority"] = _("must be 0 (low) to 3 (urgent)")
+        errors["priority"] = IntakeProblem("priority", {}, "must be 0 (low) to 3 (urgent)")
     if errors:
         raise DemandError(errors)
     return DemandInput(
@@ -421,40 +506,17 @@ def demand_from_form(form: Any) -> DemandInput:
 
 @blueprint.get("/demands")
 def demands() -> str:
-    """The latest demands, found by reference (or by customer among those one may see);
-    customers' names are masked on demands whose personal data one may not see."""
-    rt = runtime()
-    actor = staff().actor
-    query_text = request.args.get("q", "").strip()[:100].replace("\x00", "")
-    with rt.db.snapshot() as connection:
-        query = select(Demand).order_by(Demand.id.desc()).limit(50)
-        if query_text:
-            like = f"%{query_text}%"
-            by_name = Demand.customer_name.ilike(like)
-            if not access.sees_all_personal_data(actor):
-                # A name search must not tell who is a customer: only demands one may see.
-                mine = access.personal_demands(
-                    connection,
-                    actor,
-                    rt.roles,
-                    connection.scalars(select(Demand.id).where(by_name).limit(500)),
-                )
-                by_name = Demand.id.in_(sorted(mine))
-            query = query.where(or_(Demand.reference.ilike(like), by_name))
-        found = list(connection.execute(query))
-        shown = access.personal_demands(connection, actor, rt.roles, [d.id for d in found])
-    rows = [
-        {
-            "id": d.id,
-            "reference": d.reference,
-            "customer": d.customer_name if d.id in shown else access.masked(d.customer_name),
-            "category": d.category,
-            "channel": d.channel,
-            "created_at": d.created_at,
-        }
-        for d in found
-    ]
-    return render_template("demands.html", demands=rows, q=query_text)
+    """Demands newest first, a page at a time with the total; found by demand number, customer
+    name or phone (personal data only among demands one may see, and shown masked elsewhere)."""
+    args = request.args
+    found = demand_search.search(
+        runtime(),
+        staff().actor,
+        args.get("q", ""),
+        page=min(max(_int(args.get("page"), 1), 1), queues.MAX_PAGE),
+        per_page=_int(args.get("per_page"), demand_search.PAGE_SIZES[0]),
+    )
+    return render_template("demands.html", found=found, sizes=demand_search.PAGE_SIZES)
 
 
 @blueprint.get("/demands/<int:demand_id>")
@@ -509,6 +571,21 @@ def register_filters(app: Flask) -> None:
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
         return human_duration(seconds)
 
+    @app.template_filter("working_time")
+    def working_time(seconds: float) -> str:
+        """Working seconds in words: working days of the calendar's day, hours, minutes."""
+        return wording.working_words(seconds, runtime().calendar.day_length.total_seconds())
+
+    @app.template_filter("standard")
+    def standard(target: str | None, basis: str | None = "calendar") -> str:
+        """A standard's ISO target (or a range of them) in words on its basis."""
+        return wording.standard_words(target, basis)
+
+    @app.template_filter("code_name")
+    def code_name(code: object, kind: str) -> str:
+        """A code's name in the page's language: `'call_centre'|code_name('channel')`."""
+        return wording.code_name(kind, code)
+
     @app.template_filter("role_name")
     def role_name(role_id: str) -> str:
         """A role's name in the page's language (lanes are named after roles)."""
@@ -529,16 +606,11 @@ def register_filters(app: Flask) -> None:
     @app.template_filter("on_basis")
     def on_basis(delta: timedelta, basis: str, magnitude: bool = False) -> str:
         """Time left on a standard's basis: working days of the calendar's working day, or
-        plain hours and days."""
+        plain hours and days, in words."""
         seconds = abs(delta.total_seconds()) if magnitude else delta.total_seconds()
         if basis != "working":
             return human_duration(seconds)
-        day = runtime().calendar.day_length.total_seconds()
-        sign = "-" if seconds < 0 else ""
-        days, rest = divmod(abs(seconds), day)
-        if days < 1:
-            return sign + _("%(h)d working h %(m)d min", h=rest // 3600, m=rest % 3600 // 60)
-        return sign + _("%(d)d working days %(h)d h", d=days, h=rest // 3600)
+        return wording.working_words(seconds, runtime().calendar.day_length.total_seconds())
 
     @app.before_request
     def refuse_nul() -> None:
@@ -568,13 +640,5 @@ def register_filters(app: Flask) -> None:
 
 
 def human_duration(seconds: float) -> str:
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return sign + _("%(m)d min", m=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return sign + _("%(h)d h %(m)d min", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return sign + _("%(d)d d %(h)d h", d=days, h=hours)
+    """Clock time in words ('4 hours 55 minutes'); see `wording`."""
+    return wording.elapsed_words(seconds)

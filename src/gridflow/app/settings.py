@@ -9,6 +9,9 @@ proxies in front of the application (for https and the client's address).
                                (default 0: the headers are ignored, as anyone could send them)
     GRIDFLOW_METRICS_TOKEN     a bearer token Prometheus sends to read /metrics (default: none;
                                administrators' own tokens work too); at least 16 characters
+    GRIDFLOW_MAP_URL           where a field crew's address link goes: a URL with {address}
+                               (default geo:0,0?q={address}, which a phone opens in its own map
+                               app; e.g. https://uri.amap.com/search?keyword={address})
 
 Durations are written like 8h, 30m, 1h30m, 1d or 90s.
 """
@@ -45,6 +48,22 @@ def _duration(environ: Mapping[str, str], name: str, default: timedelta) -> time
     return parse_duration(raw, name) if raw else default
 
 
+DEFAULT_MAP_URL = "geo:0,0?q={address}"
+MAP_SCHEMES = ("geo:", "https://", "http://")
+
+
+def map_url_template(text: str, name: str = "GRIDFLOW_MAP_URL") -> str:
+    """A map link template: geo:, https:// or http://, with one {address} and no other braces."""
+    template = text.strip()
+    if not template.lower().startswith(MAP_SCHEMES) or template.count("{address}") != 1:
+        raise ConfigurationError(
+            f"{name}={text!r}: a geo:, https:// or http:// URL with {{address}} once"
+        )
+    if "{" in template.replace("{address}", "") or "}" in template.replace("{address}", ""):
+        raise ConfigurationError(f"{name}={text!r}: no braces but {{address}}")
+    return template
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The app config keys these settings become."""
     env = os.environ if environ is None else environ
@@ -65,4 +84,5 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         in ("1", "true", "yes"),
         "TRUSTED_PROXIES": int(proxies),
         "METRICS_TOKEN": metrics_token,
+        "MAP_URL": map_url_template(env.get("GRIDFLOW_MAP_URL") or DEFAULT_MAP_URL),
     }

@@ -40,6 +40,12 @@ class Link:
     assignee: str | None = None
     assignee_variable: str | None = None
     multi_instance: bool = False
+    # A visit to the customer's site (issue 13): survey | installation | repair; the customer
+    # books a slot for it (gridflow.appointments).
+    site_visit: str | None = None
+    # Work at the customer's site (camunda:property field_work): "repair" or "visit"; None for
+    # a desk link. It gives the link a field view for a phone (`gridflow.field_work`).
+    field_work: str | None = None
 
     @property
     def department(self) -> str:
@@ -100,6 +106,9 @@ class ProcessDefinition:
         return spec, subprocess_specs
 
 
+# What `field_work` may say: a repair (arrive, restore supply, complete; one arrival and one
+# restoration per instance, the job's) or a visit (arrive, complete; an arrival per link).
+FIELD_WORK_KINDS = ("repair", "visit")
 NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 MAX_SKILL_LEVEL = 5
 

@@ -6,7 +6,7 @@ linkage rules, a dispatch round, and whatever another module registers, such as 
 job claims its work so that two workers never do the same thing twice: timers with leases under
 `FOR UPDATE SKIP LOCKED` (`gridflow.timers`), dispatch rounds by a key per period, the linkage
 feed under a PostgreSQL advisory lock and keyed events. A worker records a heartbeat per round
-(`heartbeats`); on SIGTERM it finishes the round it is in and stops.
+(`gridflow.heartbeats`); on SIGTERM it finishes the round it is in and stops.
 """
 
 from gridflow.worker.jobs import JOBS, Backlog, Job, JobContext, register

@@ -55,6 +55,13 @@ class Job:
     exclusive: bool = False
 
 
+def _make_partitions(rt: Runtime, context: JobContext) -> int:
+    from gridflow import partitions
+
+    # The task events' monthly partitions ahead of the clock (PostgreSQL; nothing on SQLite).
+    return len(partitions.ensure_ahead(rt))
+
+
 def _fire_timers(rt: Runtime, context: JobContext) -> int:
     ids = timers.claim(rt, context.worker_id, batch=context.batch, lease=context.lock_time)
     return timers.fire_claimed(rt, context.worker_id, ids)
@@ -92,6 +99,12 @@ def _dispatch(rt: Runtime, context: JobContext) -> int:
     return 0 if done.replayed else len(done.assignments)
 
 
+def _refresh_predictions(rt: Runtime, context: JobContext) -> int:
+    from gridflow import predictions
+
+    return predictions.refresh(rt, batch=context.batch)
+
+
 def _expired_locks_backlog(rt: Runtime) -> Backlog:
     from gridflow import external_tasks
 
@@ -99,6 +112,7 @@ def _expired_locks_backlog(rt: Runtime) -> Backlog:
 
 
 JOBS: list[Job] = [
+    Job("partitions", _make_partitions, "made {n} task-event partition(s)", exclusive=True),
     Job("timers", _fire_timers, "fired timers on {n} instance(s)", _timers_backlog),
     Job(
         "breaches",
@@ -109,6 +123,14 @@ JOBS: list[Job] = [
     ),
     Job("dispatch", _dispatch, "dispatched {n} link(s)", every=DISPATCH_EVERY),
     Job("external_task_locks", None, backlog=_expired_locks_backlog),
+    # The predictor's history: demands finished since the last round (issue 13).
+    Job(
+        "predictions",
+        _refresh_predictions,
+        "recorded {n} finished demand(s) for the predicted dates",
+        exclusive=True,
+        every=timedelta(minutes=1),
+    ),
 ]
 
 
@@ -120,3 +142,13 @@ def register(job: Job) -> Job:
             return job
     JOBS.append(job)
     return job
+
+
+def backlogs(rt: Runtime) -> list[tuple[str, int, float]]:
+    """What each job has waiting: (job, items, seconds the oldest has waited)."""
+    found = []
+    for job in JOBS:
+        if job.backlog is not None:
+            backlog = job.backlog(rt)
+            found.append((job.name, backlog.items, backlog.lag_s))
+    return found

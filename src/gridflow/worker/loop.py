@@ -24,10 +24,9 @@ from types import FrameType
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gridflow import request_ids, timers
+from gridflow import heartbeats, metrics, request_ids, timers
 from gridflow.errors import GridflowError
 from gridflow.runtime import Runtime
-from gridflow.worker import heartbeats
 from gridflow.worker.jobs import JOBS, Job, JobContext
 
 log = logging.getLogger(__name__)
@@ -48,8 +47,8 @@ def exclusive(rt: Runtime, name: str) -> Iterator[bool]:
     if rt.db.is_sqlite:
         yield True
         return
-    key = int.from_bytes(hashlib.sha256(f"gridflow:job:{name}".encode()).digest()[:8], "big")
-    key -= 2**63 if key >= 2**63 else 0
+    digest = hashlib.sha256(f"gridflow:job:{name}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)  # a PostgreSQL bigint
     with rt.db.engine.connect() as connection:
         got = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
         connection.commit()
@@ -133,8 +132,6 @@ class Worker:
     def run_round(self) -> int:
         """Every job once, in order; the number of things done. A job that fails is logged and
         the round goes on (the next round tries it again)."""
-        from gridflow import metrics
-
         self.rounds += 1
         context = JobContext(self.worker_id, self.lock_time, self.batch, self.rt.clock.now())
         total = 0

@@ -12,6 +12,7 @@ from gridflow.bpmn import BPMN_NS, CAMUNDA_NS, EVENTS, FLOW_NODES
 from gridflow.definitions import steps as step_rules
 from gridflow.definitions.decision_task import BINDINGS, DecisionRef, decision_ref
 from gridflow.definitions.describe import (
+    FIELD_WORK_KINDS,
     Link,
     ProcessDefinition,
     Step,
@@ -41,6 +42,7 @@ DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression", "type", "top
 # camunda:mapDecisionResult values (Camunda's; resultList is its default).
 RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SITE_VISITS = ("survey", "installation", "repair")
 
 
 class Linter:
@@ -283,6 +285,14 @@ class Linter:
         assignee_reference = step_rules.VARIABLE_REFERENCE.match(assignee or "")
         props = self._properties(element)
         needs = self._needs_of(element, props)
+        field_work = (props.get("field_work") or "").strip() or None
+        if field_work is not None and field_work not in FIELD_WORK_KINDS:
+            self.problem(
+                element,
+                f"field_work {field_work!r} is not one of {', '.join(FIELD_WORK_KINDS)} "
+                "(repair: arrive, restore supply, complete; visit: arrive, complete)",
+            )
+            field_work = None
         if found and standard is not None and form is not None and needs is not None:
             self.links[element_id] = Link(
                 element_id=element_id,
@@ -300,7 +310,22 @@ class Linter:
                 line=_line(element),
                 skills=needs[0],
                 equipment=needs[1],
+                site_visit=self._site_visit_of(element, props),
+                field_work=field_work,
             )
+
+    def _site_visit_of(self, element: etree._Element, props: Mapping[str, str]) -> str | None:
+        """The `site_visit` property: survey, installation or repair (a bookable visit)."""
+        value = props.get("site_visit", "").strip()
+        if not value:
+            return None
+        if value not in SITE_VISITS:
+            self.problem(
+                element,
+                f"site_visit {value!r} is not one of: {', '.join(SITE_VISITS)}",
+            )
+            return None
+        return value
 
     def _needs_of(
         self, element: etree._Element, props: Mapping[str, str]

@@ -1,0 +1,114 @@
+"""Predicted completion dates: "likely by" (p50) and "at the latest" (p90) from the history of
+finished demands, laid on the working calendar (weekends and Chinese public holidays)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bpmn_samples import two_lane
+from conftest import complete, item_for
+
+from gridflow import definitions, predictions
+from gridflow.catalog import deploy
+from gridflow.clock import SimulatedClock
+from gridflow.demands import DemandInput, create_demand
+from gridflow.runtime import Runtime
+
+
+def beijing(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC) - timedelta(hours=8)  # type: ignore[misc]
+
+
+def _demand(rt: Runtime) -> tuple[int, int]:
+    accepted = create_demand(
+        rt,
+        DemandInput("Wang household", "residential", "counter", "connection", area="urban"),
+        processes=["two_lane"],
+    )
+    return accepted.demand_id, accepted.instances[0].instance_id
+
+
+def _history(rt: Runtime, clock: SimulatedClock, hours: list[int]) -> None:
+    """Finished demands, one a week from Monday 3 August 2026 (no holidays then): applied for
+    at 09:00 and accepted at once, the survey done `h` working hours later (within the week:
+    35 working hours)."""
+    for n, h in enumerate(hours):
+        monday = beijing(2026, 8, 3, 9, 0) + timedelta(weeks=n)
+        clock.set(monday)
+        _, instance_id = _demand(rt)
+        complete(rt, instance_id, "Activity_accept", {"approved": True})
+        clock.set(rt.calendar.add(monday, timedelta(hours=h), "working"))
+        complete(rt, instance_id, "Activity_survey", {"approved": True})
+
+
+def test_prediction_is_the_hand_computed_p50_and_p90_across_a_weekend_and_a_holiday(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    deploy(rt, [definitions.parse(two_lane().encode(), "two_lane.bpmn", rt.roles)], "test")
+    # Remaining working time from the application (Accept ready) to the end: 3, 7, 14, 21, 30
+    # working hours. p50 = 14 h; p90 = 21 + 0.6 × (30 − 21) = 26.4 h = 26 h 24 min.
+    _history(rt, clock, [3, 7, 14, 21, 30])
+    assert predictions.refresh(rt) == 5
+    assert predictions.refresh(rt) == 0
+
+    # A new application on Thursday 24 September 2026, 10:00 Beijing. Friday 25 is the
+    # Mid-Autumn holiday, then the weekend: Thursday gives 6 h (10-12, 13:30-17:30), Monday 28
+    # 7 h, Tuesday 29 the rest.
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    demand_id, instance_id = _demand(rt)
+    prediction = predictions.predict_demand(rt, demand_id)
+    assert prediction.estimate is not None
+    # p50 14 h: 6 on Thursday, 7 on Monday, 1 on Tuesday: Tuesday 29 September 10:00.
+    assert prediction.estimate.likely_by == beijing(2026, 9, 29, 10, 0)
+    # p90 26 h 24 min: 6 + 7 + 7 (Tuesday) = 20, then 6 h 24 min on Wednesday 30 September:
+    # 09:00-12:00 (3 h), 13:30 + 3 h 24 min = 16:54.
+    assert prediction.estimate.at_the_latest == beijing(2026, 9, 30, 16, 54)
+    assert prediction.estimate.basis == "version_category_area"
+    assert prediction.estimate.samples == 5
+    # The standard's promise beside it: the open link's own due time.
+    (link,) = prediction.links
+    assert link.element_id == "Activity_accept"
+    assert link.estimate.promised == item_for(rt, instance_id, "Activity_accept").due_at
+
+
+def test_prediction_moves_on_as_links_complete_and_time_passes(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    deploy(rt, [definitions.parse(two_lane().encode(), "two_lane.bpmn", rt.roles)], "test")
+    _history(rt, clock, [3, 7, 14, 21, 30])
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    demand_id, instance_id = _demand(rt)
+    # Two working hours later (12:00), every history was still running 2 h after its
+    # application: the dates stand.
+    clock.set(beijing(2026, 9, 24, 12, 0))
+    first = predictions.predict_demand(rt, demand_id).estimate
+    assert first is not None and first.likely_by == beijing(2026, 9, 29, 10, 0)
+    # Four working hours in (15:30) the 3-hour history no longer fits: four are left in every
+    # group, fewer than MIN_SAMPLES, and the process has no overall standard: the date is now.
+    clock.set(beijing(2026, 9, 24, 15, 30))
+    later = predictions.predict_demand(rt, demand_id).estimate
+    assert later is not None
+    assert (later.basis, later.samples, later.likely_by) == ("standard", 0, clock.now())
+    # Accepting makes the survey, ready now, the anchor: its histories ran 3 to 30 h after it
+    # became ready (p50 14 h): 2 h on Thursday, 7 on Monday 28, 5 on Tuesday: 15:30.
+    complete(rt, instance_id, "Activity_accept", {"approved": True})
+    moved = predictions.predict_demand(rt, demand_id)
+    assert [link.element_id for link in moved.links] == ["Activity_survey"]
+    assert moved.estimate is not None
+    assert moved.estimate.likely_by == beijing(2026, 9, 29, 15, 30)
+    assert moved.links[0].estimate.likely_by == beijing(2026, 9, 29, 15, 30)
+    # Once the demand ends there is nothing left to predict.
+    clock.set(beijing(2026, 9, 25, 10, 0))
+    complete(rt, instance_id, "Activity_survey", {"approved": True})
+    done = predictions.predict_demand(rt, demand_id)
+    assert (done.estimate, done.links, done.ended_at) == (None, [], beijing(2026, 9, 25, 10, 0))
+
+
+def test_demands_still_running_count_as_at_least_that_long() -> None:
+    # Finished after 2, 4, 6 days; still running after 3 and 5. Kaplan-Meier: survival 0.8
+    # after 2, 0.8 × 2/3 ≈ 0.53 after 4, 0 after 6.
+    assert predictions.quantiles([2, 4, 6], [3, 5], (0.2, 0.5, 0.9)) == [2, 6, 6]
+    # Without running ones: linear interpolation, as the audit's percentiles.
+    assert predictions.quantiles([2, 4, 6], [], (0.5, 0.9)) == [4, 5.6]
+    # Most still running: no median can be told.
+    assert predictions.quantiles([1], [5, 5, 5, 5], (0.5,)) == [None]
