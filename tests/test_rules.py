@@ -133,12 +133,12 @@ def test_lint_checks_the_rules_beside_the_processes(tmp_path: Path) -> None:
     runner = CliRunner()
     clean = runner.invoke(main, ["lint", str(folder)])
     assert clean.exit_code == 0, clean.output
-    assert "16 file(s) checked, 0 problem(s)" in clean.stderr
+    assert "18 file(s) checked, 0 problem(s)" in clean.stderr
     rules = folder / "rules.yaml"
     rules.write_text(rules.read_text().replace("process: active_repair", "process: active_repaer"))
     broken = runner.invoke(main, ["lint", str(folder)])
     assert broken.exit_code == 1
     assert (
-        f"{rules}:57: [outage_starts_active_repair] start: no process 'active_repaer' in the "
+        f"{rules}:63: [outage_starts_active_repair] start: no process 'active_repaer' in the "
         "processes folder"
     ) in broken.stdout
