@@ -110,18 +110,10 @@ def test_staff_names_are_shown_in_the_readers_language(app: Any, rt: Runtime) ->
     chinese.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     response = chinese.post("/login", data={"username": "manager7", "password": "a-long-password"})
     assert response.status_code == 302
-    assert (
-        '<span class="navbar-text" id="whoami" title="李明">李明</span>'
-        in chinese.get("/queue").text
-    )
+    assert 'id="whoami" title="李明">李明</span>' in chinese.get("/queue").text
     english = app.test_client()
     english.post("/login", data={"username": "manager7", "password": "a-long-password"})
-    assert (
-        '<span class="navbar-text" id="whoami" title="Li Ming">Li Ming</span>'
-        in english.get("/queue").text
-    )
+    assert 'id="whoami" title="Li Ming">Li Ming</span>' in english.get("/queue").text
     # without a Chinese name, the one name serves both languages
     other = _client(app, "manager8", "zh-CN")
-    assert (
-        '<span class="navbar-text" id="whoami" title="Wang">Wang</span>' in other.get("/queue").text
-    )
+    assert 'id="whoami" title="Wang">Wang</span>' in other.get("/queue").text

@@ -503,7 +503,9 @@ class Simulation:
             elif form_field.type == "date":
                 values[form_field.id] = self.rt.calendar.local_date(self.clock.now()).isoformat()
             else:
-                text = f"demo {form_field.label}".strip()
+                # a number, not the field's English label: the value is shown as entered,
+                # in every language
+                text = f"demo {rnd.randint(1000, 9999)}"
                 if form_field.minlength:
                     text = text.ljust(form_field.minlength, ".")
                 values[form_field.id] = text[: form_field.maxlength or 200]

@@ -98,7 +98,7 @@ def test_chinese_staff_meet_no_english_process_label(
     assert english_on(manager, labels) == []
 
     auditor = browser_session("zh_auditor", locale="zh-CN")
-    auditor.goto("/audit/links")
+    auditor.goto("/audit/links?process=hv_connection")
     diagram = auditor.locator("#audit-diagram")
     expect(diagram).to_have_attribute("data-ready", "1")
     expect(auditor.locator("#chosen-process")).to_have_text("高压新装")

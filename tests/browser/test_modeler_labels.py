@@ -48,6 +48,7 @@ def test_a_designer_edits_both_labels_on_a_chinese_page(
     expect(canvas.locator("svg text").filter(has_text="受理居民用电申请").first).to_be_attached()
 
     page.locator("#save").click()
+    page.locator("#confirm-deploy").click()  # the deploy's confirmation
     expect(page.locator("#open-version")).to_be_visible()
     assert page.locator("#save-result").get_attribute("data-version") == "2"
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from gridflow.app.auth import runtime
 from gridflow.app.i18n import select_locale
 from gridflow.labels.book import localized_xml
-from gridflow.models import Definition
+from gridflow.models import Definition, WorkItem
 
 
 def label(
@@ -30,6 +30,18 @@ def label(
     return book.text(
         select_locale(), element_id, fallback or "", field=field, value=value, property=property
     )
+
+
+def link_label(work_item_id: int | None, fallback: str) -> str:
+    """A work item's link name in the page's language, from its own version."""
+    if work_item_id is None:
+        return fallback
+    rt = runtime()
+    with rt.db.read() as session:
+        row = session.execute(
+            select(WorkItem.definition_id, WorkItem.element_id).where(WorkItem.id == work_item_id)
+        ).first()
+    return label(row.definition_id, row.element_id, fallback) if row else fallback
 
 
 def process_label(process_id: str, fallback: str) -> str:
@@ -68,6 +80,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         label=label,
         process_label=process_label,
+        link_label=link_label,
         decision_label=decision_label,
         person_name=person_name,
     )
