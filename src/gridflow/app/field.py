@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from gridflow import access, field_work
 from gridflow.app import content
 from gridflow.app.auth import runtime
-from gridflow.app.pages import staff
+from gridflow.app.pages import flash_engine_error, staff
 from gridflow.app.settings import DEFAULT_MAP_URL
 from gridflow.engine import EngineError
 from gridflow.errors import ConflictError, ForbiddenError, FormError, NotFoundError
@@ -175,16 +175,7 @@ def complete(item_id: int) -> Response:
     except ForbiddenError as exc:
         abort(403, str(exc))
     except EngineError as exc:
-        flash(
-            _(
-                "The process could not go on after this link (at “%(element)s”: %(reason)s). "
-                "Nothing was saved; a supervisor has been told (incident %(incident)s).",
-                element=exc.element_id or "",
-                reason=exc.detail,
-                incident=exc.incident_id or "",
-            ),
-            "danger",
-        )
+        flash_engine_error(exc)
         return _render(_item(item_id), values=values, status=422)
     name = content.label(done.definition_id, done.element_id, done.link_name)
     flash(_("Completed “%(link)s”.", link=name), "success")

@@ -68,6 +68,21 @@ blueprint = Blueprint("pages", __name__)
 PER_PAGE = 25
 
 
+def flash_engine_error(exc: EngineError) -> None:
+    """The process cannot go on past a link as designed: nothing was saved, and an incident
+    tells a supervisor where it stands (the link page and the field view say so alike)."""
+    flash(
+        _(
+            "The process could not go on after this link (at “%(element)s”: %(reason)s). "
+            "Nothing was saved; a supervisor has been told (incident %(incident)s).",
+            element=exc.element_id or "",
+            reason=exc.detail,
+            incident=exc.incident_id or "",
+        ),
+        "danger",
+    )
+
+
 def staff() -> Staff:
     current = load_staff()
     assert current is not None
@@ -333,18 +348,7 @@ def complete(item_id: int) -> Response:
     except ForbiddenError as exc:
         abort(403, str(exc))
     except EngineError as exc:
-        # The process cannot go on past this link as designed: nothing was saved, and an
-        # incident tells a supervisor where it stands.
-        flash(
-            _(
-                "The process could not go on after this link (at “%(element)s”: %(reason)s). "
-                "Nothing was saved; a supervisor has been told (incident %(incident)s).",
-                element=exc.element_id or "",
-                reason=exc.detail,
-                incident=exc.incident_id or "",
-            ),
-            "danger",
-        )
+        flash_engine_error(exc)
         return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
     flash(_completed_text(done), "success")
     return redirect(url_for("pages.queue", scope="mine"))
