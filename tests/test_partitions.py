@@ -1,4 +1,4 @@
-"""The task-event table partitioned by month on PostgreSQL (migration 0013): each event lands
+"""The task-event table partitioned by month on PostgreSQL (migration 0016): each event lands
 in its month's partition, stray months get theirs, and an existing database with events is
 upgraded with every row, id and reference kept."""
 
@@ -105,7 +105,7 @@ def _upgrade(url: str, revision: str) -> None:
 
 def test_the_migration_upgrades_a_database_with_events(old_database: str) -> None:
     url = old_database
-    _upgrade(url, "0012")
+    _upgrade(url, "0015")
     clock = SimulatedClock(MONDAY_9AM)
     rt = Runtime.create(url, clock=clock, calendar=_CALENDAR, roles=_ROLES)
     try:

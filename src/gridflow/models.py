@@ -599,7 +599,7 @@ class LinkageEvent(Base):
     received_at: Mapped[datetime]
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # For internal events: the task event (a breached standard) it came from.
-    # No foreign key: on PostgreSQL task_events is partitioned by month (migration 0013) and its
+    # No foreign key: on PostgreSQL task_events is partitioned by month (migration 0016) and its
     # ids are unique only with their month, which a foreign key cannot name.
     task_event_id: Mapped[int | None] = mapped_column(Id, unique=True)
     # While a request finishes the event (deliveries, dispatch), others with the same key wait

@@ -1,6 +1,6 @@
 """The task-event table partitioned by month on PostgreSQL.
 
-`task_events` is a range-partitioned table on `at` (migration 0013): one partition per UTC
+`task_events` is a range-partitioned table on `at` (migration 0016): one partition per UTC
 month, `task_events_yYYYYmMM`, and a default partition `task_events_default` that catches
 any event outside them. The worker (and `gridflow init-db`) keeps the partitions of the last
 month, this month and the next ones made ahead, so the events of a working day never land in

@@ -6,7 +6,7 @@ and the restoration of supply on the clock and completes both links; the timelin
 
 The pages come from the permission table (`ROUTES`): every GET page route a role may open, its
 path values taken from the demo (a link the role may see, a demand, an instance, a process, a
-decision). Files (BPMN, DMN, CSV, XES, JSON) are downloads and /healthz, /readyz and /metrics answer
+decision). Files (BPMN, DMN, CSV, XES, JSON, a customer's document) are downloads and /healthz, /readyz and /metrics answer
 machines: they are not pages. Screenshots are saved in
 the test's temporary folder only."""
 
@@ -33,7 +33,7 @@ from .conftest import PASSWORD, PROCESSES, LiveServer
 Session = Callable[..., Page]
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
-DOWNLOADS = (".bpmn", ".dmn", ".csv", ".xes", ".json")
+DOWNLOADS = (".bpmn", ".dmn", ".csv", ".xes", ".json", "/documents/<int:document_id>")
 # Answers for machines (monitoring), not pages.
 MACHINES = ("/healthz", "/readyz", "/metrics")
 PEOPLE = sorted(ROLES - {"integration"})  # an integration account opens no page

@@ -6,8 +6,8 @@ partitioned table's unique keys must hold the partition key, so its primary key 
 and linkage_events.task_event_id (still unique) no longer has a foreign key to it; on SQLite,
 which has one table, only that foreign key goes, so both databases have the same shape.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 """
 
 from datetime import UTC, datetime
@@ -16,8 +16,8 @@ from alembic import op
 
 from gridflow import partitions
 
-revision = "0013"
-down_revision = "0012"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

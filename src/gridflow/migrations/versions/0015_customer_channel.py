@@ -5,15 +5,15 @@ demand applied for online names its customer; a comment may be written for the c
 one-time sign-in codes are kept as keyed hashes; the outbox holds every message until a
 delivery round sends it; uploaded documents are rows naming a file the server named.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

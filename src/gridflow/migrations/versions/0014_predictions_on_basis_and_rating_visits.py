@@ -5,15 +5,15 @@ its two tables are made again with times on the process's basis (working, or cal
 repairs). A rating's visits on time move from a JSON column to `rating_visits` rows, so the
 audit counts them in SQL by link and department.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
