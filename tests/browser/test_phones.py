@@ -36,7 +36,9 @@ DESK = {"width": 1366, "height": 768}
 DOWNLOADS = (".bpmn", ".dmn", ".csv", ".xes", ".json", "/documents/<int:document_id>")
 # Answers for machines (monitoring), not pages.
 MACHINES = ("/healthz", "/readyz", "/metrics")
-PEOPLE = sorted(ROLES - {"integration"})  # an integration account opens no page
+# An integration account opens no page; a customer signs in on the portal by a code, whose
+# pages tests/browser/test_customer_portal.py checks at this width.
+PEOPLE = sorted(ROLES - {"integration", "customer"})
 ADMIN = Actor("admin", frozenset({"admin"}))
 # Pages whose diagram or chart is drawn after the page has loaded.
 DRAWN_LATER = "#audit-diagram, [data-bpmn-url], canvas, .gf-modeler, .gf-decision"
@@ -244,6 +246,7 @@ def test_every_staff_page_fits_a_phone_with_sign_out_and_language_in_its_menu(
         and route.who is not ANYONE
         and not key.endswith(DOWNLOADS)
         and key.split(" ", 1)[1] not in MACHINES
+        and not key.startswith("GET /portal/")  # the customers' pages: test_customer_portal.py
     }
     missing = {rule for rule in page_rules if not any(_same(rule, seen) for seen in opened)}
     assert not missing, f"pages no role opened: {sorted(missing)}"
