@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bpmn_samples import two_lane
+from bpmn_samples import chain, field, flow, process, two_lane, user_task
 from conftest import complete, item_for
 
 from gridflow import definitions, predictions
 from gridflow.catalog import deploy
 from gridflow.clock import SimulatedClock
+from gridflow.definitions.ahead import certain_after
 from gridflow.demands import DemandInput, create_demand
-from gridflow.runtime import Runtime
+from gridflow.runtime import Runtime, load_roles
 
 
 def beijing(*args: int) -> datetime:
@@ -112,3 +113,108 @@ def test_demands_still_running_count_as_at_least_that_long() -> None:
     assert predictions.quantiles([2, 4, 6], [], (0.5, 0.9)) == [4, 5.6]
     # Most still running: no median can be told.
     assert predictions.quantiles([1], [5, 5, 5, 5], (0.5,)) == [None]
+
+
+def _three_links() -> str:
+    """Accept → survey → connect, one working day's standard each."""
+    body = (
+        '\n    <bpmn:startEvent id="StartEvent_1" />'
+        + user_task("Activity_accept")
+        + user_task("Activity_survey")
+        + user_task("Activity_connect")
+        + '\n    <bpmn:endEvent id="End_done" />'
+        + chain(
+            "StartEvent_1", "Activity_accept", "Activity_survey", "Activity_connect", "End_done"
+        )
+    )
+    return process(body, process_id="three_links")
+
+
+def test_without_finished_history_at_the_latest_is_no_earlier_than_the_standards_ahead(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    deploy(rt, [definitions.parse(_three_links().encode(), "three.bpmn", rt.roles)], "test")
+    # Five demands applied for from Tuesday 22 September 2026: each had its application
+    # accepted and its site surveyed within the hour, but none is connected yet: no demand of
+    # the process has ever finished, only its links have.
+    history = [
+        beijing(2026, 9, 22, 9, 0),
+        beijing(2026, 9, 22, 13, 30),
+        beijing(2026, 9, 23, 9, 0),
+        beijing(2026, 9, 23, 13, 30),
+        beijing(2026, 9, 24, 9, 0),
+    ]
+    for applied in history:
+        clock.set(applied)
+        accepted = create_demand(
+            rt,
+            DemandInput("Li household", "residential", "counter", "connection", area="urban"),
+            processes=["three_links"],
+        )
+        instance_id = accepted.instances[0].instance_id
+        clock.set(applied + timedelta(minutes=20))
+        complete(rt, instance_id, "Activity_accept")
+        clock.set(applied + timedelta(minutes=40))
+        complete(rt, instance_id, "Activity_survey")
+    assert predictions.refresh(rt) == 0
+
+    # A new application on Thursday 24 September 2026, 10:00 Beijing (Friday 25 to Sunday 27:
+    # the Mid-Autumn holiday).
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    accepted = create_demand(
+        rt,
+        DemandInput("Wang household", "residential", "counter", "connection", area="urban"),
+        processes=["three_links"],
+    )
+    estimate = predictions.predict_demand(rt, accepted.demand_id).estimate
+    assert estimate is not None
+    # The five still running have run 15, 12, 8, 5 and 1 working hours since their
+    # application: likely by their median, 8 h: 6 h on Thursday, 2 on Monday 28: 11:00.
+    assert (estimate.basis, estimate.samples) == ("running", 5)
+    assert estimate.likely_by == beijing(2026, 9, 28, 11, 0)
+    # The longest-running (15 h) would say Tuesday 29, 11:00; the standards of what is left
+    # say later: accept (1 working day, 7 h), then survey and connect (7 h each), 21 h:
+    # 6 on Thursday, 7 on Monday, 7 on Tuesday, 1 on Wednesday 30 September: 10:00.
+    assert estimate.at_the_latest == beijing(2026, 9, 30, 10, 0)
+
+    # Accepted at once, the survey is the anchor. The five surveys became ready 20 minutes
+    # after their applications: 14 h 40, 11 h 40, 7 h 40, 4 h 40 and 40 min ago. Likely by
+    # 7 h 40 min: 6 h on Thursday, 1 h 40 on Monday 28: 10:40. The standards ahead (survey
+    # and connection, 14 h) say Tuesday 29, 10:00, but the longest-running one is later:
+    # 14 h 40 min, Tuesday 29, 10:40.
+    complete(rt, accepted.instances[0].instance_id, "Activity_accept")
+    moved = predictions.predict_demand(rt, accepted.demand_id).estimate
+    assert moved is not None
+    assert moved.likely_by == beijing(2026, 9, 28, 10, 40)
+    assert moved.at_the_latest == beijing(2026, 9, 29, 10, 40)
+
+
+def test_the_links_certain_to_come_leave_out_a_choice_and_take_every_parallel_branch() -> None:
+    body = (
+        '\n    <bpmn:startEvent id="StartEvent_1" />'
+        + user_task("Activity_accept", field("approved", "boolean"))
+        + '\n    <bpmn:exclusiveGateway id="Gateway_approved" default="Flow_rework" />'
+        + user_task("Activity_rework")
+        + user_task("Activity_survey")
+        + '\n    <bpmn:parallelGateway id="Gateway_split" />'
+        + user_task("Activity_design")
+        + user_task("Activity_check")
+        + '\n    <bpmn:parallelGateway id="Gateway_join" />'
+        + user_task("Activity_connect")
+        + '\n    <bpmn:endEvent id="End_done" />'
+        + chain("StartEvent_1", "Activity_accept", "Gateway_approved")
+        + flow("Flow_approved", "Gateway_approved", "Activity_survey", "${approved}")
+        + flow("Flow_rework", "Gateway_approved", "Activity_rework")
+        + flow("Flow_back", "Activity_rework", "Activity_accept")
+        + chain("Activity_survey", "Gateway_split", "Activity_design", "Gateway_join")
+        + chain("Gateway_split", "Activity_check", "Gateway_join", prefix="Flow_b")
+        + chain("Gateway_join", "Activity_connect", "End_done", prefix="Flow_c")
+    )
+    definition = definitions.parse(process(body).encode(), "branches.bpmn", load_roles())
+    after_accept = ("Activity_survey", "Activity_design", "Activity_check", "Activity_connect")
+    assert certain_after(definition, "Activity_accept") == after_accept
+    # Reworking leads back to accepting, and every way out of that loop goes on as above.
+    assert certain_after(definition, "Activity_rework") == ("Activity_accept", *after_accept)
+    assert certain_after(definition, "Activity_design") == ("Activity_connect",)
+    assert certain_after(definition, None) == ("Activity_accept", *after_accept)
+    assert certain_after(definition, "Activity_connect") == ()

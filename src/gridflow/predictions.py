@@ -21,7 +21,10 @@ Histories are grouped by process version, customer category and area; a group wi
 `MIN_SAMPLES` fitting histories falls back to a broader one (category only, then any, then any
 version), then to whole-process durations from the start, then, for a process none of whose
 demands has finished yet, to the demands still running (likely by the standard's promise or
-their median, at the latest as long as the longest so far), then to the standard alone.
+their median), then to the standard alone. Without finished history no data tells how late
+the slow cases end, so "at the latest" is then no earlier than the service standards of what
+is left promise: the open link's, then every link certain to come, on the working calendar
+(`gridflow.standards_ahead`), nor than the longest-running demand so far.
 An open link's own date is predicted the same way from that link's past durations.
 
 The history is a table (`prediction_samples`): one row per completed link of every finished
@@ -60,6 +63,7 @@ from gridflow.models import (
     WorkItem,
 )
 from gridflow.runtime import Runtime
+from gridflow.standards_ahead import promised_end
 
 MIN_SAMPLES = 5
 HISTORY_LIMIT = 400
@@ -382,6 +386,8 @@ def predict_instance_at(
         then = [
             _ItemThen(
                 item.id,
+                item.instance_id,
+                item.definition_id,
                 item.process_id,
                 item.element_id,
                 item.ready_at,
@@ -396,6 +402,8 @@ def predict_instance_at(
 @dataclass(frozen=True)
 class _ItemThen:
     id: int
+    instance_id: int
+    definition_id: int
     process_id: str
     element_id: str
     ready_at: datetime
@@ -451,6 +459,7 @@ def _items(connection: Connection, instance_ids: Sequence[int]) -> list[Any]:
             select(
                 WorkItem.id,
                 WorkItem.instance_id,
+                WorkItem.definition_id,
                 WorkItem.element_id,
                 WorkItem.link_name,
                 WorkItem.department,
@@ -712,18 +721,22 @@ def _predict_root(
         if estimate is not None:
             return estimate
     promised = max(root.promised or now, now)
+    # No finished history to tell the slow cases: at the latest no earlier than the standards
+    # of what is left promise (the open link's, then every link certain to come).
+    cautious = promised_end(rt, connection, root.id, anchor, now)
     if anchor is not None:
-        # No finished history, but demands of the process still running: they show how long
-        # it takes at least. Likely by the standard's promise (or the running demands'
-        # median, if later); at the latest as long as the longest-running one so far.
+        # Demands of the process still running show how long it takes at least. Likely by
+        # the standard's promise (or the running demands' median, if later); at the latest as
+        # long as the longest-running one so far, or the standards ahead if later.
         elapsed = _span(rt, anchor.ready_at, now, root.basis)
         still = sorted(r.remaining_s for r in running if r.remaining_s > elapsed)
         if len(still) >= MIN_SAMPLES:
             median = _add(rt, anchor.ready_at, percentile(still, 0.5), root.basis)
             longest = _add(rt, anchor.ready_at, still[-1], root.basis)
             likely = max(promised, median)
-            return Estimate(likely, max(likely, longest), root.promised, "running", len(still))
-    return Estimate(promised, promised, root.promised, "standard", 0)
+            latest = max(likely, longest, cautious)
+            return Estimate(likely, latest, root.promised, "running", len(still))
+    return Estimate(promised, max(promised, cautious), root.promised, "standard", 0)
 
 
 def _predict_link(
