@@ -212,7 +212,7 @@ def demand(demand_id: int) -> str:
     return render_template(
         "portal/demand.html",
         view=view,
-        can_rate=services.rating_available() and view.finished_at is not None and rating is None,
+        can_rate=view.finished_at is not None and rating is None,
         actions=ACTIONS,
         bookable=services.bookable(rt, demand_id, open_ids),
         # Once rated, the rating stays shown (a low one reopens the demand for a return visit).
@@ -229,7 +229,7 @@ def _actor() -> Actor:
 def book_visit(demand_id: int, item_id: int) -> Response | str | tuple[str, int]:
     """Pick a slot for a site visit from the free time of qualified people."""
     rt = runtime()
-    if not services.booking_available() or not services.visit_link(rt, demand_id, item_id):
+    if not services.visit_link(rt, demand_id, item_id):
         abort(404)
     problem = None
     if request.method == "POST":
@@ -261,7 +261,7 @@ def rate(demand_id: int) -> Response | str | tuple[str, int]:
     """Rate a finished demand: 1-5 stars, a comment, each visit on time or not."""
     rt = runtime()
     view = customer_timeline.customer_timeline(rt, demand_id)
-    if not services.rating_available() or view.finished_at is None:
+    if view.finished_at is None:
         abort(404)
     if services.rating_of(rt, demand_id) is not None:
         flash(_("You have rated this application. Thank you."), "info")
