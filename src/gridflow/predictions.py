@@ -28,10 +28,10 @@ is left promise: the open link's, then every link certain to come, on the workin
 An open link's own date is predicted the same way from that link's past durations.
 
 The history is a table (`prediction_samples`): one row per completed link of every finished
-demand process, with its remaining time already on the calendar, written once by
-`refresh` (which `predict_demand` calls first; the worker may call it too). A prediction
-reads a few indexed rows, at most `HISTORY_LIMIT` per group, the newest first. A migrated
-instance is predicted from its new version's history (falling back to the process's).
+demand process, with its remaining time already on the calendar, written once by `refresh`
+(`gridflow.prediction_history`; `predict_demand` calls it first, the worker may too). A
+prediction reads a few indexed rows, at most `HISTORY_LIMIT` per group, the newest first. A
+migrated instance is predicted from its new version's history (falling back to the process's).
 
 Public API:
 
@@ -44,14 +44,12 @@ Public API:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, select
 
 from gridflow.errors import NotFoundError
 from gridflow.models import (
@@ -62,11 +60,22 @@ from gridflow.models import (
     PredictionSample,
     WorkItem,
 )
+from gridflow.prediction_history import (
+    HISTORY_LIMIT,
+    Running,
+    add,
+    family_roots,
+    group_of,
+    running_at,
+    span,
+)
+from gridflow.prediction_history import percentile as percentile
+from gridflow.prediction_history import quantiles as quantiles
+from gridflow.prediction_history import refresh as refresh
 from gridflow.runtime import Runtime
 from gridflow.standards_ahead import promised_end
 
 MIN_SAMPLES = 5
-HISTORY_LIMIT = 400
 OPEN = ("ready", "claimed")
 # Which history a prediction was drawn from, broadest last (codes the pages translate).
 BASES = (
@@ -141,159 +150,6 @@ class DemandPrediction:
         }
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks of sorted `values` (numpy's default)."""
-    if not values:
-        raise ValueError("no values")
-    h = (len(values) - 1) * fraction
-    low = math.floor(h)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (h - low) * (values[high] - values[low])
-
-
-# --- the history --------------------------------------------------------------------------------
-
-
-def refresh(rt: Runtime, batch: int = 200) -> int:
-    """Record every finished demand process (a root instance: no caller) not yet in the
-    history, with one sample per completed link of it and of the processes it called.
-    Returns how many were added; idempotent (a second writer's rows win, nothing doubles)."""
-    added = 0
-    while True:
-        with rt.db.snapshot() as connection:
-            roots = connection.execute(
-                select(
-                    Instance.id,
-                    Instance.definition_id,
-                    Instance.started_at,
-                    Instance.ended_at,
-                    Instance.variables,
-                    Definition.process_id,
-                    Definition.version,
-                    Demand.customer_category,
-                    Demand.details,
-                )
-                .join(Definition, Definition.id == Instance.definition_id)
-                .outerjoin(Demand, Demand.id == Instance.demand_id)
-                .where(
-                    Instance.status == "completed",
-                    Instance.parent_instance_id.is_(None),
-                    Instance.ended_at.is_not(None),
-                    Instance.id.not_in(select(PredictionInstance.instance_id)),
-                )
-                .order_by(Instance.id)
-                .limit(batch)
-            ).all()
-            if not roots:
-                return added
-            families = _families(connection, [row.id for row in roots])
-            items = connection.execute(
-                select(
-                    WorkItem.instance_id,
-                    WorkItem.element_id,
-                    WorkItem.ready_at,
-                    WorkItem.total_working_s,
-                    WorkItem.total_s,
-                    Definition.process_id,
-                )
-                .join(Definition, Definition.id == WorkItem.definition_id)
-                .where(
-                    WorkItem.instance_id.in_(list(families)),
-                    WorkItem.state == "completed",
-                    WorkItem.total_working_s.is_not(None),
-                )
-            ).all()
-        by_root: dict[int, list[Any]] = {}
-        for item in items:
-            by_root.setdefault(families[item.instance_id], []).append(item)
-        instance_rows: list[dict[str, Any]] = []
-        sample_rows: list[dict[str, Any]] = []
-        for root in roots:
-            category, area = _group_of(root.customer_category, root.variables, root.details)
-            basis = _basis(rt, root.definition_id)
-            instance_rows.append(
-                {
-                    "instance_id": root.id,
-                    "process_id": root.process_id,
-                    "version": root.version,
-                    "customer_category": category,
-                    "area": area,
-                    "started_at": root.started_at,
-                    "ended_at": root.ended_at,
-                    "basis": basis,
-                    "duration_s": _span(rt, root.started_at, root.ended_at, basis),
-                }
-            )
-            for item in by_root.get(root.id, []):
-                sample_rows.append(
-                    {
-                        "instance_id": root.id,
-                        "process_id": root.process_id,
-                        "version": root.version,
-                        "link_process_id": item.process_id,
-                        "element_id": item.element_id,
-                        "customer_category": category,
-                        "area": area,
-                        "ended_at": root.ended_at,
-                        "link_s": float(
-                            item.total_working_s if basis == "working" else item.total_s
-                        ),
-                        "remaining_s": _span(rt, item.ready_at, root.ended_at, basis),
-                    }
-                )
-        try:
-            with rt.db.transaction() as connection:
-                connection.execute(insert(PredictionInstance), instance_rows)
-                if sample_rows:
-                    connection.execute(insert(PredictionSample), sample_rows)
-        except IntegrityError:
-            continue  # another request recorded them meanwhile; read again
-        added += len(instance_rows)
-
-
-def _span(rt: Runtime, start: datetime, end: datetime, basis: str) -> float:
-    """Seconds from start to end on the basis (working or calendar time)."""
-    if end <= start:
-        return 0.0
-    return rt.calendar.between(start, end, basis).total_seconds()
-
-
-def _add(rt: Runtime, start: datetime, seconds: float, basis: str) -> datetime:
-    return rt.calendar.add(start, timedelta(seconds=seconds), basis)
-
-
-def _basis(rt: Runtime, definition_id: int) -> str:
-    """A process is timed on its standard's basis (calendar for repairs), else working time."""
-    standard = rt.definition(definition_id).standard
-    return standard.basis if standard is not None else "working"
-
-
-def _group_of(
-    category: str | None, variables: Mapping[str, Any] | None, details: Mapping[str, Any] | None
-) -> tuple[str, str]:
-    area = (variables or {}).get("area") or (details or {}).get("area") or ""
-    return category or "", str(area)[:20]
-
-
-def _families(connection: Connection, roots: Sequence[int]) -> dict[int, int]:
-    """Every instance of the roots' families (the roots and whatever they called, at any
-    depth) → its root."""
-    owner = {root: root for root in roots}
-    frontier = list(roots)
-    while frontier:
-        children = connection.execute(
-            select(Instance.id, Instance.parent_instance_id).where(
-                Instance.parent_instance_id.in_(frontier)
-            )
-        ).all()
-        frontier = []
-        for child_id, parent_id in children:
-            if child_id not in owner and parent_id is not None:
-                owner[child_id] = owner[parent_id]
-                frontier.append(child_id)
-    return owner
-
-
 # --- predicting ---------------------------------------------------------------------------------
 
 
@@ -331,7 +187,7 @@ def predict_demand(
             )
         )
         roots = [_root(rt, connection, root_id) for root_id in root_ids]
-        families = _families(connection, root_ids)
+        families = family_roots(connection, root_ids)
         items = _items(connection, list(families))
         now = rt.clock.now()
         estimates: list[Estimate] = []
@@ -369,7 +225,7 @@ def predict_instance(
         root = _root(rt, connection, instance_id)
         if root.status != "running":
             return None
-        families = _families(connection, [instance_id])
+        families = family_roots(connection, [instance_id])
         items = _items(connection, list(families))
         return _predict_root(rt, connection, root, items, rt.clock.now(), history_until)
 
@@ -382,7 +238,7 @@ def predict_instance_at(
     finished demands with it."""
     with rt.db.snapshot() as connection:
         root = _root(rt, connection, instance_id)
-        families = _families(connection, [instance_id])
+        families = family_roots(connection, [instance_id])
         then = [
             _ItemThen(
                 item.id,
@@ -433,7 +289,7 @@ def _root(rt: Runtime, connection: Connection, instance_id: int) -> _Root:
         raise NotFoundError(f"instance {instance_id} does not exist")
     if row.parent_instance_id is not None:
         raise ValueError(f"instance {instance_id} is called by another: predict its caller")
-    category, area = _group_of(row.customer_category, row.variables, row.details)
+    category, area = group_of(row.customer_category, row.variables, row.details)
     standard = rt.definition(row.definition_id).standard
     promised = None
     if standard is not None:
@@ -514,38 +370,6 @@ def _history(
     return [(float(a), float(b)) for a, b in connection.execute(query)]
 
 
-def quantiles(
-    events: Sequence[float], censored: Sequence[float], fractions: Sequence[float]
-) -> list[float | None]:
-    """Quantiles of a duration from finished histories (`events`) and histories still running
-    (`censored`: at least that long). Without censored ones: linear interpolation (numpy's
-    default, as the audit). With them: the Kaplan-Meier estimate's quantiles (the smallest
-    duration by which that share has ended); None where the histories never get that far."""
-    if not censored:
-        ordered = sorted(events)
-        return [percentile(ordered, f) if ordered else None for f in fractions]
-    # Events before censored ones at the same value: a history censored at t was still at risk.
-    observations = sorted([(v, 0) for v in events] + [(c, 1) for c in censored])
-    at_risk = len(observations)
-    survival = 1.0
-    found: dict[float, float] = {}
-    i = 0
-    while i < len(observations):
-        value = observations[i][0]
-        ended = still = 0
-        while i < len(observations) and observations[i][0] == value:
-            ended += observations[i][1] == 0
-            still += observations[i][1] == 1
-            i += 1
-        if ended:
-            survival *= 1 - ended / at_risk
-            for f in fractions:
-                if f not in found and 1 - survival >= f - 1e-12:
-                    found[f] = value
-        at_risk -= ended + still
-    return [found.get(f) for f in fractions]
-
-
 def _estimate_from(
     rt: Runtime,
     start: datetime,
@@ -558,104 +382,12 @@ def _estimate_from(
     p50, p90 = quantiles(values, censored, (0.5, 0.9))
     if p50 is None or p90 is None:
         return None
-    likely = _add(rt, start, p50, time_basis)
-    latest = _add(rt, start, p90, time_basis)
+    likely = add(rt, start, p50, time_basis)
+    latest = add(rt, start, p90, time_basis)
     return Estimate(likely, latest, promised, basis, len(values) + len(censored))
 
 
-@dataclass(frozen=True)
-class _Running:
-    """A history still running at the cut-off: the time it has run past the anchor's
-    ready moment (it took at least that long), with its group."""
-
-    version: int
-    category: str
-    area: str
-    remaining_s: float
-
-
-def _running_at(
-    rt: Runtime,
-    connection: Connection,
-    root: _Root,
-    link_process_id: str,
-    element_id: str,
-    cutoff: datetime,
-) -> list[_Running]:
-    """Other demands of the root's process that had reached the link before `cutoff` and had
-    not ended by then (censored histories: they ran at least cutoff − ready)."""
-    items = connection.execute(
-        select(WorkItem.instance_id, WorkItem.ready_at)
-        .join(Definition, Definition.id == WorkItem.definition_id)
-        .where(
-            Definition.process_id == link_process_id,
-            WorkItem.element_id == element_id,
-            WorkItem.ready_at < cutoff,
-            WorkItem.state != "cancelled",
-        )
-        .order_by(WorkItem.ready_at.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
-    if not items:
-        return []
-    # Each item's root: walk up the callers.
-    root_of = {item.instance_id: item.instance_id for item in items}
-    frontier = set(root_of)
-    parents: dict[int, int] = {}
-    while frontier:
-        found = connection.execute(
-            select(Instance.id, Instance.parent_instance_id).where(
-                Instance.id.in_(sorted(frontier)), Instance.parent_instance_id.is_not(None)
-            )
-        ).all()
-        frontier = set()
-        for child, parent in found:
-            if parent is not None:
-                parents[child] = parent
-                frontier.add(parent)
-    for instance_id in root_of:
-        current = instance_id
-        while current in parents:
-            current = parents[current]
-        root_of[instance_id] = current
-    roots = {
-        row.id: row
-        for row in connection.execute(
-            select(
-                Instance.id,
-                Instance.variables,
-                Definition.version,
-                Demand.customer_category,
-                Demand.details,
-            )
-            .join(Definition, Definition.id == Instance.definition_id)
-            .outerjoin(Demand, Demand.id == Instance.demand_id)
-            .where(
-                Instance.id.in_(sorted(set(root_of.values()) - {root.id})),
-                Definition.process_id == root.process_id,
-                Instance.started_at < cutoff,
-                Instance.status != "cancelled",
-                (Instance.ended_at.is_(None)) | (Instance.ended_at >= cutoff),
-            )
-        )
-    }
-    running = []
-    for item in items:
-        found_root = roots.get(root_of[item.instance_id])
-        if found_root is None:
-            continue
-        category, area = _group_of(
-            found_root.customer_category, found_root.variables, found_root.details
-        )
-        running.append(
-            _Running(
-                found_root.version, category, area, _span(rt, item.ready_at, cutoff, root.basis)
-            )
-        )
-    return running
-
-
-def _in_level(basis: str, root: _Root, run: _Running) -> bool:
+def _in_level(basis: str, root: _Root, run: Running) -> bool:
     if basis == "process":
         return True
     if run.version != root.version:
@@ -676,13 +408,13 @@ def _predict_root(
     history_until: datetime | None,
 ) -> Estimate:
     cutoff = history_until or now
-    running: list[_Running] = []
+    running: list[Running] = []
     anchor = None
     if items:
         # The link reached last tells most; among links ready at once, any open one first.
         anchor = max(items, key=lambda i: (i.ready_at, i.state in OPEN, i.id))
-        elapsed = _span(rt, anchor.ready_at, now, root.basis)
-        running = _running_at(rt, connection, root, anchor.process_id, anchor.element_id, cutoff)
+        elapsed = span(rt, anchor.ready_at, now, root.basis)
+        running = running_at(rt, connection, root, anchor.process_id, anchor.element_id, cutoff)
         for basis, conditions in _levels(root):
             history = _history(
                 connection, conditions, anchor.process_id, anchor.element_id, history_until
@@ -701,7 +433,7 @@ def _predict_root(
                 if estimate is not None:
                     return estimate
     # Whole-process durations from the start, among those that ran longer than this one has.
-    elapsed = _span(rt, root.started_at, now, root.basis)
+    elapsed = span(rt, root.started_at, now, root.basis)
     query = select(PredictionInstance.duration_s).where(
         PredictionInstance.process_id == root.process_id,
         PredictionInstance.duration_s > elapsed,
@@ -728,11 +460,11 @@ def _predict_root(
         # Demands of the process still running show how long it takes at least. Likely by
         # the standard's promise (or the running demands' median, if later); at the latest as
         # long as the longest-running one so far, or the standards ahead if later.
-        elapsed = _span(rt, anchor.ready_at, now, root.basis)
+        elapsed = span(rt, anchor.ready_at, now, root.basis)
         still = sorted(r.remaining_s for r in running if r.remaining_s > elapsed)
         if len(still) >= MIN_SAMPLES:
-            median = _add(rt, anchor.ready_at, percentile(still, 0.5), root.basis)
-            longest = _add(rt, anchor.ready_at, still[-1], root.basis)
+            median = add(rt, anchor.ready_at, percentile(still, 0.5), root.basis)
+            longest = add(rt, anchor.ready_at, still[-1], root.basis)
             likely = max(promised, median)
             latest = max(likely, longest, cautious)
             return Estimate(likely, latest, root.promised, "running", len(still))
@@ -747,7 +479,7 @@ def _predict_link(
     now: datetime,
     history_until: datetime | None,
 ) -> LinkPrediction:
-    elapsed = _span(rt, item.ready_at, now, root.basis)
+    elapsed = span(rt, item.ready_at, now, root.basis)
     estimate: Estimate | None = None
     for basis, conditions in _levels(root):
         history = _history(connection, conditions, item.process_id, item.element_id, history_until)
