@@ -135,8 +135,9 @@ def test_without_finished_history_at_the_latest_is_no_earlier_than_the_standards
 ) -> None:
     deploy(rt, [definitions.parse(_three_links().encode(), "three.bpmn", rt.roles)], "test")
     # Five demands applied for from Tuesday 22 September 2026: each had its application
-    # accepted and its site surveyed within the hour, but none is connected yet: no demand of
-    # the process has ever finished, only its links have.
+    # accepted (after 30, 25, 20, 15 and 10 minutes) and its site surveyed 40 minutes after
+    # applying, but none is connected yet: no demand of the process has ever finished, only
+    # its links have.
     history = [
         beijing(2026, 9, 22, 9, 0),
         beijing(2026, 9, 22, 13, 30),
@@ -144,7 +145,7 @@ def test_without_finished_history_at_the_latest_is_no_earlier_than_the_standards
         beijing(2026, 9, 23, 13, 30),
         beijing(2026, 9, 24, 9, 0),
     ]
-    for applied in history:
+    for applied, accepting in zip(history, [30, 25, 20, 15, 10], strict=True):
         clock.set(applied)
         accepted = create_demand(
             rt,
@@ -152,7 +153,7 @@ def test_without_finished_history_at_the_latest_is_no_earlier_than_the_standards
             processes=["three_links"],
         )
         instance_id = accepted.instances[0].instance_id
-        clock.set(applied + timedelta(minutes=20))
+        clock.set(applied + timedelta(minutes=accepting))
         complete(rt, instance_id, "Activity_accept")
         clock.set(applied + timedelta(minutes=40))
         complete(rt, instance_id, "Activity_survey")
@@ -166,7 +167,8 @@ def test_without_finished_history_at_the_latest_is_no_earlier_than_the_standards
         DemandInput("Wang household", "residential", "counter", "connection", area="urban"),
         processes=["three_links"],
     )
-    estimate = predictions.predict_demand(rt, accepted.demand_id).estimate
+    prediction = predictions.predict_demand(rt, accepted.demand_id)
+    estimate = prediction.estimate
     assert estimate is not None
     # The five still running have run 15, 12, 8, 5 and 1 working hours since their
     # application: likely by their median, 8 h: 6 h on Thursday, 2 on Monday 28: 11:00.
@@ -176,17 +178,40 @@ def test_without_finished_history_at_the_latest_is_no_earlier_than_the_standards
     # say later: accept (1 working day, 7 h), then survey and connect (7 h each), 21 h:
     # 6 on Thursday, 7 on Monday, 7 on Tuesday, 1 on Wednesday 30 September: 10:00.
     assert estimate.at_the_latest == beijing(2026, 9, 30, 10, 0)
+    # The open link's own date: from the five acceptances (10 to 30 minutes), though no demand
+    # they belong to has finished: p50 20 min, p90 25 + 0.6 × 5 = 28 min.
+    (link,) = prediction.links
+    assert (link.element_id, link.estimate.basis, link.estimate.samples) == (
+        "Activity_accept",
+        "link",
+        5,
+    )
+    assert link.estimate.likely_by == beijing(2026, 9, 24, 10, 20)
+    assert link.estimate.at_the_latest == beijing(2026, 9, 24, 10, 28)
 
-    # Accepted at once, the survey is the anchor. The five surveys became ready 20 minutes
-    # after their applications: 14 h 40, 11 h 40, 7 h 40, 4 h 40 and 40 min ago. Likely by
-    # 7 h 40 min: 6 h on Thursday, 1 h 40 on Monday 28: 10:40. The standards ahead (survey
-    # and connection, 14 h) say Tuesday 29, 10:00, but the longest-running one is later:
-    # 14 h 40 min, Tuesday 29, 10:40.
+    # Accepted at once, the survey is the anchor. The five surveys became ready 14 h 30,
+    # 11 h 35, 7 h 40, 4 h 45 and 50 min ago. Likely by 7 h 40 min: 6 h on Thursday, 1 h 40
+    # on Monday 28: 10:40. The standards ahead (survey and connection, 14 h) say Tuesday 29,
+    # 10:00, but the longest-running one is later: 14 h 30 min, Tuesday 29, 10:30.
     complete(rt, accepted.instances[0].instance_id, "Activity_accept")
-    moved = predictions.predict_demand(rt, accepted.demand_id).estimate
-    assert moved is not None
-    assert moved.likely_by == beijing(2026, 9, 28, 10, 40)
-    assert moved.at_the_latest == beijing(2026, 9, 29, 10, 40)
+    moved = predictions.predict_demand(rt, accepted.demand_id)
+    assert moved.estimate is not None
+    assert moved.estimate.likely_by == beijing(2026, 9, 28, 10, 40)
+    assert moved.estimate.at_the_latest == beijing(2026, 9, 29, 10, 30)
+    # The surveys took 30, 25, 20, 15 and 10 minutes: the open survey likely by 10:20, at the
+    # latest by 10:28.
+    (survey,) = moved.links
+    assert (survey.estimate.likely_by, survey.estimate.at_the_latest) == (
+        beijing(2026, 9, 24, 10, 20),
+        beijing(2026, 9, 24, 10, 28),
+    )
+    # Surveyed at once, the connection is open, and no connection was ever made: its own
+    # dates are its due time, one working day: Monday 28, 10:00.
+    complete(rt, accepted.instances[0].instance_id, "Activity_survey")
+    (connect,) = predictions.predict_demand(rt, accepted.demand_id).links
+    assert connect.estimate.basis == "standard"
+    assert connect.estimate.likely_by == connect.estimate.at_the_latest
+    assert connect.estimate.likely_by == beijing(2026, 9, 28, 10, 0)
 
 
 def test_the_links_certain_to_come_leave_out_a_choice_and_take_every_parallel_branch() -> None:

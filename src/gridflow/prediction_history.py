@@ -314,3 +314,39 @@ def running_at(
             Running(found_root.version, category, area, span(rt, item.ready_at, cutoff, root.basis))
         )
     return running
+
+
+def link_durations(
+    rt: Runtime,
+    connection: Connection,
+    link_process_id: str,
+    element_id: str,
+    cutoff: datetime,
+    basis: str,
+    leave_out: int,
+) -> tuple[list[float], list[float]]:
+    """A link's own durations in every demand process that reached it before `cutoff`, the
+    newest `HISTORY_LIMIT` (but `leave_out`, the one predicted): those done by then, and those
+    still open then (censored: open at least cutoff − ready). A link of a demand that has not
+    finished, as a high-voltage connection's early links, counts here too."""
+    rows = connection.execute(
+        select(WorkItem.ready_at, WorkItem.ended_at, WorkItem.state)
+        .join(Definition, Definition.id == WorkItem.definition_id)
+        .where(
+            Definition.process_id == link_process_id,
+            WorkItem.element_id == element_id,
+            WorkItem.ready_at < cutoff,
+            WorkItem.state != "cancelled",
+            WorkItem.id != leave_out,
+        )
+        .order_by(WorkItem.ready_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    done: list[float] = []
+    still_open: list[float] = []
+    for row in rows:
+        if row.state == "completed" and row.ended_at is not None and row.ended_at < cutoff:
+            done.append(span(rt, row.ready_at, row.ended_at, basis))
+        else:
+            still_open.append(span(rt, row.ready_at, cutoff, basis))
+    return done, still_open

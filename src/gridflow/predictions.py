@@ -25,7 +25,9 @@ their median), then to the standard alone. Without finished history no data tell
 the slow cases end, so "at the latest" is then no earlier than the service standards of what
 is left promise: the open link's, then every link certain to come, on the working calendar
 (`gridflow.standards_ahead`), nor than the longest-running demand so far.
-An open link's own date is predicted the same way from that link's past durations.
+An open link's own date is predicted the same way from that link's past durations in
+finished demands, else from its durations wherever it was reached before (Kaplan-Meier, the
+links still open counting as at least that long), else its due time.
 
 The history is a table (`prediction_samples`): one row per completed link of every finished
 demand process, with its remaining time already on the calendar, written once by `refresh`
@@ -66,6 +68,7 @@ from gridflow.prediction_history import (
     add,
     family_roots,
     group_of,
+    link_durations,
     running_at,
     span,
 )
@@ -85,6 +88,7 @@ BASES = (
     "process",
     "whole_process",
     "running",
+    "link",
     "standard",
 )
 
@@ -490,6 +494,24 @@ def _predict_link(
             )
             if estimate is not None:
                 break
+    if estimate is None:
+        # No finished demand to learn from: the link's own durations, wherever it was reached
+        # (links of demands still running count; those still open, as at least that long).
+        done, still_open = link_durations(
+            rt,
+            connection,
+            item.process_id,
+            item.element_id,
+            history_until or now,
+            root.basis,
+            item.id,
+        )
+        fitting = [d for d in done if d >= elapsed]
+        if len(fitting) >= MIN_SAMPLES:
+            censored = [c for c in still_open if c > elapsed]
+            estimate = _estimate_from(
+                rt, item.ready_at, fitting, item.due_at, "link", censored, root.basis
+            )
     if estimate is None:
         promised = max(item.due_at, now)
         estimate = Estimate(promised, promised, item.due_at, "standard", 0)
