@@ -243,3 +243,53 @@ def test_the_links_certain_to_come_leave_out_a_choice_and_take_every_parallel_br
     assert certain_after(definition, "Activity_design") == ("Activity_connect",)
     assert certain_after(definition, None) == ("Activity_accept", *after_accept)
     assert certain_after(definition, "Activity_connect") == ()
+
+
+def test_the_standards_ahead_run_through_a_called_process_and_back(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    child = process(
+        '\n    <bpmn:startEvent id="StartEvent_1" />'
+        + user_task("Activity_install")
+        + '\n    <bpmn:endEvent id="End_done" />'
+        + chain("StartEvent_1", "Activity_install", "End_done"),
+        process_id="install_child",
+    )
+    parent = process(
+        '\n    <bpmn:startEvent id="StartEvent_1" />'
+        + user_task("Activity_accept")
+        + '\n    <bpmn:callActivity id="Activity_call" name="Install" '
+        'calledElement="install_child" />'
+        + user_task("Activity_sign")
+        + '\n    <bpmn:endEvent id="End_done" />'
+        + chain("StartEvent_1", "Activity_accept", "Activity_call", "Activity_sign", "End_done"),
+        process_id="call_parent",
+    )
+    deploy(
+        rt,
+        [
+            definitions.parse(child.encode(), "child.bpmn", rt.roles),
+            definitions.parse(parent.encode(), "parent.bpmn", rt.roles),
+        ],
+        "test",
+    )
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    accepted = create_demand(
+        rt,
+        DemandInput("Zhao household", "residential", "counter", "connection", area="urban"),
+        processes=["call_parent"],
+    )
+    # Nothing has ever run: likely by now (no standard for the whole process); at the latest
+    # by accept, install (in the called process) and sign, 7 working hours each: 21 h from
+    # Thursday 24 September 10:00 across the Mid-Autumn holiday: Wednesday 30, 10:00.
+    first = predictions.predict_demand(rt, accepted.demand_id).estimate
+    assert first is not None
+    assert (first.basis, first.likely_by) == ("standard", beijing(2026, 9, 24, 10, 0))
+    assert first.at_the_latest == beijing(2026, 9, 30, 10, 0)
+    # Accepted: the called process's install link is open; its standard, then the caller's
+    # sign: 14 h, Tuesday 29, 10:00.
+    complete(rt, accepted.instances[0].instance_id, "Activity_accept")
+    later = predictions.predict_demand(rt, accepted.demand_id)
+    assert [link.element_id for link in later.links] == ["Activity_install"]
+    assert later.estimate is not None
+    assert later.estimate.at_the_latest == beijing(2026, 9, 29, 10, 0)

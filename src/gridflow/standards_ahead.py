@@ -39,22 +39,21 @@ class Anchor(Protocol):
 def promised_end(
     rt: Runtime, connection: Connection, root_id: int, anchor: Anchor | None, now: datetime
 ) -> datetime:
-    """When the standards would have the root instance end, from its anchor (from its start
-    when it has reached no link yet); never before `now`."""
+    """When the standards would have the root instance end: its anchor, if open, by its
+    standard (or now, if that has passed), then every link certain to come, none starting
+    before now; from now when it has reached no link yet."""
     root = connection.execute(
-        select(Instance.definition_id, Instance.started_at, Instance.variables).where(
-            Instance.id == root_id
-        )
+        select(Instance.definition_id, Instance.variables).where(Instance.id == root_id)
     ).one()
     variables: dict[str, Any] = dict(root.variables or {})
     if anchor is None:
         definition = rt.definition(root.definition_id)
-        ahead = certain_after(definition, None)
-        return max(_lay(rt, connection, definition, ahead, root.started_at, variables, 0), now)
+        return _lay(rt, connection, definition, certain_after(definition, None), now, variables, 0)
     definition = rt.definition(anchor.definition_id)
-    end = anchor.ready_at
+    end = now
     if anchor.state in OPEN and anchor.element_id in definition.links:
-        end = _lay(rt, connection, definition, (anchor.element_id,), end, variables, 0)
+        own = _lay(rt, connection, definition, (anchor.element_id,), anchor.ready_at, variables, 0)
+        end = max(own, now)
     instance_id, element_id = anchor.instance_id, anchor.element_id
     for _ in range(MAX_CALL_DEPTH + 1):
         end = _lay(
@@ -82,7 +81,7 @@ def promised_end(
             "",
         )
         instance_id, definition = caller.id, caller_definition
-    return max(end, now)
+    return end
 
 
 def _lay(

@@ -93,7 +93,10 @@ def _graph(
     """The process's flow nodes (id → kind, in the file's order), where each leads, and the
     nodes with a conditioned flow out."""
     tree = parse_xml(xml, file, utf8_only=False)  # linted when it was deployed
-    process = tree.getroot().find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+    process = next(
+        (p for p in tree.getroot().iter(f"{{{BPMN_NS}}}process") if p.get("id") == process_id),
+        None,
+    )
     kinds: dict[str, str] = {}
     flows: list[tuple[str, str]] = []
     conditional: set[str] = set()
