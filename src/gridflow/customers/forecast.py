@@ -4,11 +4,10 @@ working calendar). This is the one place the portal reads predictions from."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from gridflow import predictions
 from gridflow.runtime import Runtime
 
 
@@ -25,18 +24,14 @@ class Forecast:
     links: dict[int, Dates] = field(default_factory=dict)  # by work item id
 
 
-def _dates(estimate: Any) -> Dates | None:  # noqa: ANN401 - a predictions.Estimate
+def _dates(estimate: predictions.Estimate | None) -> Dates | None:
     if estimate is None:
         return None
     return Dates(estimate.likely_by, estimate.at_the_latest, estimate.promised)
 
 
-def forecast(rt: Runtime, demand_id: int) -> Forecast | None:
-    """The demand's predicted end and each open link's; None while no predictor is installed."""
-    try:
-        predictions = importlib.import_module("gridflow.predictions")
-    except ImportError:
-        return None
+def forecast(rt: Runtime, demand_id: int) -> Forecast:
+    """The demand's predicted end and each open link's."""
     predicted = predictions.predict_demand(rt, demand_id)
     links = {}
     for link in predicted.links:

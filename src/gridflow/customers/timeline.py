@@ -143,7 +143,7 @@ def customer_timeline(rt: Runtime, demand_id: int) -> CustomerTimeline:
                 due_at=item.due_at,
                 late=late,
                 reason=reasons.get(item.id) if late else None,
-                predicted=None if done or predicted is None else predicted.links.get(item.id),
+                predicted=None if done else predicted.links.get(item.id),
             )
         )
     roots = [i for i in shown.values() if i.parent_instance_id is None]
@@ -164,7 +164,7 @@ def customer_timeline(rt: Runtime, demand_id: int) -> CustomerTimeline:
         created_at=demand_row.created_at,
         finished_at=finished,
         steps=steps,
-        predicted=None if finished or predicted is None else predicted.demand,
+        predicted=None if finished else predicted.demand,
         promised=promised,
         next_action=next_action,
     )
