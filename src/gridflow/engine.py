@@ -59,6 +59,7 @@ from gridflow.definitions.spiff import (
 )
 from gridflow.errors import ExpressionError, GridflowError
 from gridflow.expressions import compile_expression, compile_script
+from gridflow.texts import _
 from gridflow.working_time import WorkingCalendar
 
 
@@ -76,12 +77,22 @@ class EngineError(GridflowError):
     `instance_id` is the stored instance it happened in, once known (the verb that restored the
     run sets it), so the failure can be recorded as an incident."""
 
-    def __init__(self, element_id: str | None, message: str, instance_id: int | None = None):
+    def __init__(
+        self,
+        element_id: str | None,
+        message: str,
+        instance_id: int | None = None,
+        cause: GridflowError | None = None,
+    ):
         self.element_id = element_id
         self.detail = message
         self.instance_id = instance_id
         self.incident_id: int | None = None
         super().__init__(f"{element_id or 'process'}: {message}")
+        # The detail people read, translatable (texts.refusal): the cause's own catalogue text.
+        self.template, self.params = message, {}
+        if cause is not None:
+            self.template, self.params = cause.template, dict(cause.params)
 
 
 # --- one clock for SpiffWorkflow's timers -------------------------------------------------------
@@ -159,7 +170,7 @@ class SafeScriptEngine(PythonScriptEngine):
                 compiled = compile_expression(text, TIMER_FUNCTIONS)
                 value = compiled.evaluate(task.data, self._functions(task))
             except ExpressionError as exc:
-                raise EngineError(_element_id(task), str(exc)) from exc
+                raise EngineError(_element_id(task), str(exc), cause=exc) from exc
         if kind is not None:
             # What the lint checks on literals, checked on what the timer is about to use: a
             # malformed, endless or centuries-long timer stops here, naming its event, instead
@@ -177,7 +188,7 @@ class SafeScriptEngine(PythonScriptEngine):
         try:
             updates = compile_script(script).run(task.data, self._functions(task))
         except ExpressionError as exc:
-            raise EngineError(_element_id(task), str(exc)) from exc
+            raise EngineError(_element_id(task), str(exc), cause=exc) from exc
         task.data.update(updates)
         return True
 
@@ -366,7 +377,10 @@ class Run:
             task = getattr(exc, "task", None)
             spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
             element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
-            raise EngineError(element, str(exc), self.instance_id) from exc
+            failed = EngineError(element, str(exc), self.instance_id)
+            if str(exc).startswith("No conditions satisfied"):
+                failed.template = _("no outgoing flow of this gateway has a condition that holds")
+            raise failed from exc
         except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
             # SpiffWorkflow's own slips on odd data: still the process's failure, not a crash.
             raise EngineError(None, f"{type(exc).__name__}: {exc}", self.instance_id) from exc

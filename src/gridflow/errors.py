@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from gridflow.texts import _
+
 
 class GridflowError(Exception):
-    """Base of every error gridflow raises on purpose."""
+    """Base of every error gridflow raises on purpose.
+
+    A refusal people read is raised with a catalogue text (marked with `gridflow.texts._`) and
+    its %(name)s values apart: `str(exc)` is the English sentence, and a page shows
+    `template` translated with `params` in the reader's language (`gridflow.texts.refusal`)."""
+
+    def __init__(self, message: str = "", /, **params: object):
+        self.template = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 class ExpressionError(GridflowError):
@@ -22,6 +33,9 @@ class UndefinedVariableError(ExpressionError):
     def __init__(self, expression: str, name: str):
         self.name = name
         super().__init__(expression, f"undefined variable {name!r}")
+        # What a clerk reads when a condition after their link needs a value nobody set.
+        self.template = _("the variable %(name)s is not set (expression %(expression)s)")
+        self.params = {"name": name, "expression": expression}
 
 
 class Problem:
@@ -77,8 +91,13 @@ class InvalidStateError(GridflowError):
 class FormError(GridflowError):
     """Form data that does not match the link's form; field id → message."""
 
-    def __init__(self, field_errors: dict[str, str]):
+    def __init__(
+        self, field_errors: dict[str, str], refusals: dict[str, GridflowError] | None = None
+    ):
         self.field_errors = field_errors
+        # Field id → the refusal as a catalogue text with its values (texts.refusal), for the
+        # page to say in the reader's language; `field_errors` keeps the English.
+        self.refusals = refusals or {}
         super().__init__(
             "invalid form data: " + "; ".join(f"{k}: {v}" for k, v in field_errors.items())
         )

@@ -8,7 +8,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from gridflow.errors import FormError
+from gridflow.errors import FormError, GridflowError
+from gridflow.texts import _
+
+
+class FieldValueError(ValueError):
+    """A value a field refuses, as a catalogue text with its values (translated on the page)."""
+
+    def __init__(self, template: str, **params: object):
+        self.template = template
+        self.params = params
+        super().__init__(template % params if params else template)
+
 
 FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
 _TRUE = {"true", "on", "yes", "1"}
@@ -55,10 +66,10 @@ class FormField:
                 return True
             if text in _FALSE:
                 return False
-            raise ValueError("must be yes or no")
+            raise FieldValueError(_("must be yes or no"))
         if self.type == "long":
             if isinstance(raw, bool):
-                raise ValueError("must be a whole number")
+                raise FieldValueError(_("must be a whole number"))
             if isinstance(raw, int):
                 value: object = raw
             elif isinstance(raw, float) and raw.is_integer():
@@ -67,44 +78,46 @@ class FormField:
                 try:
                     value = int(str(raw).strip())
                 except ValueError:
-                    raise ValueError("must be a whole number") from None
+                    raise FieldValueError(_("must be a whole number")) from None
             return self._in_range(value)
         if self.type == "double":
             if isinstance(raw, bool):
-                raise ValueError("must be a number")
+                raise FieldValueError(_("must be a number"))
             try:
                 number = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
             except (ValueError, OverflowError):
-                raise ValueError("must be a number") from None
+                raise FieldValueError(_("must be a number")) from None
             if not math.isfinite(number):
-                raise ValueError("must be a finite number")
+                raise FieldValueError(_("must be a finite number"))
             return self._in_range(number)
         if self.type == "date":
             try:
                 return date.fromisoformat(str(raw).strip()).isoformat()
             except ValueError:
-                raise ValueError("must be a date (YYYY-MM-DD)") from None
+                raise FieldValueError(_("must be a date (YYYY-MM-DD)")) from None
         if self.type == "enum":
             text = str(raw)
             if text not in self.option_ids():
-                raise ValueError("must be one of: " + ", ".join(self.option_ids()))
+                raise FieldValueError(
+                    _("must be one of: %(choices)s"), choices=", ".join(self.option_ids())
+                )
             return text
         if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-            raise ValueError("must be text")
+            raise FieldValueError(_("must be text"))
         text = str(raw)
         if self.minlength is not None and len(text) < self.minlength:
-            raise ValueError(f"must be at least {self.minlength} characters")
+            raise FieldValueError(_("must be at least %(n)s characters"), n=self.minlength)
         limit = min(self.maxlength or MAX_STRING, MAX_STRING)
         if len(text) > limit:
-            raise ValueError(f"must be at most {limit} characters")
+            raise FieldValueError(_("must be at most %(n)s characters"), n=limit)
         return text
 
     def _in_range(self, value: object) -> object:
         assert isinstance(value, int | float)
         if self.min is not None and value < self.min:
-            raise ValueError(f"must be at least {_number(self.min)}")
+            raise FieldValueError(_("must be at least %(n)s"), n=_number(self.min))
         if self.max is not None and value > self.max:
-            raise ValueError(f"must be at most {_number(self.max)}")
+            raise FieldValueError(_("must be at most %(n)s"), n=_number(self.max))
         return value
 
 
@@ -134,27 +147,29 @@ class Form:
         optional field is left out; read-only fields cannot be set. (A web page posts nothing for
         an unticked checkbox: the page, which knows its checkboxes, sends "false" for them.)
         """
-        errors: dict[str, str] = {}
+        refusals: dict[str, GridflowError] = {}
         known = {f.id for f in self.fields}
         for key in submitted:
             if key not in known:
-                errors[key] = "is not a field of this form"
+                refusals[key] = GridflowError(_("is not a field of this form"))
         values: dict[str, object] = {}
         for form_field in self.fields:
             raw = submitted.get(form_field.id)
             empty = raw is None or (isinstance(raw, str) and raw.strip() == "")
             if form_field.readonly:
                 if not empty:
-                    errors[form_field.id] = "is read-only"
+                    refusals[form_field.id] = GridflowError(_("is read-only"))
                 continue
             if empty:
                 if form_field.required:
-                    errors[form_field.id] = "is required"
+                    refusals[form_field.id] = GridflowError(_("is required"))
                 continue
             try:
                 values[form_field.id] = form_field.coerce(raw)
+            except FieldValueError as exc:
+                refusals[form_field.id] = GridflowError(exc.template, **exc.params)
             except ValueError as exc:
-                errors[form_field.id] = str(exc)
-        if errors:
-            raise FormError(errors)
+                refusals[form_field.id] = GridflowError(str(exc))
+        if refusals:
+            raise FormError({k: str(v) for k, v in refusals.items()}, refusals)
         return values

@@ -34,6 +34,7 @@ from gridflow.models import (
 )
 from gridflow.roles import SYSTEM, Actor, Role
 from gridflow.runtime import Deployed, Runtime
+from gridflow.texts import _
 
 
 def on_engine_error(verb: Any) -> Any:  # noqa: ANN401 - see incidents.on_engine_error
@@ -663,7 +664,7 @@ def _update_instance(
     result = connection.execute(UPDATE_INSTANCE, values)
     if result.rowcount != 1:
         raise ConflictError(
-            f"instance {instance.id} was changed by someone else; nothing was saved"
+            _("instance %(id)s was changed by someone else; nothing was saved"), id=instance.id
         )
     instance.lock_version += 1
 

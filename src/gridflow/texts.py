@@ -33,3 +33,19 @@ def translate(text: str, locale: str | None, **values: object) -> str:
     chosen = locale if locale in LOCALES else DEFAULT_LOCALE
     found = _catalogue(chosen).gettext(text)
     return found % values if values else found
+
+
+def refusal(exc: BaseException, locale: str | None, **shown: object) -> str:
+    """Why a verb was refused, in `locale`: a gridflow error's catalogue text with its values
+    (`shown` replaces a value with the words the page uses, e.g. a link's name in the reader's
+    language); any other exception, or a text the catalogue does not have, as it was raised."""
+    template = getattr(exc, "template", None)
+    params = getattr(exc, "params", None)
+    if not isinstance(template, str) or not template or not isinstance(params, dict):
+        return str(exc)
+    values = {**params, **{k: v for k, v in shown.items() if k in params}}
+    try:
+        return translate(template, locale, **values)
+    except (KeyError, TypeError, ValueError):
+        # A translation whose placeholders do not fit: the English sentence rather than none.
+        return str(exc)

@@ -36,6 +36,9 @@ from gridflow.notifications import triggers
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue (`_` is this module's unused value).
+from gridflow.texts import _ as gettext
+
 HELPERS = cast(Table, LinkHelper.__table__)
 _ITEM_COLUMNS = tuple(WORK_ITEMS.c)
 _ITEM_KEYS = tuple(column.key for column in _ITEM_COLUMNS)
@@ -72,7 +75,11 @@ def claim(
         if item.state == "claimed":
             if item.assignee == actor.username:
                 return _detached(item)  # claiming twice (a retried request) changes nothing
-            raise ConflictError(f"{item.link_name} is already held by {item.assignee}")
+            raise ConflictError(
+                gettext("%(link)s is already held by %(who)s"),
+                link=item.link_name,
+                who=item.assignee,
+            )
         _refuse_if_given_to_another(item, actor)
         now = to_ms(rt.clock.now())
         _change(
@@ -97,7 +104,9 @@ def record_on_held(
         now = to_ms(rt.clock.now())
         events = []
         if item.state == "claimed" and item.assignee != actor.username:
-            raise ConflictError(f"{item.link_name} is held by {item.assignee}")
+            raise ConflictError(
+                gettext("%(link)s is held by %(who)s"), link=item.link_name, who=item.assignee
+            )
         if item.state == "ready":
             _refuse_if_given_to_another(item, actor)
             _change(
@@ -119,9 +128,13 @@ def release(
     with rt.db.transaction() as connection:
         item, _ = _open_item(connection, work_item_id, actor, expected_version, supervise=True)
         if item.state != "claimed" and item.assignee is None:
-            raise InvalidStateError(f"{item.link_name} is not held by anyone")
+            raise InvalidStateError(gettext("%(link)s is not held by anyone"), link=item.link_name)
         if item.assignee != actor.username and "supervisor" not in actor.roles:
-            raise ForbiddenError(f"{item.link_name} is held by {item.assignee}, not by you")
+            raise ForbiddenError(
+                gettext("%(link)s is held by %(who)s, not by you"),
+                link=item.link_name,
+                who=item.assignee,
+            )
         now = to_ms(rt.clock.now())
         _change(connection, item, {"state": "ready", "assignee": None, "claimed_at": None})
         insert_events(connection, [event_row(item, "released", now, actor)])
@@ -148,7 +161,9 @@ def complete(
         )
         assert instance is not None
         if item.state == "claimed" and item.assignee != actor.username:
-            raise ConflictError(f"{item.link_name} is held by {item.assignee}")
+            raise ConflictError(
+                gettext("%(link)s is held by %(who)s"), link=item.link_name, who=item.assignee
+            )
         _refuse_if_given_to_another(item, actor)
         definition = rt.definition(item.definition_id)
         link = definition.links[item.element_id]
@@ -202,7 +217,9 @@ def _refuse_if_given_to_another(item: _Item, actor: Actor) -> None:
         and not actor.is_system
         and not {"supervisor", "admin"} & actor.roles
     ):
-        raise ConflictError(f"{item.link_name} was given to {item.assignee}")
+        raise ConflictError(
+            gettext("%(link)s was given to %(who)s"), link=item.link_name, who=item.assignee
+        )
 
 
 def hand_over(
@@ -222,7 +239,9 @@ def hand_over(
         item, _ = _open_item(connection, work_item_id, actor, expected_version, supervise=True)
         _may_pass(item, actor)
         if not to or to == item.assignee:
-            raise InvalidStateError(f"{item.link_name}: hand it over to someone else")
+            raise InvalidStateError(
+                gettext("%(link)s: hand it over to someone else"), link=item.link_name
+            )
         override = _may_take(rt, connection, item, actor, to)
         now = to_ms(rt.clock.now())
         before = item.assignee
@@ -244,7 +263,9 @@ def add_helper(
         item, _ = _open_item(connection, work_item_id, actor, None, supervise=True)
         _may_pass(item, actor)
         if helper == item.assignee:
-            raise InvalidStateError(f"{helper} already holds {item.link_name}")
+            raise InvalidStateError(
+                gettext("%(who)s already holds %(link)s"), who=helper, link=item.link_name
+            )
         override = _may_take(rt, connection, item, actor, helper)
         already = connection.scalar(
             select(HELPERS.c.id).where(
@@ -275,13 +296,20 @@ def _may_take(
     link = rt.definition(item.definition_id).links.get(item.element_id)
     fit = pool.qualification(connection, rt.roles, username, item.role, link.skills if link else ())
     if fit == "unknown":
-        raise NotFoundError(f"no member of staff is called {username!r}")
+        raise NotFoundError(gettext("no member of staff is called %(who)s"), who=username)
     if fit == "read_only":
-        raise ForbiddenError(f"{username} does not hold links: {item.link_name} cannot go to them")
+        raise ForbiddenError(
+            gettext("%(who)s does not hold links: %(link)s cannot go to them"),
+            who=username,
+            link=item.link_name,
+        )
     supervising = actor.is_system or bool({"supervisor", "admin"} & actor.roles)
     if fit == "unqualified" and not supervising:
         raise ForbiddenError(
-            f"{username} neither works as {item.role} nor has the skills {item.link_name} needs"
+            gettext("%(who)s neither works as %(role)s nor has the skills %(link)s needs"),
+            who=username,
+            role=item.role,
+            link=item.link_name,
         )
     acting_as_supervisor = not actor.may_act_on(item.role, item.assignee)
     if supervising and not actor.is_system and (fit == "unqualified" or acting_as_supervisor):
@@ -294,7 +322,11 @@ def _may_pass(item: _Item, actor: Actor) -> None:
     if {"supervisor", "admin"} & actor.roles or actor.is_system:
         return
     if item.assignee is not None and item.assignee != actor.username:
-        raise ForbiddenError(f"{item.link_name} is held by {item.assignee}, not by you")
+        raise ForbiddenError(
+            gettext("%(link)s is held by %(who)s, not by you"),
+            link=item.link_name,
+            who=item.assignee,
+        )
 
 
 def set_durations(rt: Runtime, item: WorkItem) -> None:
@@ -344,14 +376,29 @@ def _open_item(
     item = _Item(dict(zip(_ITEM_KEYS, row, strict=False)))
     supervisor = supervise and bool({"supervisor", "admin"} & actor.roles)
     if not supervisor and not actor.may_act_on(item.role, item.assignee):
-        raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+        raise ForbiddenError(
+            gettext("%(link)s belongs to role %(role)s, not to yours"),
+            link=item.link_name,
+            role=item.role,
+        )
     if item.state not in OPEN:
-        who = f" by {item.completed_by}" if item.completed_by else ""
-        raise ConflictError(f"{item.link_name} was already {item.state}{who}")
+        if item.state == "completed" and item.completed_by:
+            raise ConflictError(
+                gettext("%(link)s was already completed by %(who)s"),
+                link=item.link_name,
+                who=item.completed_by,
+            )
+        if item.state == "completed":
+            raise ConflictError(gettext("%(link)s was already completed"), link=item.link_name)
+        raise ConflictError(gettext("%(link)s was already cancelled"), link=item.link_name)
     if expected_version is not None and item.lock_version != expected_version:
         raise ConflictError(
-            f"{item.link_name} changed since you opened it (version {expected_version}, "
-            f"now {item.lock_version}); reload it"
+            gettext(
+                "%(link)s changed since you opened it (version %(read)s, now %(now)s); reload it"
+            ),
+            link=item.link_name,
+            read=expected_version,
+            now=item.lock_version,
         )
     return item, held(row, len(_ITEM_KEYS)) if with_instance else None
 

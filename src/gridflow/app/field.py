@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import access, field_work
-from gridflow.app import content
+from gridflow.app import content, wording
 from gridflow.app.auth import runtime
 from gridflow.app.pages import flash_engine_error, staff
 from gridflow.app.settings import DEFAULT_MAP_URL
@@ -120,7 +120,7 @@ def _mark(item_id: int, lifecycle: str) -> Response:
             return redirect(url_for("pages.work_item", item_id=item_id))
         flash(_refusal(exc), "danger")
     except (ConflictError, ForbiddenError, NotFoundError) as exc:
-        flash(str(exc), "warning")
+        flash(wording.refusal(exc), "warning")
     return redirect(url_for("field.field_view", item_id=item_id))
 
 
@@ -165,15 +165,15 @@ def complete(item_id: int) -> Response:
         done = field_work.complete(rt, item_id, staff().actor, values, expected_version=expected)
     except FormError as exc:
         flash(_("Please correct the marked fields."), "danger")
-        return _render(item, values=values, errors=exc.field_errors, status=422)
+        return _render(item, values=values, errors=wording.refusals(exc), status=422)
     except field_work.FieldWorkError as exc:
         flash(_refusal(exc), "warning")
         return _render(_item(item_id), values=values, status=409)
     except ConflictError as exc:
-        flash(str(exc), "warning")
+        flash(wording.refusal(exc), "warning")
         return _render(_item(item_id), values=values, status=409)
     except ForbiddenError as exc:
-        abort(403, str(exc))
+        abort(403, wording.refusal(exc))
     except EngineError as exc:
         flash_engine_error(exc)
         return _render(_item(item_id), values=values, status=422)

@@ -76,7 +76,7 @@ def flash_engine_error(exc: EngineError) -> None:
             "The process could not go on after this link (at “%(element)s”: %(reason)s). "
             "Nothing was saved; a supervisor has been told (incident %(incident)s).",
             element=exc.element_id or "",
-            reason=exc.detail,
+            reason=wording.refusal(exc),
             incident=exc.incident_id or "",
         ),
         "danger",
@@ -249,9 +249,9 @@ def _act(item_id: int, action: str) -> Response:
             flash(_("“%(link)s” is back in the team queue.", link=item.link_name), "info")
             return redirect(url_for("pages.queue", scope="team"))
     except ConflictError as exc:
-        flash(_conflict_text(exc), "warning")
+        flash(_conflict_text(exc, item), "warning")
     except (InvalidStateError, ForbiddenError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc, link=_link_words(item)), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 
@@ -304,7 +304,7 @@ def _stale_text(item: WorkItem, exc: ConflictError) -> str:
             who=item.assignee or "",
             link=item.link_name,
         )
-    return _conflict_text(exc)
+    return _conflict_text(exc, item)
 
 
 def _local(moment: datetime | None) -> str:
@@ -313,12 +313,17 @@ def _local(moment: datetime | None) -> str:
     return runtime().calendar.to_local(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _conflict_text(exc: ConflictError) -> str:
+def _conflict_text(exc: ConflictError, item: WorkItem) -> str:
     return _(
         "Someone else got there first: %(reason)s. Nothing you entered was saved "
         "here; it is still in the form below.",
-        reason=str(exc),
+        reason=wording.refusal(exc, link=_link_words(item)),
     )
+
+
+def _link_words(item: WorkItem) -> str:
+    """The link's name as the page shows it (its version's label in the reader's language)."""
+    return label(item.definition_id, item.element_id, item.link_name)
 
 
 @blueprint.post("/work-items/<int:item_id>/complete")
@@ -332,7 +337,7 @@ def complete(item_id: int) -> Response:
         done = work_items.complete(rt, item_id, staff().actor, values, expected_version=version)
     except FormError as exc:
         flash(_("Please correct the marked fields."), "danger")
-        return _render_item(item, values=values, errors=exc.field_errors, status=422)
+        return _render_item(item, values=values, errors=wording.refusals(exc), status=422)
     except ConflictError as exc:
         now = _item_or_404(item_id)
         flash(_stale_text(now, exc), "warning")
@@ -346,7 +351,7 @@ def complete(item_id: int) -> Response:
             now, values=values, status=409, keep_form=still_open, stale=not still_open
         )
     except ForbiddenError as exc:
-        abort(403, str(exc))
+        abort(403, wording.refusal(exc, link=_link_words(item)))
     except EngineError as exc:
         flash_engine_error(exc)
         return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
@@ -383,9 +388,9 @@ def comment(item_id: int) -> Response:
         )
         flash(_("Comment added."), "success")
     except ForbiddenError as exc:
-        abort(403, str(exc))
+        abort(403, wording.refusal(exc))
     except (comments.CommentError, NotFoundError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id) + "#comments")
 
 
@@ -401,7 +406,7 @@ def consult(item_id: int) -> Response:
         )
         flash(_("Your question went to the specialists; the link stays with you."), "success")
     except (consultations.ConsultationError, ConflictError, ForbiddenError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 
@@ -423,7 +428,7 @@ def answer(consultation_id: int) -> Response:
         )
         flash(_("Answer sent."), "success")
     except (consultations.ConsultationError, ConflictError, ForbiddenError, NotFoundError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.consultation_list"))
 
 

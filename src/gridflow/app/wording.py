@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from flask_babel import LazyString, force_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 
+from gridflow import texts
+from gridflow.app.i18n import select_locale
+from gridflow.errors import FormError
 from gridflow.intake import IntakeProblem
 from gridflow.working_time import WORKING_DAYS_PER_WEEK, parse_iso_duration
 
@@ -229,3 +232,20 @@ def intake_messages_both(problems: Mapping[str, IntakeProblem]) -> dict[str, dic
             for name, problem in problems.items():
                 both[name][locale] = intake_message(problem)
     return both
+
+
+def refusal(exc: BaseException, **shown: object) -> str:
+    """Why a verb was refused, in the page's language (gridflow.texts.refusal); `shown`
+    replaces a value with the page's words for it (a link's name in the reader's language)."""
+    return texts.refusal(exc, select_locale(), **shown)
+
+
+def refusals(exc: FormError) -> dict[str, str]:
+    """A form's refused fields, each said in the page's language."""
+    locale = select_locale()
+    return {
+        field_id: texts.refusal(exc.refusals[field_id], locale)
+        if field_id in exc.refusals
+        else message
+        for field_id, message in exc.field_errors.items()
+    }
