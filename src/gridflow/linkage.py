@@ -25,7 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gridflow import definitions, dispatch
+from gridflow import definitions, dispatch, linkage_notes
 from gridflow.errors import ConflictError, DefinitionError
 from gridflow.instances import deliver_message, send_signal, start_instance
 from gridflow.models import (
@@ -46,7 +46,7 @@ from gridflow.rules import (
     EventError,
     RuleBook,
     catalogue_of,
-    fill,
+    note_key,
 )
 from gridflow.rules import load as load_rules
 from gridflow.runtime import Runtime, processes_dir
@@ -54,7 +54,7 @@ from gridflow.runtime import Runtime, processes_dir
 EVENTS = cast(Table, LinkageEvent.__table__)
 COMMENTS = cast(Table, Comment.__table__)
 MAX_KEY = 100
-NOTE_AUTHOR = "gridflow"
+NOTE_AUTHOR = linkage_notes.NOTE_AUTHOR
 # How long the request that takes an event has to finish it (deliveries, dispatch) before a
 # retry may finish it instead; requests with the same key meanwhile wait for its answer, at
 # most WAIT_FOR_ANSWER seconds of wall time (then 409: try again).
@@ -303,7 +303,7 @@ def _act(
                         connection,
                         action.target,
                         values[action.target],
-                        fill(action.text, payload),
+                        linkage_notes.body(note_key(rule, action), action.text, payload),
                         now,
                     )
                     actions.append({"rule": rule.id, "action": "note_demands", "demands": refs})

@@ -98,6 +98,8 @@ class Action:
     target: str  # process id, message or signal name, role, or demand detail
     values: Mapping[str, Expression] = field(default_factory=dict)
     text: str = ""
+    # A note's text per language ({"en": …, "zh": …}); `text` is the English one.
+    texts: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         return f"{self.kind} {self.target}"
@@ -134,6 +136,23 @@ class RuleBook:
 
     def for_event(self, name: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.on == name]
+
+    def note_texts(self) -> dict[str, Mapping[str, str]]:
+        """Each note a rule writes on the timeline, by its message key, in every language."""
+        found: dict[str, Mapping[str, str]] = {}
+        for rule in self.rules:
+            for action in rule.actions:
+                if action.kind == "note_demands":
+                    found[note_key(rule, action)] = action.texts or {"en": action.text}
+        return found
+
+
+def note_key(rule: Rule, action: Action) -> str:
+    """The message key of a note a rule writes: `rule:<id>:note_demands`, numbered from the
+    second note of the same rule on."""
+    notes = [a for a in rule.actions if a.kind == "note_demands"]
+    n = notes.index(action) + 1 if action in notes else 1
+    return f"rule:{rule.id}:note_demands" + (f":{n}" if n > 1 else "")
 
 
 # --- reading the file ---------------------------------------------------------------------------
@@ -475,19 +494,24 @@ class _Reader:
     def _note_demands(
         self, body: object, event: EventType, rule_id: str, line: object
     ) -> Action | None:
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            self.problem(line, rule_id, "note_demands needs 'where' and 'text'")
+        # text: "…" (English only) or {en: "…", zh: "…"}, shown in the reader's language.
+        raw = body.get("text") if isinstance(body, dict) else None
+        texts = {"en": raw} if isinstance(raw, str) else _names(raw)
+        if not isinstance(body, dict) or not texts.get("en"):
+            self.problem(line, rule_id, "note_demands needs 'where' and 'text' (at least in en)")
             return None
         where = self._values(body.get("where"), event, rule_id, line, "where")
         if len(where) != 1:
             self.problem(line, rule_id, "note_demands: 'where' names one demand detail")
             return None
-        text = body["text"]
-        unknown = sorted(set(PLACEHOLDER.findall(text)) - set(event.fields))
-        if unknown:
-            self.problem(line, rule_id, f"note_demands: text uses unknown field(s) {unknown}")
+        for lang, text in sorted(texts.items()):
+            unknown = sorted(set(PLACEHOLDER.findall(text)) - set(event.fields))
+            if unknown:
+                self.problem(
+                    line, rule_id, f"note_demands: the {lang} text uses unknown field(s) {unknown}"
+                )
         [(detail, expression)] = where.items()
-        return Action("note_demands", detail, {detail: expression}, text)
+        return Action("note_demands", detail, {detail: expression}, texts["en"], texts)
 
     def _notify_customers(
         self, body: object, event: EventType, rule_id: str, line: object

@@ -4,12 +4,14 @@ comments and consultations, and what the instance waits for next."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 
+from gridflow import linkage_notes
 from gridflow.errors import GridflowError, NotFoundError
 from gridflow.field_work import FieldMark, marks_of
 from gridflow.models import (
@@ -24,6 +26,24 @@ from gridflow.models import (
     WorkItem,
 )
 from gridflow.runtime import Runtime
+
+# How a reader's page or request says a linkage rule's note (gridflow.linkage_notes.say).
+Say = Callable[[linkage_notes.Note], str]
+
+
+def _comment_json(comment: Comment, say: Say | None) -> dict[str, object]:
+    """A comment; a linkage rule's note also with its message key and values, its text in the
+    language `say` gives (the stored English without one)."""
+    note = linkage_notes.read(comment.author, comment.body)
+    shown: dict[str, object] = {
+        "author": comment.author,
+        "at": _iso(comment.at),
+        "text": say(note) if say is not None else note.text,
+    }
+    if note.key is not None:
+        shown["key"] = note.key
+        shown["params"] = dict(note.params)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -66,7 +86,7 @@ class LinkEntry:
     # Arrival on site and restoration of supply recorded on this link (`field_work`).
     field_marks: list[FieldMark] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, say: Say | None = None) -> dict[str, object]:
         return {
             "work_item_id": self.work_item_id,
             "link_id": self.element_id,
@@ -90,9 +110,7 @@ class LinkEntry:
             "entered": [
                 {"field": e.field_id, "label": e.label, "value": e.value} for e in self.entered
             ],
-            "comments": [
-                {"author": c.author, "at": _iso(c.at), "text": c.body} for c in self.comments
-            ],
+            "comments": [_comment_json(c, say) for c in self.comments],
             "consultations": [
                 {
                     "role": c.role,
@@ -198,7 +216,7 @@ class InstanceTimeline:
         """Links and system steps in the order they were reached."""
         return sorted([*self.links, *self.steps], key=lambda e: e.ready_at)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, say: Say | None = None) -> dict[str, object]:
         return {
             "instance_id": self.instance_id,
             "process_id": self.process_id,
@@ -209,7 +227,7 @@ class InstanceTimeline:
             "ended_at": _iso(self.ended_at),
             "parent_instance_id": self.parent_instance_id,
             "open_incidents": self.incidents,
-            "links": [link.as_json() for link in self.links],
+            "links": [link.as_json(say) for link in self.links],
             "system_steps": [step.as_json() for step in self.steps],
             "next": {
                 "open_links": [link.work_item_id for link in self.open_links],
@@ -227,7 +245,7 @@ class DemandTimeline:
     demand: Demand
     instances: list[InstanceTimeline]
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, say: Say | None = None) -> dict[str, object]:
         d = self.demand
         return {
             "id": d.id,
@@ -243,7 +261,7 @@ class DemandTimeline:
             "created_at": _iso(d.created_at),
             "created_by": d.created_by,
             "owner": d.owner,
-            "instances": [i.as_json() for i in self.instances],
+            "instances": [i.as_json(say) for i in self.instances],
         }
 
 

@@ -27,7 +27,7 @@ from gridflow import (
     versions,
     work_items,
 )
-from gridflow.app import wording
+from gridflow.app import content, wording
 from gridflow.app.auth import bearer_token, client_address, runtime, staff_for_bearer
 from gridflow.app.openapi import document
 from gridflow.catalog import Deployment
@@ -461,7 +461,7 @@ def _completed(item: WorkItem) -> Response:
 
 @blueprint.get("/instances/<int:instance_id>")
 def get_instance(instance_id: int) -> Response:
-    return jsonify(timeline.instance_timeline(runtime(), instance_id).as_json())
+    return jsonify(timeline.instance_timeline(runtime(), instance_id).as_json(content.say_note))
 
 
 @blueprint.get("/demands/<int:demand_id>")
@@ -469,7 +469,7 @@ def get_demand(demand_id: int) -> Response:
     """The demand and its timeline; its customer's name, phone and address only for those who
     work it (see `gridflow.access`), `null` with `"personal_data": "withheld"` for others."""
     rt = runtime()
-    view = timeline.demand_timeline(rt, demand_id).as_json()
+    view = timeline.demand_timeline(rt, demand_id).as_json(content.say_note)
     with rt.db.snapshot() as connection:
         sees = access.personal_demands(connection, current().actor, rt.roles, [demand_id])
     return jsonify(view if demand_id in sees else access.withheld(view))

@@ -7,8 +7,10 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
+from gridflow import linkage, linkage_notes
 from gridflow.app.auth import runtime
 from gridflow.app.i18n import select_locale
+from gridflow.errors import GridflowError
 from gridflow.labels.book import localized_xml
 from gridflow.models import Definition, WorkItem
 
@@ -76,8 +78,25 @@ def person_name(person: object) -> str:
     return english
 
 
+def say_note(note: linkage_notes.Note) -> str:
+    """A linkage rule's note in the page's (or request's) language; as stored otherwise."""
+    if note.key is None:
+        return note.text
+    try:
+        book = linkage.rulebook(runtime().roles)
+    except (GridflowError, OSError):
+        book = None  # rules.yaml unreadable now: the note as it was written
+    return linkage_notes.say(note, select_locale(), book)
+
+
+def comment_text(author: str, body: str) -> str:
+    """A comment as the page shows it: a linkage rule's note in the reader's language."""
+    return say_note(linkage_notes.read(author, body))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
+        comment_text=comment_text,
         label=label,
         process_label=process_label,
         link_label=link_label,
