@@ -552,6 +552,8 @@
       return;
     }
     const body = await response.json().catch(() => ({}));
+    // Labels without their Chinese: deployable, listed (and marked) before deploying.
+    if (response.ok && body.warnings && body.warnings.length) showProblems(body.warnings);
     if (response.status === 422) {
       result.className = "alert alert-danger";
       result.textContent = T.problems;

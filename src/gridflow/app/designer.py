@@ -31,6 +31,7 @@ from gridflow.app.auth import load_staff, runtime
 from gridflow.app.content import for_reading
 from gridflow.errors import ConflictError, DefinitionError, GridflowError, NotFoundError, Problem
 from gridflow.forms import FIELD_TYPES
+from gridflow.labels import lint as label_lint
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,12 +141,15 @@ def deploy_preview(process_id: str) -> Response:
                 )
             ]
         )
+    # Labels without their Chinese: deployable, but said before the designer deploys.
+    untranslated = label_lint.untranslated_xml(xml, found.latest.file_name)
     return jsonify(
         {
             "unchanged": preview.unchanged,
             "version": preview.next_version,
             "latest_version": preview.latest_version,
             "running_stay": preview.running_stay,
+            "warnings": [problem_json(p) for p in untranslated],
         }
     )
 

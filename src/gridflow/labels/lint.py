@@ -56,6 +56,26 @@ def untranslated(path: Path, languages: Iterable[str] = TARGET_LANGUAGES) -> lis
     root = parse_file(path)
     if root is None:
         return problems
+    return untranslated_root(root, file, languages)
+
+
+def untranslated_xml(
+    xml: bytes, file: str, languages: Iterable[str] = TARGET_LANGUAGES
+) -> list[Problem]:
+    """The same for an uploaded BPMN or DMN file (the modeler's validate shows them as
+    warnings); nothing for a file that is not XML (its own lint says why)."""
+    try:
+        root = parse_xml(xml, file).getroot()
+    except Refused:
+        return []
+    return untranslated_root(root, file, tuple(languages))
+
+
+def untranslated_root(
+    root: etree._Element, file: str, languages: Iterable[str] = TARGET_LANGUAGES
+) -> list[Problem]:
+    languages = tuple(languages)
+    problems: list[Problem] = []
     book = read(root)
     for label in book.labels.values():
         for lang in languages:
