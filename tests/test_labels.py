@@ -157,3 +157,50 @@ def test_pybabel_extract_reads_the_labels_of_the_processes_folder(tmp_path: Path
     export([PROCESSES], "zh_Hans", exported)
     exported.seek(0)
     assert contexts == {m.context for m in read_po(exported) if m.id}
+
+
+def test_lint_warns_of_an_untranslated_lane_name_and_flow_name_with_their_lines(
+    tmp_path: Path,
+) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "lv_residential_connection.bpmn"
+    text = path.read_text(encoding="utf-8")
+    lane = '<gridflow:label lang="zh-Hans">计量装表</gridflow:label>'
+    flow = '<gridflow:label lang="zh-Hans">是</gridflow:label>'
+    assert text.count(lane) == 1 and text.count(flow) == 1
+    path.write_text(text.replace(lane, "").replace(flow, ""), encoding="utf-8")
+    lines = text.splitlines()
+    lane_line = next(n for n, t in enumerate(lines, 1) if '<bpmn:lane id="Lane_metering"' in t)
+    flow_line = next(n for n, t in enumerate(lines, 1) if 'id="Flow_external_works"' in t)
+    result = CliRunner().invoke(main, ["lint", str(folder)])
+    assert result.exit_code == 1
+    found = [line for line in result.output.splitlines() if "no zh-Hans label" in line]
+    assert found == [
+        f"{path}:{lane_line}: [Lane_metering] no zh-Hans label for name 'Metering'",
+        f"{path}:{flow_line}: [Flow_external_works] no zh-Hans label for name 'Yes'",
+    ]
+
+
+def test_lint_warns_of_a_rule_note_without_its_chinese_text(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    rules = folder / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    zh = '            zh: "线路 {feeder}（{area}）停电告警：主动抢修已启动，抢修队正在赶往现场。"\n'
+    assert text.count(zh) == 1
+    rules.write_text(text.replace(zh, ""), encoding="utf-8")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.strip() == "text:")
+    [problem] = label_lint.lint_paths([folder])[rules]
+    assert str(problem) == (
+        f"{rules}:{line}: [rule:outage_starts_active_repair:note_demands] no zh-Hans label for "
+        "name 'Outage alarm on feeder {feeder} ({area}): an active repair has started; the crew "
+        "is on its way.'"
+    )
+    # A bare English text has no place for its Chinese: said so, with how to write it.
+    english = "Outage alarm on feeder {feeder} ({area}): an active repair has started; the crew is on its way."
+    bare = text.replace(zh, "").replace(
+        f'          text:\n            en: "{english}"\n', f'          text: "{english}"\n'
+    )
+    assert bare != text.replace(zh, "")
+    rules.write_text(bare, encoding="utf-8")
+    [problem] = label_lint.lint_paths([folder])[rules]
+    assert problem.line == line and problem.message.endswith("(write the text as {en: …, zh: …})")

@@ -8,7 +8,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from conftest import force_into_store, item_for, login
+from conftest import force_into_store, item_for, login, token
 from flask.testing import FlaskClient
 
 from gridflow.instances import start_instance
@@ -98,3 +98,25 @@ def test_a_clerk_whose_link_leads_to_a_gateway_missing_a_value_reads_why_in_chin
         "(at “Gateway_budget”: the variable budget is not set (expression ${budget > 100})). Nothing"
         in english
     )
+
+
+def test_an_integration_reads_the_refusal_in_its_requests_language_and_in_english(
+    app: Any, rt: Runtime
+) -> None:
+    _instance_id, item_id = _budget_link(rt)
+    client = app.test_client()
+    first, second = token(client, "planner1"), token(client, "planner2")
+    done = client.post(
+        f"/api/work-items/{item_id}/complete",
+        json={"version": 1, "data": {"budget": 500}},
+        headers=first,
+    )
+    assert done.status_code == 200, done.text
+    late = client.post(
+        f"/api/work-items/{item_id}/complete",
+        json={"version": 1, "data": {"budget": 700}},
+        headers={**second, **CHINESE},
+    )
+    assert late.status_code == 409
+    assert late.json["error"]["message"] == "Enter the budget was already completed by planner1"
+    assert late.json["error"]["text"] == "“Enter the budget”已由 planner1 办结"

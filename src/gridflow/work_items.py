@@ -296,7 +296,7 @@ def _may_take(
     link = rt.definition(item.definition_id).links.get(item.element_id)
     fit = pool.qualification(connection, rt.roles, username, item.role, link.skills if link else ())
     if fit == "unknown":
-        raise NotFoundError(gettext("no member of staff is called %(who)s"), who=username)
+        raise NotFoundError(gettext("no member of staff is called %(who)s"), who=repr(username))
     if fit == "read_only":
         raise ForbiddenError(
             gettext("%(who)s does not hold links: %(link)s cannot go to them"),
@@ -379,7 +379,7 @@ def _open_item(
         raise ForbiddenError(
             gettext("%(link)s belongs to role %(role)s, not to yours"),
             link=item.link_name,
-            role=item.role,
+            role=repr(item.role),
         )
     if item.state not in OPEN:
         if item.state == "completed" and item.completed_by:

@@ -130,7 +130,13 @@ class BadBody(GridflowError):
 @blueprint.errorhandler(GridflowError)
 def gridflow_error(exc: GridflowError) -> Response:
     if isinstance(exc, FormError):
-        return error(422, "invalid", "the form data is invalid", fields=exc.field_errors)
+        return error(
+            422,
+            "invalid",
+            "the form data is invalid",
+            fields=exc.field_errors,
+            field_texts=wording.refusals(exc),
+        )
     if isinstance(exc, DemandError):
         return error(
             422,
@@ -141,12 +147,13 @@ def gridflow_error(exc: GridflowError) -> Response:
         )
     if isinstance(exc, queues.QueueError | BadBody):
         return error(422, "invalid", str(exc))
+    # `text`: the refusal in the request's language (Accept-Language), `message` in English.
     if isinstance(exc, ForbiddenError):
-        return error(403, "forbidden", str(exc))
+        return error(403, "forbidden", str(exc), text=wording.refusal(exc))
     if isinstance(exc, NotFoundError):
-        return error(404, "not_found", str(exc))
+        return error(404, "not_found", str(exc), text=wording.refusal(exc))
     if isinstance(exc, ConflictError | InvalidStateError):
-        return error(409, "conflict", str(exc))
+        return error(409, "conflict", str(exc), text=wording.refusal(exc))
     # What is left is the server's own state, not the request (a stored definition that no
     # longer loads): 400, documented on the operations that start processes.
     return error(400, "bad_request", str(exc))
@@ -160,6 +167,7 @@ def engine_error(exc: EngineError) -> Response:
         422,
         "engine_error",
         str(exc),
+        text=f"{exc.element_id or ''}: {wording.refusal(exc)}".lstrip(": "),
         element=exc.element_id,
         incident_id=exc.incident_id,
     )

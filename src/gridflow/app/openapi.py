@@ -322,6 +322,16 @@ def _schemas() -> dict[str, Any]:
                     "properties": {
                         "code": {"type": "string"},
                         "message": {"type": "string"},
+                        "text": {
+                            "type": "string",
+                            "description": "the message in the request's language "
+                            "(Accept-Language; Simplified Chinese by default)",
+                        },
+                        "field_texts": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "`fields` in the request's language (422 only)",
+                        },
                         "fields": {
                             "type": "object",
                             "additionalProperties": {"type": "string"},

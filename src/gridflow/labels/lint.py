@@ -11,7 +11,7 @@ from lxml import etree
 from gridflow.definitions.xml import Refused, parse_xml, read_file
 from gridflow.errors import Problem
 from gridflow.labels.book import TARGET_LANGUAGES, LabelKey, labelled, read, translation_elements
-from gridflow.labels.yaml_labels import YAML_FILES, read_yaml
+from gridflow.labels.yaml_labels import YAML_FILES, bare_notes, read_yaml
 
 LABELLED_SUFFIXES = (".bpmn", ".dmn")
 
@@ -52,6 +52,12 @@ def untranslated(path: Path, languages: Iterable[str] = TARGET_LANGUAGES) -> lis
             for lang in languages:
                 if lang.startswith("zh") and not entry.zh:
                     problems.append(_missing(file, entry.line, entry.key, entry.source, lang))
+        for key, source, line in bare_notes(path, text):
+            for lang in languages:
+                if lang.startswith("zh"):
+                    problem = _missing(file, line, key, source, lang)
+                    problem.message += " (write the text as {en: …, zh: …})"
+                    problems.append(problem)
         return problems
     root = parse_file(path)
     if root is None:

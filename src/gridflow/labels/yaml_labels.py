@@ -79,11 +79,18 @@ def read_yaml(path: Path, text: str | None = None) -> list[YamlLabel]:
         if isinstance(events, yaml.MappingNode):
             entries += [(f"event:{k.value}", v, k.start_mark.line + 1) for k, v in events.value]
         rules = _get(root, "rules")
+        notes: list[tuple[str, yaml.Node, int]] = []
         if isinstance(rules, yaml.SequenceNode):
             for item in rules.value:
                 if isinstance(item, yaml.MappingNode):
                     rule_id = _scalar(_get(item, "id"))
                     entries.append((f"rule:{rule_id}", item, item.start_mark.line + 1))
+                    notes.extend(_notes(rule_id, item))
+        for element_id, text_node, line in notes:
+            # A note's text: {en: …, zh: …}; a bare English text has no Chinese yet.
+            if isinstance(text_node, yaml.MappingNode) and _scalar(_get(text_node, "en")):
+                en, zh = _scalar(_get(text_node, "en")), _scalar(_get(text_node, "zh"))
+                found.append(YamlLabel(LabelKey(element_id), en, zh, line, text_node, "zh"))
         for element_id, spec, line in entries:
             if not isinstance(spec, yaml.MappingNode):
                 continue
@@ -99,6 +106,45 @@ def read_yaml(path: Path, text: str | None = None) -> list[YamlLabel]:
                         "zh",
                     )
                 )
+    return found
+
+
+def bare_notes(path: Path, text: str) -> list[tuple[LabelKey, str, int]]:
+    """The notes of rules.yaml written as a bare English text (no place for their Chinese
+    yet): key, text and line."""
+    if path.name != RULES_FILE:
+        return []
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    rules = _get(root, "rules") if isinstance(root, yaml.MappingNode) else None
+    found: list[tuple[LabelKey, str, int]] = []
+    if isinstance(rules, yaml.SequenceNode):
+        for item in rules.value:
+            if isinstance(item, yaml.MappingNode):
+                for key, node, line in _notes(_scalar(_get(item, "id")), item):
+                    if isinstance(node, yaml.ScalarNode) and _scalar(node):
+                        found.append((LabelKey(key), _scalar(node), line))
+    return found
+
+
+def _notes(rule_id: str, rule: yaml.MappingNode) -> list[tuple[str, yaml.Node, int]]:
+    """The text of each `note_demands` of a rule, keyed as the notes are (rules.note_key)."""
+    found: list[tuple[str, yaml.Node, int]] = []
+    actions = _get(rule, "do")
+    if not isinstance(actions, yaml.SequenceNode):
+        return found
+    for action in actions.value:
+        body = _get(action, "note_demands") if isinstance(action, yaml.MappingNode) else None
+        if not isinstance(body, yaml.MappingNode):
+            continue
+        for key_node, text in body.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == "text":
+                n = len(found) + 1
+                key = f"rule:{rule_id}:note_demands" + (f":{n}" if n > 1 else "")
+                # The line of `text:`, whether the text follows on it or below it.
+                found.append((key, text, key_node.start_mark.line + 1))
     return found
 
 
