@@ -19,7 +19,7 @@ CHINESE = {"Accept-Language": "zh-CN"}
 ENGLISH_NOTE = (
     "Outage alarm on feeder F007 (urban): an active repair has started; the crew is on its way."
 )
-CHINESE_NOTE = "线路 F007（urban）停电告警：主动抢修已启动，抢修队正在赶往现场。"
+CHINESE_NOTE = "线路 F007（城区）停电告警：主动抢修已启动，抢修队正在赶往现场。"
 
 
 def _alarm(rt: Runtime, client: Any) -> int:

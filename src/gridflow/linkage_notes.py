@@ -10,7 +10,7 @@ notes were kept so (plain English text), is shown as it was stored."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from gridflow.rules import PLACEHOLDER, RuleBook, fill
@@ -53,9 +53,15 @@ def read(author: str, stored: str) -> Note:
     return Note(data["text"], data["key"], data["params"])
 
 
-def say(note: Note, locale: str | None, book: RuleBook | None) -> str:
+def say(
+    note: Note,
+    locale: str | None,
+    book: RuleBook | None,
+    name: Callable[[str, object], object] | None = None,
+) -> str:
     """The note in `locale` (Simplified Chinese unless English is asked for), from its rule's
-    text in that language; the stored text when the rule or the language has none."""
+    text in that language; the stored text when the rule or the language has none. `name`
+    gives a value's words in that language (a code's name: `urban` → 城区)."""
     if note.key is None or book is None:
         return note.text
     texts = book.note_texts().get(note.key)
@@ -65,4 +71,5 @@ def say(note: Note, locale: str | None, book: RuleBook | None) -> str:
     if not template:
         return note.text
     # Only the values the note kept: a text naming another field leaves it empty.
-    return fill(template, note.params)
+    params = {k: name(k, v) if name is not None else v for k, v in note.params.items()}
+    return fill(template, params)

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from gridflow import linkage, linkage_notes
+from gridflow.app import wording
 from gridflow.app.auth import runtime
 from gridflow.app.i18n import select_locale
 from gridflow.errors import GridflowError
@@ -86,7 +87,13 @@ def say_note(note: linkage_notes.Note) -> str:
         book = linkage.rulebook(runtime().roles)
     except (GridflowError, OSError):
         book = None  # rules.yaml unreadable now: the note as it was written
-    return linkage_notes.say(note, select_locale(), book)
+    return linkage_notes.say(note, select_locale(), book, _code_name)
+
+
+def _code_name(field: str, value: object) -> object:
+    """A payload value that is a code of the demand's enumerations (area, voltage, …) by its
+    name in the reader's language; any other value as it is."""
+    return wording.code_name(field, value) if field in wording.CODE_NAMES else value
 
 
 def comment_text(author: str, body: str) -> str:

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import sessions
+from gridflow.app import content
 from gridflow.app.auth import client_address, load_staff, runtime
 from gridflow.app.i18n import LANGUAGES, select_locale
 from gridflow.customer_words import ACTIONS
@@ -206,7 +207,7 @@ def _form(
 @blueprint.get("/demands/<int:demand_id>")
 def demand(demand_id: int) -> str:
     rt = runtime()
-    view = customer_timeline.customer_timeline(rt, demand_id)
+    view = customer_timeline.customer_timeline(rt, demand_id, content.say_note)
     open_ids = [s.work_item_id for s in view.steps if s.state != "done"]
     rating = services.rating_of(rt, demand_id)
     return render_template(
@@ -260,7 +261,7 @@ def book_visit(demand_id: int, item_id: int) -> Response | str | tuple[str, int]
 def rate(demand_id: int) -> Response | str | tuple[str, int]:
     """Rate a finished demand: 1-5 stars, a comment, each visit on time or not."""
     rt = runtime()
-    view = customer_timeline.customer_timeline(rt, demand_id)
+    view = customer_timeline.customer_timeline(rt, demand_id, content.say_note)
     if view.finished_at is None:
         abort(404)
     if services.rating_of(rt, demand_id) is not None:

@@ -5,11 +5,13 @@ a late link said plainly with the reason staff wrote for the customer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
+from gridflow import linkage_notes
 from gridflow.customer_words import ACTIONS, words_for
 from gridflow.customers.forecast import Dates, forecast
 from gridflow.errors import NotFoundError
@@ -79,7 +81,9 @@ def demands_of(rt: Runtime, customer_id: int) -> list[tuple[int, str, str, datet
     return [(r.id, r.reference, r.category, r.created_at, r.id not in running) for r in rows]
 
 
-def customer_timeline(rt: Runtime, demand_id: int) -> CustomerTimeline:
+def customer_timeline(
+    rt: Runtime, demand_id: int, say: Callable[[linkage_notes.Note], str] | None = None
+) -> CustomerTimeline:
     now = rt.clock.now()
     with rt.db.snapshot() as connection:
         demand_row = connection.execute(
@@ -111,8 +115,8 @@ def customer_timeline(rt: Runtime, demand_id: int) -> CustomerTimeline:
             .order_by(WorkItem.ready_at, WorkItem.id)
         ).all()
         reasons: dict[int, str] = {}
-        for work_item_id, body in connection.execute(
-            select(Comment.work_item_id, Comment.body)
+        for work_item_id, author, body in connection.execute(
+            select(Comment.work_item_id, Comment.author, Comment.body)
             .where(
                 Comment.instance_id.in_(list(shown)),
                 Comment.for_customer.is_(True),
@@ -121,7 +125,10 @@ def customer_timeline(rt: Runtime, demand_id: int) -> CustomerTimeline:
             .order_by(Comment.id)
         ).all():
             if work_item_id is not None:
-                reasons[work_item_id] = body
+                # A linkage rule's note is kept as its key and values: said in the reader's
+                # language when the page gives `say`, else as written.
+                note = linkage_notes.read(author, body)
+                reasons[work_item_id] = say(note) if say is not None else note.text
     predicted = forecast(rt, demand_id)
     steps: list[Step] = []
     for item in items:
