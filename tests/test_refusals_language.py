@@ -120,3 +120,31 @@ def test_an_integration_reads_the_refusal_in_its_requests_language_and_in_englis
     assert late.status_code == 409
     assert late.json["error"]["message"] == "Enter the budget was already completed by planner1"
     assert late.json["error"]["text"] == "“Enter the budget”已由 planner1 办结"
+
+
+def test_a_clerk_whose_link_leads_to_a_gateway_with_no_way_on_reads_why_in_chinese(
+    app: Any, rt: Runtime
+) -> None:
+    # The gateway has no default flow and no condition holds for a budget of 50.
+    xml = (
+        BREAKER.read_bytes()
+        .replace(b' default="Flow_small"', b"")
+        .replace(
+            b'<bpmn:sequenceFlow id="Flow_small" sourceRef="Gateway_budget" targetRef="End_small" />',
+            b'<bpmn:sequenceFlow id="Flow_small" sourceRef="Gateway_budget" targetRef="End_small">'
+            b'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${budget &lt; 10}'
+            b"</bpmn:conditionExpression></bpmn:sequenceFlow>",
+        )
+    )
+    assert b"default=" not in xml and b"budget &lt; 10" in xml
+    force_into_store(rt, "budget_gate", xml, BREAKER.name)
+    started = start_instance(rt, "budget_gate", {}, business_key="B-2")
+    item = item_for(rt, started.instance_id, "Task_budget")
+    planner = _browser(app, "planner1")
+    page = planner.post(
+        f"/work-items/{item.id}/complete",
+        data={"version": 1, "field_budget": "50"},
+        headers=CHINESE,
+    )
+    assert page.status_code == 422
+    assert "（在“Gateway_budget”处：此网关没有条件成立的出口流向）" in _flash(page.text)
