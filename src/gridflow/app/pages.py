@@ -251,7 +251,7 @@ def _act(item_id: int, action: str) -> Response:
     except ConflictError as exc:
         flash(_conflict_text(exc, item), "warning")
     except (InvalidStateError, ForbiddenError) as exc:
-        flash(wording.refusal(exc, link=_link_words(item)), "danger")
+        flash(wording.refusal(exc, **_item_words(item)), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 
@@ -317,13 +317,18 @@ def _conflict_text(exc: ConflictError, item: WorkItem) -> str:
     return _(
         "Someone else got there first: %(reason)s. Nothing you entered was saved "
         "here; it is still in the form below.",
-        reason=wording.refusal(exc, link=_link_words(item)),
+        reason=wording.refusal(exc, **_item_words(item)),
     )
 
 
-def _link_words(item: WorkItem) -> str:
-    """The link's name as the page shows it (its version's label in the reader's language)."""
-    return label(item.definition_id, item.element_id, item.link_name)
+def _item_words(item: WorkItem) -> dict[str, object]:
+    """What a refusal names, as the page shows it: the link by its version's label in the
+    reader's language, and on a Chinese page the role by its Chinese name."""
+    words: dict[str, object] = {"link": label(item.definition_id, item.element_id, item.link_name)}
+    role = runtime().roles.roles.get(item.role)
+    if role is not None and select_locale() == "zh_Hans":
+        words["role"] = role.name_zh
+    return words
 
 
 @blueprint.post("/work-items/<int:item_id>/complete")
@@ -351,7 +356,7 @@ def complete(item_id: int) -> Response:
             now, values=values, status=409, keep_form=still_open, stale=not still_open
         )
     except ForbiddenError as exc:
-        abort(403, wording.refusal(exc, link=_link_words(item)))
+        abort(403, wording.refusal(exc, **_item_words(item)))
     except EngineError as exc:
         flash_engine_error(exc)
         return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
