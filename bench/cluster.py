@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,8 @@ class Cluster:
     )
     worker_interval: float = 1.0
     lock_time: float = 30.0
+    # More settings for every part (e.g. an SMS gateway for the workers' outbox).
+    extra_env: dict[str, str] = field(default_factory=dict)
     parts: list[Part] = field(default_factory=list)
 
     @property
@@ -97,10 +100,15 @@ class Cluster:
             "GRIDFLOW_METRICS_TOKEN": METRICS_TOKEN,
             "GRIDFLOW_LOG_FORMAT": "json",
             "GRIDFLOW_TRUSTED_PROXIES": "1" if self.nginx and NGINX else "0",
+            **self.extra_env,
         }
 
-    def start(self) -> None:
+    def start(self, prepare: Callable[[str], None] | None = None) -> None:
+        """A fresh database (then `prepare(its URL)`, before any part starts), the hosts, the
+        workers and nginx; back once every host answers /readyz."""
         self._fresh_database()
+        if prepare is not None:
+            prepare(self.url)
         for n in range(self.hosts):
             self._host(n)
         for n in range(self.workers):
@@ -195,6 +203,19 @@ class Cluster:
 
     def part(self, name: str) -> Part:
         return next(p for p in self.parts if p.name == name)
+
+    @property
+    def host_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.host_port(n)}" for n in range(self.hosts)]
+
+    def drop_database(self) -> None:
+        """Drop the cluster's database (once every part has stopped)."""
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        admin.dispose()
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM to every part (workers finish their round), then wait; their exit codes."""
