@@ -68,6 +68,9 @@ class Cluster:
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridflow-cluster-"))
     )
     worker_interval: float = 1.0
+    # Each host's gunicorn workers and threads.
+    web_workers: int = 2
+    web_threads: int = 4
     lock_time: float = 30.0
     # More settings for every part (e.g. an SMS gateway for the workers' outbox).
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -161,8 +164,8 @@ class Cluster:
         env = {
             **self.env(),
             "GRIDFLOW_BIND": f"127.0.0.1:{port}",
-            "GRIDFLOW_WEB_WORKERS": "2",
-            "GRIDFLOW_WEB_THREADS": "4",
+            "GRIDFLOW_WEB_WORKERS": str(self.web_workers),
+            "GRIDFLOW_WEB_THREADS": str(self.web_threads),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
         }
         command = [PYTHON, "-m", "gunicorn", "-c", "python:gridflow.gunicorn_conf",

@@ -393,7 +393,7 @@ def main() -> int:
         print("command: python bench/load.py " + shlex.join(sys.argv[1:]))
         import load_cluster
 
-        return 0 if load_cluster.run_cluster(sys.modules[__name__], args) else 1
+        return 0 if load_cluster.run_cluster(sys.modules[__name__], args).held else 1
     clients = [int(n) for n in args.clients.split(",") if n.strip()]
     print("command: python bench/load.py " + shlex.join(sys.argv[1:]))
     print(

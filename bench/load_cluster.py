@@ -359,7 +359,15 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def run_cluster(load: ModuleType, args: Any) -> bool:  # noqa: ANN401 - argparse's namespace
+@dataclass
+class Outcome:
+    held: bool = False
+    kill: Kill = field(default_factory=Kill)
+    instances: int = 0
+    messages: int = 0
+
+
+def run_cluster(load: ModuleType, args: Any) -> Outcome:  # noqa: ANN401 - argparse's namespace
     """`python bench/load.py --cluster`: start, load, kill, drain, check, stop."""
     lock_time = timedelta(seconds=args.lock_time)
     gateway = SmsGateway()
@@ -374,9 +382,12 @@ def run_cluster(load: ModuleType, args: Any) -> bool:  # noqa: ANN401 - argparse
         worker_interval=args.worker_interval,
         lock_time=args.lock_time,
         extra_env={"GRIDFLOW_SMS_URL": gateway.url},
+        web_workers=args.workers,
+        web_threads=args.threads,
     )
     clients = max(int(n) for n in args.clients.split(",") if n.strip())
-    held = False
+    outcome = Outcome()
+    kill = outcome.kill
     codes: dict[str, Any] = {}
     engine: Engine | None = None
     try:
@@ -385,8 +396,10 @@ def run_cluster(load: ModuleType, args: Any) -> bool:  # noqa: ANN401 - argparse
             load.prepare(url, FLOW)
             one_customer(url)
 
+        began = time.monotonic()
         cluster.start(prepare)
         print(cluster.describe(), flush=True)
+        print(f"started in {time.monotonic() - began:.1f} s", flush=True)
         if not args.no_nginx and NGINX is None:
             print("nginx is not installed (apt-get install nginx-light): clerks go to the hosts")
         bases = ([cluster.entry] if cluster.entry not in cluster.host_urls else []) + [
@@ -394,7 +407,6 @@ def run_cluster(load: ModuleType, args: Any) -> bool:  # noqa: ANN401 - argparse
         ]
         print(f"clerks: {clients}, going round {', '.join(bases)}", flush=True)
         engine = create_engine(cluster.url)
-        kill = Kill()
         killer = threading.Thread(
             target=kill_holding, args=(cluster, engine, args.kill_worker, kill), daemon=True
         )
@@ -405,8 +417,10 @@ def run_cluster(load: ModuleType, args: Any) -> bool:  # noqa: ANN401 - argparse
         waited = drain(engine, lock_time.total_seconds() + 60)
         print(f"  after the clerks stopped, the workers finished in {waited:.1f} s", flush=True)
         codes = cluster.stop()
-        held = invariants(cluster.url, kill, gateway, lock_time, codes)
-        held &= load.check(cluster.url, tally.demands)
+        outcome.instances = tally.instances
+        outcome.messages = sum(gateway.received.values())
+        outcome.held = invariants(cluster.url, kill, gateway, lock_time, codes)
+        outcome.held &= load.check(cluster.url, tally.demands)
     finally:
         if engine is not None:
             engine.dispose()
@@ -417,4 +431,4 @@ def run_cluster(load: ModuleType, args: Any) -> bool:  # noqa: ANN401 - argparse
             print(f"kept: {cluster.url}; logs in {cluster.run_dir}")
         else:
             cluster.drop_database()
-    return held
+    return outcome
