@@ -74,6 +74,8 @@ class Cluster:
     lock_time: float = 30.0
     # More settings for every part (e.g. an SMS gateway for the workers' outbox).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # More settings for worker n + 1 only (e.g. its own gateway address, to tell who sent).
+    worker_env: list[dict[str, str]] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
 
     @property
@@ -175,7 +177,8 @@ class Cluster:
     def _worker(self, n: int) -> Part:
         command = [PYTHON, "-m", "gridflow.cli", "worker", "--interval", str(self.worker_interval),
                    "--lock-time", str(self.lock_time)]  # fmt: skip
-        return self._spawn(f"worker{n + 1}", "the database", command, self.env())
+        env = {**self.env(), **(self.worker_env[n] if n < len(self.worker_env) else {})}
+        return self._spawn(f"worker{n + 1}", "the database", command, env)
 
     def _nginx(self) -> Part:
         assert NGINX is not None

@@ -362,6 +362,13 @@ def cluster_options(parser: argparse.ArgumentParser) -> None:
         metavar="AFTER_SECONDS",
         help="kill -9 worker 1 this long into the run, once it holds timer leases (8)",
     )
+    group.add_argument(
+        "--kill-on",
+        choices=("timers", "message"),
+        default="timers",
+        help="kill worker 1 while it holds timer leases (timers), or the moment a text message "
+        "it sends reaches the gateway, before it records it sent (message)",
+    )
     group.add_argument("--lock-time", type=float, default=10.0, help="workers' lock time (10 s)")
     group.add_argument("--worker-interval", type=float, default=1.0, help="between rounds (1 s)")
     group.add_argument("--port", type=int, default=8320, help="nginx; hosts on the next (8320)")

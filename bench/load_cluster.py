@@ -19,6 +19,7 @@ worker left. Then the load's own invariants (bench/load.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,22 +58,34 @@ MARGIN = timedelta(seconds=10)
 
 
 class SmsGateway:
-    """An SMS gateway on 127.0.0.1 that takes every message and counts each (phone, text)."""
+    """An SMS gateway on 127.0.0.1 that takes every message and counts each (phone, text), and
+    who sent it (each worker posts to /sms/<its name>). Armed with `trap(worker, then)`, it
+    calls `then(text)` on that worker's next message, before answering it."""
 
     def __init__(self) -> None:
         self.received: Counter[tuple[str, str]] = Counter()
+        self.senders: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self._trap: tuple[str, Callable[[str], None]] | None = None
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                worker = self.path.rstrip("/").rpartition("/")[2]
                 with gateway.lock:
                     gateway.received[(body["to"], body["text"])] += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                    gateway.senders[worker] += 1
+                    trap, gateway._trap = gateway._trap, None
+                    if trap is not None and trap[0] != worker:
+                        gateway._trap, trap = trap, None
+                if trap is not None:
+                    trap[1](body["text"])  # the sender dies here, its message received
+                with contextlib.suppress(OSError):
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
                 pass
@@ -82,9 +95,16 @@ class SmsGateway:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+    def url(self, worker: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/sms/{worker}"
+
+    def trap(self, worker: str, then: Callable[[str], None]) -> None:
+        with self.lock:
+            self._trap = (worker, then)
+
+    def disarm(self) -> None:
+        with self.lock:
+            self._trap = None
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -129,17 +149,36 @@ class Kill:
     # outbox messages `sending` at that moment (either worker's: the outbox does not say whose)
     sending: int = 0
     waited_s: float = 0.0
+    how: str = "timers"
+    # with --kill-on message: the text it had just sent (received) and not yet recorded sent
+    message: str | None = None
 
 
 def kill_holding(
-    cluster: Cluster, engine: Engine, after: float, kill: Kill, patience: float = 20.0
+    cluster: Cluster,
+    engine: Engine,
+    after: float,
+    kill: Kill,
+    gateway: SmsGateway,
+    patience: float = 20.0,
 ) -> None:
-    """After `after` seconds, kill -9 worker1 as soon as it holds timer leases (or, failing
-    that within `patience` seconds, anyway), and record what it held."""
+    """After `after` seconds, kill -9 worker1 as soon as it holds timer leases (`kill.how`
+    timers) or the moment its next text message reaches the gateway (`message`: it dies
+    between sending the message and recording it sent, with the rest of its delivery batch
+    claimed); failing that within `patience` seconds, anyway. Then record what it held."""
     part = cluster.part("worker1")
     kill.pid = part.process.pid
     time.sleep(after)
     began = time.monotonic()
+    done = threading.Event()
+
+    def now(text: str | None = None) -> None:
+        os.killpg(part.process.pid, signal.SIGKILL)
+        kill.at = datetime.now(UTC)
+        kill.waited_s = time.monotonic() - began
+        kill.message = text
+        done.set()
+
     with engine.connect() as connection:
         while kill.worker_id is None and time.monotonic() - began < patience:
             kill.worker_id = connection.scalar(
@@ -147,15 +186,19 @@ def kill_holding(
             )
             connection.rollback()
             time.sleep(0.05)
-        held = select(func.count()).where(TimerLease.worker_id == kill.worker_id)
-        while time.monotonic() - began < patience:
-            if connection.scalar(held):
-                break
-            connection.rollback()
-            time.sleep(0.005)
-        os.killpg(part.process.pid, signal.SIGKILL)
-        kill.at = datetime.now(UTC)
-        kill.waited_s = time.monotonic() - began
+        if kill.how == "message":
+            gateway.trap("worker1", now)
+            done.wait(max(0.0, patience - (time.monotonic() - began)))
+            gateway.disarm()
+        else:
+            held = select(func.count()).where(TimerLease.worker_id == kill.worker_id)
+            while time.monotonic() - began < patience:
+                if connection.scalar(held):
+                    break
+                connection.rollback()
+                time.sleep(0.005)
+        if not done.is_set():
+            now()
         connection.rollback()
         part.process.wait()
         # What it held: a lease is dropped in the transaction that fires its timer, so every
@@ -245,10 +288,14 @@ def invariants(
                 f"p95 {_p95(lateness):.2f} s  max {max(lateness):.2f} s"
             )
         # --- the dead worker's leases
+        said = (
+            "the moment its text message reached the gateway"
+            if kill.message
+            else f"holding {len(kill.leases)} timer lease(s)"
+        )
         print(
             f"  worker1 killed (kill -9, pid {kill.pid}) {kill.waited_s:.2f} s after asked, "
-            f"holding {len(kill.leases)} timer lease(s); {kill.sending} outbox message(s) "
-            "were being sent (by either worker)"
+            f"{said}; {kill.sending} outbox message(s) were `sending` then (either worker's)"
         )
         if kill.leases:
             ends = [kill.leases[i] for i in kill.leases]
@@ -311,7 +358,9 @@ def invariants(
         received = dict(gateway.received)
         print(
             f"  outbox: {len(rows)} message(s); the gateway received "
-            f"{sum(received.values())} text(s)"
+            f"{sum(received.values())} text(s) ("
+            + ", ".join(f"{n} from {w}" for w, n in sorted(gateway.senders.items()))
+            + ")"
         )
         undelivered = [r for r in rows if r.status != "sent"]
         line("messages not delivered (pending, sending, failed, held)", len(undelivered),
@@ -321,6 +370,13 @@ def invariants(
         retaken = [r for r in rows if r.attempts >= 2]
         print(f"    {'messages the dead worker held (claimed again after its lease)':<92} "
               f"{len(retaken)}")  # fmt: skip
+        if kill.message is not None:
+            trapped = [r for r in rows if r.body == kill.message]
+            line(
+                "the message it died sending: not delivered again by the other worker",
+                sum(1 for r in trapped if received.get((r.recipient, r.body), 0) < 2),
+                len(trapped) == 1 and received.get((trapped[0].recipient, kill.message)) == 2,
+            )
         once = sum(1 for r in rows if received.get((r.recipient, r.body)) == 1)
         print(f"    {'messages delivered exactly once':<92} {once}")
         twice = [r for r in rows if 2 <= received.get((r.recipient, r.body), 0) <= r.attempts]
@@ -381,13 +437,14 @@ def run_cluster(load: ModuleType, args: Any) -> Outcome:  # noqa: ANN401 - argpa
         server=args.postgres,
         worker_interval=args.worker_interval,
         lock_time=args.lock_time,
-        extra_env={"GRIDFLOW_SMS_URL": gateway.url},
+        worker_env=[{"GRIDFLOW_SMS_URL": gateway.url(f"worker{n + 1}")} for n in range(2)],
         web_workers=args.workers,
         web_threads=args.threads,
     )
     clients = max(int(n) for n in args.clients.split(",") if n.strip())
     outcome = Outcome()
     kill = outcome.kill
+    kill.how = args.kill_on
     codes: dict[str, Any] = {}
     engine: Engine | None = None
     try:
@@ -408,7 +465,9 @@ def run_cluster(load: ModuleType, args: Any) -> Outcome:  # noqa: ANN401 - argpa
         print(f"clerks: {clients}, going round {', '.join(bases)}", flush=True)
         engine = create_engine(cluster.url)
         killer = threading.Thread(
-            target=kill_holding, args=(cluster, engine, args.kill_worker, kill), daemon=True
+            target=kill_holding,
+            args=(cluster, engine, args.kill_worker, kill, gateway),
+            daemon=True,
         )
         killer.start()
         tally = load.run(bases, clients, args.seconds, ends="running")

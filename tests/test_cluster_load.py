@@ -47,6 +47,7 @@ def test_two_hosts_carry_the_load_through_a_worker_killed_holding_timers(
         threads=4,
         cluster_hosts=2,
         kill_worker=2.0,
+        kill_on="timers",
         lock_time=4.0,
         worker_interval=1.0,  # more timers due per claim: a longer hold to kill it in
         port=free_ports(3),
