@@ -415,6 +415,56 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(cluster: Cluster) -> dict[str, float]:
+    """CPU seconds used so far (Linux /proc) by each part's processes (its session), by the
+    PostgreSQL backends of its database, by this script, and by the whole machine (busy)."""
+    parts = {part.process.pid: part.name for part in cluster.parts}
+    used: dict[str, float] = dict.fromkeys([*parts.values(), "postgres", "this script"], 0.0)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        # fields[0] is the state (field 3 of stat): the session is field 6, utime/stime 14/15.
+        seconds = (int(fields[11]) + int(fields[12])) / TICK
+        session = int(fields[3])
+        if session in parts:
+            used[parts[session]] += seconds
+        elif command.startswith("postgres:") and f" {cluster.database} " in command:
+            used["postgres"] += seconds
+    used["this script"] = time.process_time()
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    # user, nice, system, irq, softirq, steal (guest time is inside user already)
+    used["machine"] = sum(ticks[n] for n in (0, 1, 2, 5, 6, 7)) / TICK
+    used["wall"] = time.monotonic()
+    return used
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float]) -> None:
+    spent = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    machine = spent.pop("machine")
+    seconds = spent.pop("wall")
+    ours = sum(max(v, 0.0) for v in spent.values())
+    cores = os.cpu_count() or 1
+    print(
+        f"  CPU over the {seconds:.1f} s of the run (tokens, warm-up, clerks; {cores} cores: "
+        f"{cores * seconds:.0f} "
+        f"core-seconds): the machine was busy {machine:.0f}, of which "
+        + ", ".join(f"{name} {max(v, 0.0):.1f}" for name, v in spent.items())
+        + f"; other work on the machine {max(machine - ours, 0.0):.0f}"
+    )
+    print("    (a killed worker's seconds are lost with it; a backend that closed took its own)")
+
+
 @dataclass
 class Outcome:
     held: bool = False
@@ -470,9 +520,12 @@ def run_cluster(load: ModuleType, args: Any) -> Outcome:  # noqa: ANN401 - argpa
             daemon=True,
         )
         killer.start()
+        before = cpu_seconds(cluster)
         tally = load.run(bases, clients, args.seconds, ends="running")
+        after = cpu_seconds(cluster)
         killer.join()
         load.report("PostgreSQL", clients, cluster.hosts, tally)
+        cpu_report(before, after)
         waited = drain(engine, lock_time.total_seconds() + 60)
         print(f"  after the clerks stopped, the workers finished in {waited:.1f} s", flush=True)
         codes = cluster.stop()
