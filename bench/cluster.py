@@ -109,23 +109,29 @@ class Cluster:
         }
 
     def start(self, prepare: Callable[[str], None] | None = None) -> None:
-        """A fresh database (then `prepare(its URL)`, before any part starts), the hosts, the
-        workers and nginx; back once every host answers /readyz."""
-        self._fresh_database()
-        if prepare is not None:
-            prepare(self.url)
-        for n in range(self.hosts):
-            self._host(n)
-        for n in range(self.workers):
-            self._worker(n)
-        if self.nginx and NGINX:
-            self._nginx()
-        for n in range(self.hosts):
-            wait_ready(f"http://127.0.0.1:{self.host_port(n)}/readyz", timeout=120)
-        if any(p.name == "nginx" for p in self.parts):
-            wait_ready(f"{self.entry}/readyz", timeout=120)
+        """A fresh database (then `prepare(its URL)`), the hosts, the workers and nginx; back
+        once every host answers /readyz. The hosts boot (imports, forks) while the schema is
+        made: they touch the database only when asked, and answer /readyz 503 until then."""
+        self._empty_database()
+        try:
+            for n in range(self.hosts):
+                self._host(n)
+            self._schema()
+            if prepare is not None:
+                prepare(self.url)
+            for n in range(self.workers):
+                self._worker(n)
+            if self.nginx and NGINX:
+                self._nginx()
+            for n in range(self.hosts):
+                wait_ready(f"http://127.0.0.1:{self.host_port(n)}/readyz", timeout=120)
+            if any(p.name == "nginx" for p in self.parts):
+                wait_ready(f"{self.entry}/readyz", timeout=120)
+        except BaseException:
+            self.stop()  # no part left behind
+            raise
 
-    def _fresh_database(self) -> None:
+    def _empty_database(self) -> None:
         from sqlalchemy import create_engine, text
 
         admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
@@ -133,6 +139,8 @@ class Cluster:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{self.database}"'))
         admin.dispose()
+
+    def _schema(self) -> None:
         if self.demo is None:  # the schema and the processes only
             from gridflow import catalog
             from gridflow.runtime import Runtime, load_roles

@@ -528,7 +528,9 @@ def run_cluster(load: ModuleType, args: Any) -> Outcome:  # noqa: ANN401 - argpa
         cpu_report(before, after)
         waited = drain(engine, lock_time.total_seconds() + 60)
         print(f"  after the clerks stopped, the workers finished in {waited:.1f} s", flush=True)
+        stopping = time.monotonic()
         codes = cluster.stop()
+        print(f"  stopped every part in {time.monotonic() - stopping:.1f} s", flush=True)
         outcome.instances = tally.instances
         outcome.messages = sum(gateway.received.values())
         outcome.held = invariants(cluster.url, kill, gateway, lock_time, codes)
