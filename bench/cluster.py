@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,14 @@ class Cluster:
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridflow-cluster-"))
     )
     worker_interval: float = 1.0
+    # Each host's gunicorn workers and threads.
+    web_workers: int = 2
+    web_threads: int = 4
     lock_time: float = 30.0
+    # More settings for every part (e.g. an SMS gateway for the workers' outbox).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # More settings for worker n + 1 only (e.g. its own gateway address, to tell who sent).
+    worker_env: list[dict[str, str]] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
 
     @property
@@ -97,22 +105,33 @@ class Cluster:
             "GRIDFLOW_METRICS_TOKEN": METRICS_TOKEN,
             "GRIDFLOW_LOG_FORMAT": "json",
             "GRIDFLOW_TRUSTED_PROXIES": "1" if self.nginx and NGINX else "0",
+            **self.extra_env,
         }
 
-    def start(self) -> None:
-        self._fresh_database()
-        for n in range(self.hosts):
-            self._host(n)
-        for n in range(self.workers):
-            self._worker(n)
-        if self.nginx and NGINX:
-            self._nginx()
-        for n in range(self.hosts):
-            wait_ready(f"http://127.0.0.1:{self.host_port(n)}/readyz", timeout=120)
-        if any(p.name == "nginx" for p in self.parts):
-            wait_ready(f"{self.entry}/readyz", timeout=120)
+    def start(self, prepare: Callable[[str], None] | None = None) -> None:
+        """A fresh database (then `prepare(its URL)`), the hosts, the workers and nginx; back
+        once every host answers /readyz. The hosts boot (imports, forks) while the schema is
+        made: they touch the database only when asked, and answer /readyz 503 until then."""
+        self._empty_database()
+        try:
+            for n in range(self.hosts):
+                self._host(n)
+            self._schema()
+            if prepare is not None:
+                prepare(self.url)
+            for n in range(self.workers):
+                self._worker(n)
+            if self.nginx and NGINX:
+                self._nginx()
+            for n in range(self.hosts):
+                wait_ready(f"http://127.0.0.1:{self.host_port(n)}/readyz", timeout=120)
+            if any(p.name == "nginx" for p in self.parts):
+                wait_ready(f"{self.entry}/readyz", timeout=120)
+        except BaseException:
+            self.stop()  # no part left behind
+            raise
 
-    def _fresh_database(self) -> None:
+    def _empty_database(self) -> None:
         from sqlalchemy import create_engine, text
 
         admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
@@ -120,6 +139,8 @@ class Cluster:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{self.database}"'))
         admin.dispose()
+
+    def _schema(self) -> None:
         if self.demo is None:  # the schema and the processes only
             from gridflow import catalog
             from gridflow.runtime import Runtime, load_roles
@@ -153,8 +174,8 @@ class Cluster:
         env = {
             **self.env(),
             "GRIDFLOW_BIND": f"127.0.0.1:{port}",
-            "GRIDFLOW_WEB_WORKERS": "2",
-            "GRIDFLOW_WEB_THREADS": "4",
+            "GRIDFLOW_WEB_WORKERS": str(self.web_workers),
+            "GRIDFLOW_WEB_THREADS": str(self.web_threads),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
         }
         command = [PYTHON, "-m", "gunicorn", "-c", "python:gridflow.gunicorn_conf",
@@ -164,7 +185,8 @@ class Cluster:
     def _worker(self, n: int) -> Part:
         command = [PYTHON, "-m", "gridflow.cli", "worker", "--interval", str(self.worker_interval),
                    "--lock-time", str(self.lock_time)]  # fmt: skip
-        return self._spawn(f"worker{n + 1}", "the database", command, self.env())
+        env = {**self.env(), **(self.worker_env[n] if n < len(self.worker_env) else {})}
+        return self._spawn(f"worker{n + 1}", "the database", command, env)
 
     def _nginx(self) -> Part:
         assert NGINX is not None
@@ -195,6 +217,19 @@ class Cluster:
 
     def part(self, name: str) -> Part:
         return next(p for p in self.parts if p.name == name)
+
+    @property
+    def host_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.host_port(n)}" for n in range(self.hosts)]
+
+    def drop_database(self) -> None:
+        """Drop the cluster's database (once every part has stopped)."""
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        admin.dispose()
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM to every part (workers finish their round), then wait; their exit codes."""

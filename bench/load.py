@@ -136,7 +136,11 @@ def tokens(base: str) -> dict[str, str]:
     return found
 
 
-def clerk(base: str, secrets: dict[str, str], until: float, tally: Tally) -> None:
+def clerk(
+    base: str, secrets: dict[str, str], until: float, tally: Tally, ends: str = "completed"
+) -> None:
+    """Two-lane instances until `until`; the survey's completion leaves each instance `ends`
+    (`running` in the cluster mode's flow, where a timer and a follow-up come after it)."""
     host = Host(base)
 
     def timed(label: str, method: str, path: str, who: str, body: object = None) -> dict:  # type: ignore[type-arg]
@@ -170,7 +174,7 @@ def clerk(base: str, secrets: dict[str, str], until: float, tally: Tally) -> Non
                 )
                 if who == MANAGER:
                     [link] = [n["id"] for n in done["next"]]
-                elif done["instance_status"] != "completed":
+                elif done["instance_status"] != ends:
                     raise RuntimeError(f"demand {demand['id']} did not complete")
             with tally.lock:
                 tally.instances += 1
@@ -179,15 +183,16 @@ def clerk(base: str, secrets: dict[str, str], until: float, tally: Tally) -> Non
     host.connection.close()
 
 
-def run(bases: list[str], clients: int, seconds: float) -> Tally:
+def run(bases: list[str], clients: int, seconds: float, ends: str = "completed") -> Tally:
     secrets = {base: tokens(base) for base in bases}
     tally = Tally()
     # Warm each host up with one instance, untimed.
-    clerk(bases[0], secrets[bases[0]], time.perf_counter() + 0.001, Tally())
+    clerk(bases[0], secrets[bases[0]], time.perf_counter() + 0.001, Tally(), ends)
     until = time.perf_counter() + seconds
     threads = [
         threading.Thread(
-            target=clerk, args=(bases[i % len(bases)], secrets[bases[i % len(bases)]], until, tally)
+            target=clerk,
+            args=(bases[i % len(bases)], secrets[bases[i % len(bases)]], until, tally, ends),
         )
         for i in range(clients)
     ]
@@ -274,14 +279,14 @@ def check(url: str, demands: list[int]) -> bool:
     return held
 
 
-def prepare(url: str) -> None:
+def prepare(url: str, flow_name: str = "two_lane") -> None:
     Database(url).migrate()
     rt = Runtime.create(url)
     catalog.deploy_paths(rt, [ROOT / "processes"], "bench")
-    flow = (ROOT / "bench" / "flows" / "two_lane.bpmn").read_text(encoding="utf-8")
+    flow = (ROOT / "bench" / "flows" / f"{flow_name}.bpmn").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{PROCESS}.bpmn"
-        path.write_text(flow.replace('"two_lane"', f'"{PROCESS}"'), encoding="utf-8")
+        path.write_text(flow.replace(f'"{flow_name}"', f'"{PROCESS}"'), encoding="utf-8")
         catalog.deploy_paths(rt, [path], "bench")
     users.PASSWORD_METHOD = "pbkdf2:sha256:10000"
     for name, roles in ACCOUNTS.items():
@@ -340,6 +345,38 @@ def _stop(server: Server) -> None:
         server.process.wait()
 
 
+def cluster_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "cluster mode (bench/load_cluster.py)",
+        "--cluster starts bench/cluster.py's topology on --postgres (app hosts, two workers, nginx "
+        "when installed), runs the clerks (the largest --clients) through all of them with a "
+        "flow that gives the workers timers and text messages, kill -9s worker 1 while it holds "
+        "timer leases, then checks the workers' invariants too.",
+    )
+    group.add_argument("--cluster", action="store_true", help="run on the two-host topology")
+    group.add_argument("--cluster-hosts", type=int, default=2, help="app hosts (2)")
+    group.add_argument(
+        "--kill-worker",
+        type=float,
+        default=8.0,
+        metavar="AFTER_SECONDS",
+        help="kill -9 worker 1 this long into the run, once it holds timer leases (8)",
+    )
+    group.add_argument(
+        "--kill-on",
+        choices=("timers", "message"),
+        default="timers",
+        help="kill worker 1 while it holds timer leases (timers), or the moment a text message "
+        "it sends reaches the gateway, before it records it sent (message)",
+    )
+    group.add_argument("--lock-time", type=float, default=10.0, help="workers' lock time (10 s)")
+    group.add_argument("--worker-interval", type=float, default=1.0, help="between rounds (1 s)")
+    group.add_argument("--port", type=int, default=8320, help="nginx; hosts on the next (8320)")
+    group.add_argument("--cluster-database", default="cluster_load", help="made afresh, dropped")
+    group.add_argument("--no-nginx", action="store_true", help="clerks go to the hosts only")
+    group.add_argument("--keep", action="store_true", help="keep the database afterwards")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="per setting (20)")
@@ -357,7 +394,13 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (4)")
+    cluster_options(parser)
     args = parser.parse_args()
+    if args.cluster:
+        print("command: python bench/load.py " + shlex.join(sys.argv[1:]))
+        import load_cluster
+
+        return 0 if load_cluster.run_cluster(sys.modules[__name__], args).held else 1
     clients = [int(n) for n in args.clients.split(",") if n.strip()]
     print("command: python bench/load.py " + shlex.join(sys.argv[1:]))
     print(

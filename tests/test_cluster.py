@@ -77,6 +77,7 @@ def cluster() -> Iterator[Any]:
     running.start()
     yield running
     codes = running.stop()
+    running.drop_database()
     assert codes == {"host1": 0, "host2": 0}
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from gridflow.models import to_ms
 from gridflow.notifications.outbox import OUTBOX
-from gridflow.notifications.senders import Sender, SendError
+from gridflow.notifications.senders import TIMEOUT_S, Sender, SendError
 from gridflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class Round:
     retrying: int = 0
     failed: int = 0
     held: int = 0
+    # Claimed but not sent: the round ran so long that a send might outlast its lease.
+    given_back: int = 0
 
     @property
     def claimed(self) -> int:
@@ -71,9 +73,13 @@ def retry_pause(attempts: int) -> timedelta:
     return FIRST_RETRY * 2 ** max(0, min(attempts - 1, 12))
 
 
-def deliver_round(rt: Runtime, senders: Mapping[str, Sender], *, limit: int = BATCH) -> Round:
-    """Claim up to `limit` due messages and send them; the outcome of each is recorded."""
+def deliver_round(
+    rt: Runtime, senders: Mapping[str, Sender], *, limit: int = BATCH, lease: timedelta = LEASE
+) -> Round:
+    """Claim up to `limit` due messages for `lease` and send them; the outcome of each is
+    recorded. A round that dies leaves its messages `sending` until the lease ends."""
     now = to_ms(rt.clock.now())
+    until = to_ms(now + lease)
     with rt.db.transaction() as connection:
         ids = list(connection.scalars(_DUE, {"now": now, "limit": limit}))
         if not ids:
@@ -81,13 +87,19 @@ def deliver_round(rt: Runtime, senders: Mapping[str, Sender], *, limit: int = BA
         connection.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id.in_(ids))
-            .values(status="sending", claimed_until=now + LEASE, attempts=OUTBOX.c.attempts + 1)
+            .values(status="sending", claimed_until=until, attempts=OUTBOX.c.attempts + 1)
         )
         claimed = connection.execute(_CLAIMED, {"ids": ids}).all()
-    counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
-    for row in claimed:
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0, "given_back": 0}
+    # A send may take up to the senders' timeout: none starts so late that the lease could run
+    # out under it (another worker would send that message again). The rest are given back.
+    last_start = until - min(lease / 2, timedelta(seconds=TIMEOUT_S))
+    for n, row in enumerate(claimed):
         sender = senders.get(row.channel)
         values: dict[str, object]
+        if sender is not None and rt.clock.now() > last_start:
+            counts["given_back"] = _give_back(rt, [r.id for r in claimed[n:]], until)
+            break
         if sender is None:
             values = {"status": "held", "claimed_until": None, "last_error": None}
             counts["held"] += 1
@@ -122,6 +134,19 @@ def deliver_round(rt: Runtime, senders: Mapping[str, Sender], *, limit: int = BA
                 .values(**values)
             )
     return Round(**counts)
+
+
+def _give_back(rt: Runtime, ids: list[int], until: datetime) -> int:
+    """Messages claimed until `until` and not sent: due again at once, their try not counted
+    (unless their lease ran out and another round has them)."""
+    with rt.db.transaction() as connection:
+        return connection.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sending", OUTBOX.c.claimed_until == until
+            )
+            .values(status="pending", claimed_until=None, attempts=OUTBOX.c.attempts - 1)
+        ).rowcount
 
 
 def backlog(rt: Runtime) -> tuple[int, float]:

@@ -122,8 +122,10 @@ def _deliver_outbox(rt: Runtime, context: JobContext) -> int:
 
     from gridflow.notifications import delivery, senders
 
+    # The worker's lock time is the messages' lease too: one killed mid-round leaves them to
+    # another worker after the same wait as its timers.
     return delivery.deliver_round(
-        rt, senders.from_environment(os.environ), limit=context.batch
+        rt, senders.from_environment(os.environ), limit=context.batch, lease=context.lock_time
     ).claimed
 
 
