@@ -9,6 +9,8 @@ Public API:
 - `catalogue(folder=None) -> Catalogue`: the packages and offer rules (read again when the
   file changes); `lint(path, process_ids) -> list[Problem]` for `gridflow lint`.
 - `offer(rt, demand_id) -> list[Offer]`: make the offers the demand's data fits (idempotent).
+- `offer_taken_in(connection, demand_id, data, now, book)`: the same, inside the transaction
+  that takes a new demand in (`demands.create_demand` calls it).
 - `offers_for(rt, demand_id) -> list[Offer]`
 - `answer(rt, offer_id, accept, actor) -> Offer`: accepted (its processes started) or declined;
   AlreadyAnswered (409) when it was answered before.
