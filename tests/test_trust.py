@@ -240,3 +240,27 @@ def test_personal_data_is_shown_by_need(app: Any, rt: Runtime, client: Any) -> N
     complete(rt, iid, "Activity_accept")
     serve_system_steps(rt)
     assert shown("planner1") == full
+
+
+def test_every_helper_of_a_link_sees_it_and_no_one_else_outside_its_role(
+    app: Any, rt: Runtime, client: Any
+) -> None:
+    survey = survey_held_by_planner1(rt, client)
+    users.create_user(rt, "meter2", STAFF_PASSWORD, ["metering"])
+    planner = token(client, "planner1")
+    for name in ("meter1", "meter2"):
+        pool.save_profile(
+            rt, name, department="metering", area="urban", max_load=5, skills="design:2"
+        )
+        added = client.post(
+            f"/api/work-items/{survey.id}/helpers", json={"username": name}, headers=planner
+        )
+        assert added.status_code == 200, added.text
+    for username, status in (("meter1", 200), ("meter2", 200), ("desk1", 403)):
+        browser = app.test_client()
+        login(browser, username)
+        page = browser.get(f"/work-items/{survey.id}")
+        assert page.status_code == status, (username, page.status_code)
+    missing = app.test_client()
+    login(missing, "meter1")
+    assert missing.get(f"/work-items/{survey.id + 1000}").status_code == 404

@@ -4,8 +4,9 @@ and schema migrations (Alembic)."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class Database:
         self.url = url or database_url()
         self.read_url = read_url
         self.is_sqlite = self.url.startswith("sqlite")
+        self._writers = _WriterTurns() if self.is_sqlite else None
         self.engine: Engine = _engine(self.url, engine_options)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
@@ -66,7 +68,7 @@ class Database:
         On SQLite it begins IMMEDIATE, so two writers queue instead of failing mid-way.
         """
         try:
-            with self._writer() as session, session.begin():
+            with self._write_turn(), self._writer() as session, session.begin():
                 yield session
         except StaleDataError as exc:
             # A row's version moved under us: someone else saved first; we saved nothing.
@@ -77,7 +79,7 @@ class Database:
         """A write transaction on a bare connection, for SQLAlchemy Core statements: begun as
         `write` begins (IMMEDIATE on SQLite), committed when the block ends, rolled back on any
         error. The engine's verbs use it; they check row versions themselves."""
-        with self.engine.connect() as connection, connection.begin():
+        with self._write_turn(), self.engine.connect() as connection, connection.begin():
             if self.is_sqlite:
                 _sqlite_begin(connection, "BEGIN IMMEDIATE")
             yield connection
@@ -98,6 +100,9 @@ class Database:
         when one is configured. What it reads may lag the primary by the replication delay."""
         with (self._replica_reader if replica else self._reader)() as session:
             yield session
+
+    def _write_turn(self) -> AbstractContextManager[object]:
+        return self._writers if self._writers is not None else nullcontext()
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (creating it on an empty database)."""
@@ -163,3 +168,29 @@ def _sqlite_begin(connection: Connection, statement: str) -> None:
     assert driver is not None
     if not driver.in_transaction:
         connection.exec_driver_sql(statement)
+
+
+class _WriterTurns:
+    """SQLite: this process's writers take turns on a lock before BEGIN IMMEDIATE.
+
+    Without it, threads that find the database locked wait in SQLite's busy handler, which
+    sleeps 1, 2, 5, 10, ... up to 100 ms between tries: measured with four threads on one
+    process, a BEGIN IMMEDIATE waited 8 ms at the median, 138 ms at p95 and up to 0.7 s, while
+    each write holds the lock for a few ms. A lock hands the turn over as soon as the writer
+    before commits. Reentrant, as a verb may open a transaction inside its own; after
+    `timeout` it goes on without its turn (the busy timeout applies, as before). Other
+    processes on the same file still queue in the busy handler."""
+
+    def __init__(self, timeout: float = 30.0):
+        self._lock = threading.RLock()
+        self._timeout = timeout
+        self._held = threading.local()
+
+    def __enter__(self) -> object:
+        self._held.turns = getattr(self._held, "turns", [])
+        self._held.turns.append(self._lock.acquire(timeout=self._timeout))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._held.turns.pop():
+            self._lock.release()

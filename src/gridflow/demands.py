@@ -190,13 +190,27 @@ def create_demand(
         raise DemandError({"request_key": "must be 1 to 100 characters"})
     process_ids = list(processes) if processes else [classify(demand)]
     now = to_ms(rt.clock.now())
+    # The packages its data fits are offered to the customer (issue 13), in the same
+    # transaction: nothing read back, and no demand without its offers.
+    from gridflow import packages
+
+    book = packages.catalogue()
+    fits = packages.demand_data(
+        demand.variables(), demand.category, demand.customer_category, demand.channel
+    )
+
+    def taken_in(connection: Connection, demand_id: int, reference: str) -> None:
+        if then is not None:
+            then(connection, demand_id, reference)
+        packages.offer_taken_in(connection, demand_id, fits, now, book)
+
     if request_key is not None:
         earlier = _replay(rt, actor, request_key)
         if earlier is not None:
             return earlier
     try:
         accepted = _create(
-            rt, demand, actor, process_ids, request_key, now, owner, customer_id, then
+            rt, demand, actor, process_ids, request_key, now, owner, customer_id, taken_in
         )
     except IntegrityError:
         # The same key raced in from a second request and won: answer with its demand.
@@ -204,10 +218,6 @@ def create_demand(
         if earlier is None:
             raise
         return earlier
-    # The packages its data fits are offered to the customer (issue 13).
-    from gridflow import packages
-
-    packages.offer(rt, accepted.demand_id)
     return accepted
 
 

@@ -9,6 +9,8 @@ Public API:
 - `catalogue(folder=None) -> Catalogue`: the packages and offer rules (read again when the
   file changes); `lint(path, process_ids) -> list[Problem]` for `gridflow lint`.
 - `offer(rt, demand_id) -> list[Offer]`: make the offers the demand's data fits (idempotent).
+- `offer_taken_in(connection, demand_id, data, now, book)`: the same, inside the transaction
+  that takes a new demand in (`demands.create_demand` calls it).
 - `offers_for(rt, demand_id) -> list[Offer]`
 - `answer(rt, offer_id, accept, actor) -> Offer`: accepted (its processes started) or declined;
   AlreadyAnswered (409) when it was answered before.
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridflow.errors import (
@@ -248,9 +250,45 @@ def catalogue(folder: Path | None = None) -> Catalogue:
 
 
 def _demand_data(row: Any) -> dict[str, object]:  # noqa: ANN401 - a demands row
-    data = {k: v for k, v in (row.details or {}).items() if k in DEMAND_FIELDS}
-    data.update(category=row.category, customer_category=row.customer_category, channel=row.channel)
+    return demand_data(row.details or {}, row.category, row.customer_category, row.channel)
+
+
+def demand_data(
+    details: Mapping[str, object], category: str, customer_category: str, channel: str
+) -> dict[str, object]:
+    """What an offer rule reads of a demand: its details and its three columns."""
+    data = {k: v for k, v in details.items() if k in DEMAND_FIELDS}
+    data.update(category=category, customer_category=customer_category, channel=channel)
     return data
+
+
+def _offer_row(demand_id: int, rule: OfferRule, now: datetime) -> dict[str, object]:
+    return {
+        "demand_id": demand_id,
+        "package_id": rule.package,
+        "reason": rule.id,
+        "offered_at": now,
+        "state": "offered",
+        "instance_ids": [],
+    }
+
+
+def offer_taken_in(
+    connection: Connection,
+    demand_id: int,
+    data: Mapping[str, object],
+    now: datetime,
+    book: Catalogue,
+) -> None:
+    """The offers a demand's data fits, made in the transaction that takes the demand in (as
+    `offer` makes them: each package once, for the first rule of it that fits; a new demand has
+    no offers yet, so nothing is read first)."""
+    offered: set[str] = set()
+    for rule in book.offers:
+        if rule.package in offered or not rule.fits(data):
+            continue
+        offered.add(rule.package)
+        connection.execute(OFFERS.insert(), _offer_row(demand_id, rule, now))
 
 
 def offer(rt: Runtime, demand_id: int, book: Catalogue | None = None) -> list[Offer]:
@@ -268,17 +306,7 @@ def offer(rt: Runtime, demand_id: int, book: Catalogue | None = None) -> list[Of
             continue
         try:
             with rt.db.transaction() as connection:
-                connection.execute(
-                    OFFERS.insert(),
-                    {
-                        "demand_id": demand_id,
-                        "package_id": rule.package,
-                        "reason": rule.id,
-                        "offered_at": now,
-                        "state": "offered",
-                        "instance_ids": [],
-                    },
-                )
+                connection.execute(OFFERS.insert(), _offer_row(demand_id, rule, now))
         except IntegrityError:
             continue  # offered already (another rule, or a retry)
     return offers_for(rt, demand_id, book)

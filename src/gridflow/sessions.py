@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from gridflow.models import StaffSession, User, to_ms
 from gridflow.runtime import Runtime
@@ -64,14 +64,20 @@ _LOOKUP = (
 )
 
 
-def staff_for(rt: Runtime, session_id: str, lifetimes: Lifetimes) -> Staff | None:
+def staff_for(
+    rt: Runtime, session_id: str, lifetimes: Lifetimes, connection: Connection | None = None
+) -> Staff | None:
     """The session's account, or None: unknown, ended, idle too long or too old, or its
-    account disabled."""
+    account disabled. Read on `connection` when given."""
     if not session_id or len(session_id) > 200:
         return None
     now = rt.clock.now()
-    with rt.db.snapshot() as connection:
-        row = connection.execute(_LOOKUP, {"token_hash": digest(session_id)}).first()
+    values = {"token_hash": digest(session_id)}
+    if connection is None:
+        with rt.db.snapshot() as own:
+            row = own.execute(_LOOKUP, values).first()
+    else:
+        row = connection.execute(_LOOKUP, values).first()
     if row is None:
         return None
     row_id, seen_at = row.session_row, row.seen_at

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from gridflow.errors import NotFoundError
 from gridflow.models import ApiToken, User, to_ms
@@ -80,13 +80,18 @@ _LOOKUP = (
 )
 
 
-def staff_for(rt: Runtime, token: str) -> Staff | None:
-    """The token's account, or None: unknown, expired, revoked, or its account disabled."""
+def staff_for(rt: Runtime, token: str, connection: Connection | None = None) -> Staff | None:
+    """The token's account, or None: unknown, expired, revoked, or its account disabled.
+    Read on `connection` when given (a request reading its link too shares one transaction)."""
     if not token or len(token) > 200:
         return None
     now = rt.clock.now()
-    with rt.db.snapshot() as connection:
-        row = connection.execute(_LOOKUP, {"token_hash": digest(token), "now": now}).first()
+    values = {"token_hash": digest(token), "now": now}
+    if connection is None:
+        with rt.db.snapshot() as own:
+            row = own.execute(_LOOKUP, values).first()
+    else:
+        row = connection.execute(_LOOKUP, values).first()
     if row is None:
         return None
     staff = staff_of(row, rt.roles)

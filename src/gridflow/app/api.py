@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import Row
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -30,6 +31,7 @@ from gridflow import (
 from gridflow.app import content, wording
 from gridflow.app.auth import bearer_token, client_address, runtime, staff_for_bearer
 from gridflow.app.openapi import document
+from gridflow.app.permissions import link_read
 from gridflow.catalog import Deployment
 from gridflow.decision_catalog import DecisionDeployment
 from gridflow.demands import (
@@ -342,13 +344,17 @@ def _visible_item(item_id: int) -> WorkItem:
         item = session.get(WorkItem, item_id)
     if item is None:
         raise NotFoundError(f"work item {item_id} does not exist")
-    actor = current().actor
-    if not access.may_view_link(actor, item):
-        raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+    _may_view(item)
     return item
 
 
-def item_json(item: WorkItem) -> dict[str, object]:
+def _may_view(item: WorkItem | Row[Any]) -> None:
+    if not access.may_view_link(current().actor, item):
+        raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+
+
+def item_json(item: WorkItem | Row[Any]) -> dict[str, object]:
+    """A link as the API shows it, from its ORM object or its work_items row."""
     link = runtime().definition(item.definition_id).links.get(item.element_id)
     return {
         "id": item.id,
@@ -400,7 +406,12 @@ def _version(data: dict[str, Any], required: bool) -> int | None:
 
 @blueprint.get("/work-items/<int:item_id>")
 def get_work_item(item_id: int) -> Response:
-    return jsonify(item_json(_visible_item(item_id)))
+    # The permission check has read the link: not read again.
+    item = link_read()
+    if item is None:
+        return jsonify(item_json(_visible_item(item_id)))
+    _may_view(item)
+    return jsonify(item_json(item))
 
 
 @blueprint.post("/work-items/<int:item_id>/claim")

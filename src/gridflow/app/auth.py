@@ -25,6 +25,7 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
 from gridflow import sessions, signin, tokens, users
@@ -41,13 +42,14 @@ def runtime() -> Runtime:
     return rt
 
 
-def load_staff() -> users.Staff | None:
-    """The account signed in in this browser (its session still open), or None."""
+def load_staff(connection: Connection | None = None) -> users.Staff | None:
+    """The account signed in in this browser (its session still open), or None; looked up on
+    `connection` when given."""
     if "staff" not in g:
         session_id = session.get("sid")
         lifetimes = current_app.config.get("SESSION_LIFETIMES", sessions.Lifetimes())
         g.staff = (
-            sessions.staff_for(runtime(), session_id, lifetimes)
+            sessions.staff_for(runtime(), session_id, lifetimes, connection)
             if isinstance(session_id, str)
             else None
         )
@@ -60,11 +62,12 @@ def bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def staff_for_bearer() -> users.Staff | None:
-    """The account of the request's bearer token (unexpired, unrevoked), or None."""
+def staff_for_bearer(connection: Connection | None = None) -> users.Staff | None:
+    """The account of the request's bearer token (unexpired, unrevoked), or None; looked up on
+    `connection` when given."""
     if "staff" not in g:
         token = bearer_token()
-        g.staff = tokens.staff_for(runtime(), token) if token else None
+        g.staff = tokens.staff_for(runtime(), token, connection) if token else None
     staff = g.staff
     return staff if isinstance(staff, users.Staff) else None
 

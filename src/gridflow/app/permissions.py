@@ -34,13 +34,14 @@ from typing import Any
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from sqlalchemy import Connection, bindparam, select
 from werkzeug.wrappers import Response
 
 from gridflow import access, audit
 from gridflow.app.auth import load_staff, runtime, staff_for_bearer
 from gridflow.demands import INTAKE_ROLES
 from gridflow.errors import NotFoundError
-from gridflow.models import WorkItem
+from gridflow.models import LinkHelper, WorkItem
 from gridflow.users import Staff
 
 log = logging.getLogger(__name__)
@@ -55,24 +56,48 @@ class Who:
     signed_in: bool = True
     # What a refused page says (translated when shown); the API says "forbidden".
     refusal: Any = field(default=None, compare=False)
+    # The rule looks at the route's link (`<int:item_id>`): read with who is asking.
+    on_link: bool = False
 
     def __repr__(self) -> str:
         return self.name
 
 
+# The link and its helpers in one statement (a row per helper, or one with no helper).
+_LINK = (
+    select(WorkItem.__table__, LinkHelper.username.label("helper_username"))
+    .outerjoin(LinkHelper, LinkHelper.work_item_id == WorkItem.id)
+    .where(WorkItem.id == bindparam("item_id"))
+    .order_by(LinkHelper.id)
+)
+_MISSING: tuple[Any, list[str]] = (None, [])
+
+
+def _read_link(connection: Connection, item_id: int) -> tuple[Any, list[str]]:
+    rows = connection.execute(_LINK, {"item_id": item_id}).all()
+    if not rows:
+        return _MISSING
+    return rows[0], [row.helper_username for row in rows if row.helper_username is not None]
+
+
 def _link(args: Mapping[str, Any]) -> tuple[Any, list[str]]:
-    """The route's link and its helpers (once per request); 404 when there is none."""
+    """The route's link and its helpers (read once per request, with who is asking when
+    `enforce` could); 404 when there is none."""
     found = g.get("permission_link")
     if found is None:
         with runtime().db.snapshot() as connection:
-            item = connection.execute(
-                WorkItem.__table__.select().where(WorkItem.id == args["item_id"])
-            ).first()
-            if item is None:
-                raise NotFoundError(f"work item {args['item_id']} does not exist")
-            found = (item, access.helpers_of(connection, item.id))
+            found = _read_link(connection, args["item_id"])
         g.permission_link = found
+    if found is _MISSING:
+        raise NotFoundError(f"work item {args['item_id']} does not exist")
     return found
+
+
+def link_read() -> Any:  # noqa: ANN401 - a work_items row
+    """The work_items row of the route's link as the permission check read it, or None when
+    the check did not read it (a route whose rule does not look at the link)."""
+    found = g.get("permission_link")
+    return None if found is None or found is _MISSING else found[0]
 
 
 def _on_link(rule: Callable[..., bool]) -> Callable[[Staff, Mapping[str, Any]], bool]:
@@ -127,10 +152,12 @@ OTHER_ROLE = lazy_gettext("This link belongs to another role.")
 # Customers (the portal): their own pages and demands only; every staff route refuses them.
 CUSTOMERS = Who("CUSTOMERS", lambda staff, args: staff.is_customer)
 OWN_DEMAND = Who("OWN_DEMAND", _own_demand)
-LINK_VIEWERS = Who("LINK_VIEWERS", _on_link(access.may_view_link), refusal=OTHER_ROLE)
-LINK_WORKERS = Who("LINK_WORKERS", _on_link(access.may_work_link), refusal=OTHER_ROLE)
-LINK_PASSERS = Who("LINK_PASSERS", _on_link(access.may_pass_link), refusal=OTHER_ROLE)
-LINK_COMMENTERS = Who("LINK_COMMENTERS", _on_link(access.may_comment_link), refusal=OTHER_ROLE)
+LINK_VIEWERS = Who("LINK_VIEWERS", _on_link(access.may_view_link), refusal=OTHER_ROLE, on_link=True)
+LINK_WORKERS = Who("LINK_WORKERS", _on_link(access.may_work_link), refusal=OTHER_ROLE, on_link=True)
+LINK_PASSERS = Who("LINK_PASSERS", _on_link(access.may_pass_link), refusal=OTHER_ROLE, on_link=True)
+LINK_COMMENTERS = Who(
+    "LINK_COMMENTERS", _on_link(access.may_comment_link), refusal=OTHER_ROLE, on_link=True
+)
 
 # Who each group is among the shipped roles (processes/roles.yaml), on the matrix's link (an
 # account manager's, ready, held by nobody). "anonymous" is no one signed in.
@@ -349,7 +376,15 @@ def enforce() -> Response | None:
         return None
     if route is not None and route.who is METRICS_READERS and _metrics_token_given():
         return None
-    staff = staff_for_bearer() if api else load_staff()
+    item_id = (request.view_args or {}).get("item_id")
+    if route is not None and route.who.on_link and isinstance(item_id, int):
+        # Who is asking and the link they ask about, in one read transaction.
+        with runtime().db.snapshot() as connection:
+            staff = staff_for_bearer(connection) if api else load_staff(connection)
+            if staff is not None and staff.is_person:
+                g.permission_link = _read_link(connection, item_id)
+    else:
+        staff = staff_for_bearer() if api else load_staff()
     if staff is None:
         if api:
             return _api_error(401, "unauthorized", "send Authorization: Bearer <token>")
