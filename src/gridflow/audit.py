@@ -342,8 +342,8 @@ def link_figures(
     for measure in measures:
         if measure not in MEASURES:
             raise AuditFilterError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
-    if method == "auto":
-        indexable = not (flt.since or flt.until or flt.person or flt.customer_category)
+    indexable = not (flt.since or flt.until or flt.person or flt.customer_category)
+    if method == "auto" or (method == "rollup" and not indexable):
         method = "rollup" if indexable else "window"
     with rt.db.snapshot(replica=True) as connection:
         found = None
@@ -667,14 +667,10 @@ def breaches_by_person(
     """Completed links and breaches per department and person: from the roll-ups and the
     live tail (`rollup`) when the filter is by department or person only and a refresh has
     run, else by one grouped scan (`scan`)."""
-    if method == "auto":
-        whole = not (
-            flt.since
-            or flt.until
-            or flt.customer_category
-            or flt.process_id
-            or flt.version is not None
-        )
+    whole = not (
+        flt.since or flt.until or flt.customer_category or flt.process_id or flt.version is not None
+    )
+    if method == "auto" or (method == "rollup" and not whole):
         method = "rollup" if whole else "scan"
     if method == "rollup":
         with rt.db.snapshot(replica=True) as connection:
