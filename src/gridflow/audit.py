@@ -571,12 +571,12 @@ def _by_rollup(
                 "breaches": totals.breaches,
             }
             for measure in measures:
-                histogram = data.buckets.get((definition_id, element_id, measure), [])
+                histogram = data.histograms.get((definition_id, element_id, measure))
                 mean, largest = link_rollups.mean_and_max(histogram)
                 figures[f"{measure}_mean_s"] = mean
                 figures[f"{measure}_max_s"] = largest
                 values: list[float | None] = [None] * len(points)
-                if histogram:
+                if histogram is not None and histogram.n:
                     values = list(link_rollups.percentiles(prober, key, measure, histogram, points))
                 for (label, _), value in zip(PERCENTILES, values, strict=True):
                     figures[f"{measure}_{label}_s"] = value

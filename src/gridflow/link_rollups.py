@@ -24,8 +24,9 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-import json
 import math
+import sys
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,82 @@ class Bucket:
             min(self.low, other.low),
             max(self.high, other.high),
         )
+
+
+class Histogram:
+    """One link's measure in buckets, as arrays (bucket, count, sum, smallest, largest), kept
+    in the database as their bytes, so a page reads hundreds of them without parsing text."""
+
+    __slots__ = ("counts", "highs", "ids", "lows", "totals", "_ends")
+
+    def __init__(
+        self,
+        ids: array[int],
+        counts: array[int],
+        totals: array[float],
+        lows: array[float],
+        highs: array[float],
+    ) -> None:
+        self.ids, self.counts, self.totals, self.lows, self.highs = ids, counts, totals, lows, highs
+        self._ends: list[int] | None = None
+
+    @classmethod
+    def of(cls, buckets: dict[int, Bucket]) -> Histogram:
+        order = sorted(buckets)
+        return cls(
+            array("i", order),
+            array("q", (buckets[b].count for b in order)),
+            array("d", (buckets[b].total for b in order)),
+            array("d", (buckets[b].low for b in order)),
+            array("d", (buckets[b].high for b in order)),
+        )
+
+    def pack(self) -> bytes:
+        parts: list[array[Any]] = [self.ids, self.counts, self.totals, self.lows, self.highs]
+        if sys.byteorder != "little":
+            parts = [array(a.typecode, a) for a in parts]
+            for a in parts:
+                a.byteswap()
+        return len(self.ids).to_bytes(4, "little") + b"".join(a.tobytes() for a in parts)
+
+    @classmethod
+    def unpack(cls, blob: bytes) -> Histogram:
+        k = int.from_bytes(blob[:4], "little")
+        arrays: list[array[Any]] = []
+        at = 4
+        for code in ("i", "q", "d", "d", "d"):
+            a: array[Any] = array(code)
+            size = a.itemsize * k
+            a.frombytes(blob[at : at + size])
+            if sys.byteorder != "little":
+                a.byteswap()
+            arrays.append(a)
+            at += size
+        return cls(*arrays)
+
+    def as_dict(self) -> dict[int, Bucket]:
+        return {
+            b: Bucket(c, t, lo, hi)
+            for b, c, t, lo, hi in zip(
+                self.ids, self.counts, self.totals, self.lows, self.highs, strict=True
+            )
+        }
+
+    def merge(self, more: dict[int, Bucket]) -> Histogram:
+        if not more:
+            return self
+        return Histogram.of(_merge_histograms(self.as_dict(), more))
+
+    @property
+    def ends(self) -> list[int]:
+        """Cumulative counts: bucket i holds ranks ends[i-1] .. ends[i]-1."""
+        if self._ends is None:
+            self._ends = list(accumulate(self.counts))
+        return self._ends
+
+    @property
+    def n(self) -> int:
+        return self.ends[-1] if self.ids else 0
 
 
 @dataclass
@@ -313,8 +390,8 @@ def _store(connection: Connection, fold: Fold) -> None:
                 definition_id=key[0], element_id=key[1], **totals.__dict__
             )
         )
-    for (definition_id, element_id, measure), histogram in fold.buckets.items():
-        old_histogram = stored.buckets.get((definition_id, element_id, measure))
+    for (definition_id, element_id, measure), buckets in fold.buckets.items():
+        old_histogram = stored.histograms.get((definition_id, element_id, measure))
         if old_histogram is not None:
             connection.execute(
                 delete(AuditLinkHistogram).where(
@@ -323,14 +400,15 @@ def _store(connection: Connection, fold: Fold) -> None:
                     AuditLinkHistogram.measure == measure,
                 )
             )
-            histogram = _merge_histograms(old_histogram, histogram)
-        packed = [[b, v.count, v.total, v.low, v.high] for b, v in sorted(histogram.items())]
+            histogram = old_histogram.merge(buckets)
+        else:
+            histogram = Histogram.of(buckets)
         connection.execute(
             insert(AuditLinkHistogram).values(
                 definition_id=definition_id,
                 element_id=element_id,
                 measure=measure,
-                buckets=json.dumps(packed),
+                buckets=histogram.pack(),
             )
         )
     people = []
@@ -357,11 +435,19 @@ def _store(connection: Connection, fold: Fold) -> None:
         connection.execute(insert(AuditPersonRollup), people)
 
 
-def _stored(connection: Connection) -> Fold:
-    """The roll-ups as stored."""
-    fold = Fold()
+@dataclass
+class Stored:
+    """The roll-ups as stored (and, merged with the tail, as a page reads them)."""
+
+    links: dict[Key, LinkTotals]
+    histograms: dict[tuple[int, str, str], Histogram]
+    people: dict[tuple[str, str], list[int]]
+
+
+def _stored(connection: Connection) -> Stored:
+    stored = Stored({}, {}, {})
     for row in connection.execute(select(AuditLinkRollup.__table__)).mappings():
-        fold.links[(row["definition_id"], row["element_id"])] = LinkTotals(
+        stored.links[(row["definition_id"], row["element_id"])] = LinkTotals(
             row["executions"], row["within"], row["breaches"], row["instances"], row["repeated"]
         )
     query = select(
@@ -370,10 +456,9 @@ def _stored(connection: Connection) -> Fold:
         AuditLinkHistogram.measure,
         AuditLinkHistogram.buckets,
     )
+    histograms = stored.histograms
     for d, e, m, packed in connection.execute(query):
-        fold.buckets[(d, e, m)] = {
-            b: Bucket(count, total, low, high) for b, count, total, low, high in json.loads(packed)
-        }
+        histograms[(d, e, m)] = Histogram.unpack(packed)
     for department, person, executions, breaches in connection.execute(
         select(
             AuditPersonRollup.department,
@@ -382,20 +467,11 @@ def _stored(connection: Connection) -> Fold:
             AuditPersonRollup.breaches,
         )
     ):
-        fold.people[(department, person)] = [executions, breaches]
-    return fold
+        stored.people[(department, person)] = [executions, breaches]
+    return stored
 
 
 # --- reading (the page) ------------------------------------------------------------------------
-
-
-@dataclass
-class Merged:
-    """The roll-ups and the live tail together, in one snapshot."""
-
-    links: dict[Key, LinkTotals]
-    buckets: dict[tuple[int, str, str], list[tuple[int, Bucket]]]
-    people: dict[tuple[str, str], list[int]]
 
 
 def begin_snapshot(connection: Connection) -> None:
@@ -405,28 +481,26 @@ def begin_snapshot(connection: Connection) -> None:
         connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
 
 
-def merged(connection: Connection) -> Merged | None:
+def merged(connection: Connection) -> Stored | None:
     """The roll-ups merged with the live tail, or None when no refresh has run yet."""
     mark = watermark(connection)
     if mark is None:
         return None
     stored = _stored(connection)
     tail = _fold(connection, mark, None)
-    links = dict(stored.links)
     for key, totals in tail.links.items():
-        links[key] = links[key].merge(totals) if key in links else totals
-    buckets: dict[tuple[int, str, str], list[tuple[int, Bucket]]] = {}
-    for measured in stored.buckets.keys() | tail.buckets.keys():
-        histogram = _merge_histograms(
-            stored.buckets.get(measured, {}), tail.buckets.get(measured, {})
+        known = stored.links.get(key)
+        stored.links[key] = known.merge(totals) if known is not None else totals
+    for measured, buckets in tail.buckets.items():
+        known_histogram = stored.histograms.get(measured)
+        stored.histograms[measured] = (
+            known_histogram.merge(buckets) if known_histogram is not None else Histogram.of(buckets)
         )
-        buckets[measured] = sorted(histogram.items())
-    people = {k: list(v) for k, v in stored.people.items()}
     for who, (executions, breaches) in tail.people.items():
-        counts = people.setdefault(who, [0, 0])
+        counts = stored.people.setdefault(who, [0, 0])
         counts[0] += executions
         counts[1] += breaches
-    return Merged(links, buckets, people)
+    return stored
 
 
 class Prober:
@@ -453,26 +527,26 @@ class Prober:
         self.cursor.close()
 
     def values(
-        self, key: Key, measure: str, histogram: Sequence[tuple[int, Bucket]], ranks: Iterable[int]
+        self, key: Key, measure: str, histogram: Histogram, ranks: Iterable[int]
     ) -> dict[int, float]:
         """The values at these 0-based ranks."""
-        ends = list(accumulate(bucket.count for _, bucket in histogram))
+        ends = histogram.ends
         found: dict[int, float] = {}
         for rank in sorted(set(ranks)):
             if rank in found:
                 continue
             i = bisect_right(ends, rank)
-            b, bucket = histogram[i]
-            k = rank - (ends[i] - bucket.count)
-            if bucket.low == bucket.high or k == 0:
-                found[rank] = bucket.low
+            count, low_value = histogram.counts[i], histogram.lows[i]
+            k = rank - (ends[i] - count)
+            if k == 0 or low_value == histogram.highs[i]:
+                found[rank] = low_value
                 continue
-            if k == bucket.count - 1:
-                found[rank] = bucket.high
+            if k == count - 1:
+                found[rank] = histogram.highs[i]
                 continue
-            low, high = bounds(b)
+            low, high = bounds(histogram.ids[i])
             self.probes += 1
-            if 2 * k < bucket.count:
+            if 2 * k < count:
                 self.cursor.execute(
                     self.statements[(measure, "ASC")], (key[0], key[1], low, high, k)
                 )
@@ -481,12 +555,11 @@ class Prober:
                 if len(got) > 1:
                     found[rank + 1] = got[1]
             else:
-                offset = bucket.count - 1 - k
+                offset = count - 1 - k
                 self.cursor.execute(
                     self.statements[(measure, "DESC")], (key[0], key[1], low, high, offset)
                 )
-                got = [r[0] for r in self.cursor.fetchall()]
-                found[rank] = got[0]
+                found[rank] = self.cursor.fetchall()[0][0]
         return found
 
 
@@ -494,13 +567,13 @@ def percentiles(
     prober: Prober,
     key: Key,
     measure: str,
-    histogram: Sequence[tuple[int, Bucket]],
+    histogram: Histogram,
     points: Sequence[int],
 ) -> list[float]:
     """The k-th percentiles (linear interpolation between closest ranks) as the full scan on
     the same database gives them: on PostgreSQL as percentile_cont computes them (floating
     rank), on SQLite as gridflow's index probes do (integer rank and remainder)."""
-    n = sum(bucket.count for _, bucket in histogram)
+    n = histogram.n
     plan: list[tuple[int, int, float]] = []
     for k in points:
         if prober.postgres:
@@ -524,12 +597,10 @@ def percentiles(
     return result
 
 
-def mean_and_max(histogram: Sequence[tuple[int, Bucket]]) -> tuple[float | None, float | None]:
-    n = sum(bucket.count for _, bucket in histogram)
-    if not n:
+def mean_and_max(histogram: Histogram | None) -> tuple[float | None, float | None]:
+    if histogram is None or not histogram.n:
         return None, None
-    total = math.fsum(bucket.total for _, bucket in histogram)
-    return total / n, max(bucket.high for _, bucket in histogram)
+    return math.fsum(histogram.totals) / histogram.n, max(histogram.highs)
 
 
 def merged_people(connection: Connection) -> dict[tuple[str, str], list[int]] | None:

@@ -1022,8 +1022,9 @@ class AuditLinkRollup(Base):
 
 
 class AuditLinkHistogram(Base):
-    """Per link and measure, its values in fine buckets (see `link_rollups.INNER`): a JSON
-    list of [bucket, count, sum, smallest, largest], one row read per link and measure."""
+    """Per link and measure, its values in fine buckets (see `link_rollups.INNER`): the
+    bucket numbers, counts, sums, smallest and largest values as packed arrays
+    (`link_rollups.Histogram`), one row read per link and measure."""
 
     __tablename__ = "audit_link_histograms"
 
@@ -1032,7 +1033,7 @@ class AuditLinkHistogram(Base):
     )
     element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)
-    buckets: Mapped[str] = mapped_column(Text)
+    buckets: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditPersonRollup(Base):

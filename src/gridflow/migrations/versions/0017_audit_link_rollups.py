@@ -1,4 +1,4 @@
-"""audit link roll-ups: per-link totals, per-measure histograms (one row of JSON buckets each) and per-person counts of the
+"""audit link roll-ups: per-link totals, per-measure histograms (one row of packed buckets each) and per-person counts of the
 completed links up to a watermark, folded in by the worker (`gridflow.link_rollups`)
 
 Revision ID: 0017
@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("definition_id", Id, autoincrement=False, nullable=False),
         sa.Column("element_id", sa.String(length=200), nullable=False),
         sa.Column("measure", sa.String(length=20), nullable=False),
-        sa.Column("buckets", sa.Text(), nullable=False),
+        sa.Column("buckets", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["definition_id"], ["definitions.id"]),
         sa.PrimaryKeyConstraint("definition_id", "element_id", "measure"),
     )
