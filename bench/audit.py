@@ -6,7 +6,7 @@ medians from the exported XES log.
    demands, then generated demands written as they are made (executemany in large
    transactions on SQLite, COPY on PostgreSQL; see `generate`) until each --events target.
 2. Roll-ups: `link_rollups.rebuild` (what the worker's first refresh does after the upgrade),
-   leaving the last day of completions past the watermark as the live tail the page merges.
+   leaving the last hour of completions past the watermark as the live tail the page merges.
 3. Page data (`audit.link_figures` over every process version and link, all six measures,
    plus the latest breaches and breaches per person), best of --repeat runs, read through the
    roll-ups; and the same figures by the full scan (`method="index"`) for comparison, and
@@ -669,8 +669,34 @@ def differences(a: list[audit.LinkFigures], b: list[audit.LinkFigures]) -> int:
     return wrong
 
 
+def probe_profile(rt: Runtime) -> str:
+    """Where the roll-up page's time goes: reading the roll-ups with the tail, then the
+    percentiles (probes inside buckets: the only part that grows with the history)."""
+    with rt.db.snapshot() as connection:
+        link_rollups.begin_snapshot(connection)
+        began = time.perf_counter()
+        data = link_rollups.merged(connection)
+        assert data is not None
+        read = time.perf_counter() - began
+        prober = link_rollups.Prober(connection)
+        began = time.perf_counter()
+        for (definition_id, element_id, measure), histogram in data.histograms.items():
+            if histogram.n:
+                link_rollups.percentiles(
+                    prober, (definition_id, element_id), measure, histogram, [50, 90, 95]
+                )
+        probing = time.perf_counter() - began
+        prober.close()
+    buckets = sum(len(h.ids) for h in data.histograms.values())
+    return (
+        f"roll-ups and tail read in {read:.3f} s ({len(data.histograms)} histograms, "
+        f"{buckets} buckets); percentiles in {probing:.3f} s ({prober.probes} probes "
+        f"stepping over {prober.walked} index entries)"
+    )
+
+
 def measure(url: str, label: str, target: int, args: argparse.Namespace) -> float:
-    """Roll-ups rebuilt (the last day left as the tail), page data through them and by the
+    """Roll-ups rebuilt (the last hour left as the tail), page data through them and by the
     full scan; returns the page-data time through the roll-ups."""
     rt = Runtime.create(url)
     with rt.db.snapshot() as connection:
@@ -678,7 +704,9 @@ def measure(url: str, label: str, target: int, args: argparse.Namespace) -> floa
             select(func.max(WorkItem.ended_at)).where(WorkItem.state == "completed")
         ).scalar_one()
         events = connection.execute(select(func.count()).select_from(TaskEvent)).scalar_one()
-    watermark = last - timedelta(days=1)
+    # A worker folds in every minute what ended up to LAG (15 min) before: an hour of tail is
+    # four times what a page meets.
+    watermark = last - timedelta(hours=1)
     began = time.perf_counter()
     folded = link_rollups.rebuild(rt, watermark)
     print(
@@ -696,6 +724,7 @@ def measure(url: str, label: str, target: int, args: argparse.Namespace) -> floa
         f"{label} {events} events: page data through roll-ups ({len(figures)} links, tail of "
         f"{tail} completed links): {seconds:.3f} s (runs: {runs}; {load()})"
     )
+    print(f"{label} {events} events: {probe_profile(rt)} ({load()})")
     if not args.no_full_scan:
         scanned, full, runs = best(rt, "index", 1)
         print(
@@ -705,7 +734,7 @@ def measure(url: str, label: str, target: int, args: argparse.Namespace) -> floa
     began = time.perf_counter()
     folded = link_rollups.refresh(rt, last + timedelta(milliseconds=1))
     print(
-        f"{label} {events} events: incremental refresh of the last day ({folded} links) in "
+        f"{label} {events} events: incremental refresh of the last hour ({folded} links) in "
         f"{time.perf_counter() - began:.2f} s ({load()})"
     )
     rt.db.dispose()

@@ -521,7 +521,8 @@ class Prober:
                     f"AND {column} >= {mark} AND {column} < {mark} "
                     f"ORDER BY {column} {direction} LIMIT 2 OFFSET {mark}"
                 )
-        self.probes = 0
+        self.probes = 0  # statements sent
+        self.walked = 0  # index entries they stepped over (OFFSET), the part that grows
 
     def close(self) -> None:
         self.cursor.close()
@@ -546,6 +547,7 @@ class Prober:
                 continue
             low, high = bounds(histogram.ids[i])
             self.probes += 1
+            self.walked += min(k, count - 1 - k)
             if 2 * k < count:
                 self.cursor.execute(
                     self.statements[(measure, "ASC")], (key[0], key[1], low, high, k)
