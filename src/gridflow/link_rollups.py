@@ -241,7 +241,9 @@ def _fold(connection: Connection, since: datetime | None, until: datetime | None
     ).where(*conditions)
     names = list(MEASURES)
     links, buckets, people = fold.links, fold.buckets, fold.people
-    for row in connection.execute(query):
+    # From the start: millions of rows, read in batches (a server-side cursor on PostgreSQL).
+    options = {"stream_results": True, "yield_per": 10_000} if since is None else {}
+    for row in connection.execute(query, execution_options=options):
         definition_id, element_id, within, department, person = row[:5]
         key = (definition_id, element_id)
         totals = links.get(key)
@@ -272,7 +274,7 @@ def _fold(connection: Connection, since: datetime | None, until: datetime | None
         .group_by(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
     )
     # Streamed when folding from the start (millions of groups, nothing before them).
-    found: Iterable[Any] = connection.execute(groups)
+    found: Iterable[Any] = connection.execute(groups, execution_options=options)
     before: dict[tuple[int, str, int], int] = {}
     if since is not None:
         found = list(found)
