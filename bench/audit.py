@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -868,6 +869,8 @@ def main() -> None:
             admin.dispose()
     if args.pm4py and not args.no_sqlite:
         compare_pm4py(sqlite_url, folder)
+    if not args.keep:
+        shutil.rmtree(folder)  # gigabytes at 10M
 
 
 if __name__ == "__main__":
