@@ -332,15 +332,24 @@ def generate(url: str, target_events: int, args: argparse.Namespace, label: str)
     tables = Tables()
     templates = _templates(url, tables)
     engine = create_engine(url)
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         base_events = connection.execute(select(func.count()).select_from(TaskEvent)).scalar_one()
+    if base_events >= target_events:
+        engine.dispose()
+        print(f"{label}: {base_events} task events already")
+        return int(base_events)
+    with engine.begin() as connection:
         definitions = connection.execute(select(Definition.__table__)).mappings().all()
         largest = {
             t.name: connection.execute(select(func.max(t.c.id))).scalar_one() or 0
             for t in (Instance.__table__, WorkItem.__table__, TaskEvent.__table__)
         }
+        # The year before the base demo's first demand (the base instances keep their document).
         span_end = min(
-            connection.execute(select(func.min(Instance.started_at))).scalar_one(), DEMO_START
+            connection.execute(
+                select(func.min(Instance.started_at)).where(Instance.document != "")
+            ).scalar_one(),
+            DEMO_START,
         )
         span_start = span_end - timedelta(days=SPAN_DAYS)
         # Second versions (the same diagrams deployed again mid-year, as a rollback deploys
@@ -352,9 +361,6 @@ def generate(url: str, target_events: int, args: argparse.Namespace, label: str)
         for index in indexes:
             index.drop(connection)
     engine.dispose()
-    if base_events >= target_events:
-        print(f"{label}: {base_events} task events already")
-        return int(base_events)
     per_template = sum(t.events_total for t in templates) / len(templates)
     count = max(0, round((target_events - base_events) / per_template))
     rng = random.Random(args.seed)
