@@ -36,7 +36,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    case,
     delete,
     func,
     insert,
@@ -237,14 +236,18 @@ def _fold(connection: Connection, since: datetime | None, until: datetime | None
         WorkItem.within_standard,
         WorkItem.department,
         WorkItem.completed_by,
+        WorkItem.instance_id,
         *columns,
     ).where(*conditions)
     names = list(MEASURES)
     links, buckets, people = fold.links, fold.buckets, fold.people
+    # A bounded range (the tail, a worker's minute) is counted per instance here: a GROUP BY
+    # would have SQLite walk every completed link in the summary index's order to skip a sort.
+    in_range: dict[tuple[int, str, int], int] | None = {} if since is not None else None
     # From the start: millions of rows, read in batches (a server-side cursor on PostgreSQL).
     options = {"stream_results": True, "yield_per": 10_000} if since is None else {}
     for row in connection.execute(query, execution_options=options):
-        definition_id, element_id, within, department, person = row[:5]
+        definition_id, element_id, within, department, person, instance_id = row[:6]
         key = (definition_id, element_id)
         totals = links.get(key)
         if totals is None:
@@ -257,7 +260,7 @@ def _fold(connection: Connection, since: datetime | None, until: datetime | None
         counts = people.setdefault((department, person or ""), [0, 0])
         counts[0] += 1
         counts[1] += within is False
-        for name, value in zip(names, row[5:], strict=True):
+        for name, value in zip(names, row[6:], strict=True):
             if value is None:
                 continue
             histogram = buckets.setdefault((definition_id, element_id, name), {})
@@ -267,20 +270,25 @@ def _fold(connection: Connection, since: datetime | None, until: datetime | None
                 histogram[b] = Bucket(1, value, value, value)
             else:
                 known.add(value)
+        if in_range is not None:
+            group = (definition_id, element_id, instance_id)
+            in_range[group] = in_range.get(group, 0) + 1
         fold.items += 1
-    groups = (
-        select(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id, func.count())
-        .where(*conditions)
-        .group_by(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
-    )
-    # Streamed when folding from the start (millions of groups, nothing before them).
-    found: Iterable[Any] = connection.execute(groups, execution_options=options)
+    found: Iterable[Any]
     before: dict[tuple[int, str, int], int] = {}
-    if since is not None:
-        found = list(found)
+    if in_range is None:
+        # From the start, nothing before: one pass of the summary index, streamed.
+        groups = (
+            select(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id, func.count())
+            .where(*conditions)
+            .group_by(WorkItem.definition_id, WorkItem.element_id, WorkItem.instance_id)
+        )
+        found = connection.execute(groups, execution_options=options)
+    else:
+        found = [(*group, count) for group, count in in_range.items()]
         # The same links completed in these instances before the range, in one statement per
         # few hundred instances (through the work items' instance index).
-        ids = sorted({row[2] for row in found})
+        ids = sorted({group[2] for group in in_range})
         for start in range(0, len(ids), 500):
             query = (
                 select(
@@ -623,18 +631,11 @@ def merged_people(connection: Connection) -> dict[tuple[str, str], list[int]] | 
         )
     ):
         people[(department, person)] = [executions, breaches]
-    tail = (
-        select(
-            WorkItem.department,
-            WorkItem.completed_by,
-            func.count(),
-            func.sum(case((WorkItem.within_standard.is_(False), 1), else_=0)),
-        )
-        .where(*_range(mark, None))
-        .group_by(WorkItem.department, WorkItem.completed_by)
+    tail = select(WorkItem.department, WorkItem.completed_by, WorkItem.within_standard).where(
+        *_range(mark, None)
     )
-    for department, person, executions, breaches in connection.execute(tail):
-        counts = people.setdefault((department, person or ""), [0, 0])
-        counts[0] += executions
-        counts[1] += int(breaches or 0)
+    for department, completed_by, within in connection.execute(tail):
+        counts = people.setdefault((department, completed_by or ""), [0, 0])
+        counts[0] += 1
+        counts[1] += within is False
     return people
