@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -94,8 +94,10 @@ class Bucket:
     def add(self, value: float) -> None:
         self.count += 1
         self.total += value
-        self.low = min(self.low, value)
-        self.high = max(self.high, value)
+        if value < self.low:
+            self.low = value
+        elif value > self.high:
+            self.high = value
 
     def merge(self, other: Bucket) -> Bucket:
         return Bucket(
@@ -166,9 +168,32 @@ class Histogram:
         }
 
     def merge(self, more: dict[int, Bucket]) -> Histogram:
+        """With a few more buckets (the tail's): those it has updated, the others inserted."""
         if not more:
             return self
-        return Histogram.of(_merge_histograms(self.as_dict(), more))
+        ids, counts = list(self.ids), list(self.counts)
+        totals, lows, highs = list(self.totals), list(self.lows), list(self.highs)
+        for b in sorted(more):
+            bucket = more[b]
+            i = bisect_left(ids, b)
+            if i < len(ids) and ids[i] == b:
+                counts[i] += bucket.count
+                totals[i] += bucket.total
+                lows[i] = min(lows[i], bucket.low)
+                highs[i] = max(highs[i], bucket.high)
+            else:
+                ids.insert(i, b)
+                counts.insert(i, bucket.count)
+                totals.insert(i, bucket.total)
+                lows.insert(i, bucket.low)
+                highs.insert(i, bucket.high)
+        return Histogram(
+            array("i", ids),
+            array("q", counts),
+            array("d", totals),
+            array("d", lows),
+            array("d", highs),
+        )
 
     @property
     def ends(self) -> list[int]:
