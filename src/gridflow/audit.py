@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, aliased
 
+from gridflow import link_rollups
 from gridflow.models import AuditInstance, Definition, Demand, Instance, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
@@ -332,18 +333,26 @@ def link_figures(
 ) -> list[LinkFigures]:
     """Per process version and link, over the completed executions the filter keeps.
 
-    Two ways to the same figures: filtered by process, version and department only, each
-    percentile is one probe of the measure's covering index (`index`); with a period, person
-    or customer category, one statement ranks the kept rows with window functions (`window`).
-    `auto` picks the first when it can."""
+    Three ways to the same figures: filtered by process, version and department only, the
+    roll-ups merged with the live tail past their watermark (`rollup`, see
+    `gridflow.link_rollups`; the full scan below until a first refresh), or one scan of the
+    summary index with each percentile one probe of the measure's covering index (`index`);
+    with a period, person or customer category, one statement ranks the kept rows with window
+    functions (`window`). `auto` picks the first that can answer."""
     for measure in measures:
         if measure not in MEASURES:
             raise AuditFilterError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
-    if method == "auto":
-        indexable = not (flt.since or flt.until or flt.person or flt.customer_category)
-        method = "index" if indexable else "window"
+    indexable = not (flt.since or flt.until or flt.person or flt.customer_category)
+    if method == "auto" or (method == "rollup" and not indexable):
+        method = "rollup" if indexable else "window"
     with rt.db.snapshot(replica=True) as connection:
-        if method == "index":
+        found = None
+        if method == "rollup":
+            found = _by_rollup(rt, connection, flt, measures)
+            method = "index"
+        if found is not None:
+            rows, rework = found
+        elif method == "index":
             rows, rework = _by_index(rt, connection, flt, measures)
         elif method == "window":
             rows, rework = _by_window(connection, flt, measures)
@@ -510,6 +519,75 @@ def _by_index(
     return list(rows.values()), rework
 
 
+def _link_shown(rt: Runtime, flt: AuditFilter, definition_id: int, element_id: str) -> bool:
+    """Whether a link's department passes the filter's department(s) (a link belongs to one
+    department, its lane's)."""
+    if flt.department is None and flt.departments is None:
+        return True
+    link = rt.definition(definition_id).links.get(element_id)
+    department = link.department if link else None
+    if flt.department and department != flt.department:
+        return False
+    return flt.departments is None or department in flt.departments
+
+
+def _definitions_kept(connection: Connection, flt: AuditFilter) -> set[int] | None:
+    if not (flt.process_id or flt.version is not None):
+        return None
+    query = select(Definition.id)
+    if flt.process_id:
+        query = query.where(Definition.process_id == flt.process_id)
+    if flt.version is not None:
+        query = query.where(Definition.version == flt.version)
+    return set(connection.execute(query).scalars())
+
+
+def _by_rollup(
+    rt: Runtime, connection: Connection, flt: AuditFilter, measures: Sequence[str]
+) -> tuple[list[dict[str, Any]], Rework] | None:
+    """The figures from the roll-ups and the live tail (None before a first refresh)."""
+    link_rollups.begin_snapshot(connection)
+    data = link_rollups.merged(connection)
+    if data is None:
+        return None
+    kept = _definitions_kept(connection, flt)
+    rows: list[dict[str, Any]] = []
+    rework: Rework = {}
+    points = [k for _, k in PERCENTILES]
+    prober = link_rollups.Prober(connection)
+    try:
+        for key in sorted(data.links):
+            definition_id, element_id = key
+            totals = data.links[key]
+            if not totals.executions or (kept is not None and definition_id not in kept):
+                continue
+            if not _link_shown(rt, flt, definition_id, element_id):
+                continue
+            figures: dict[str, Any] = {
+                "k0": definition_id,
+                "k1": element_id,
+                "count": totals.executions,
+                "share": totals.within / totals.executions,
+                "breaches": totals.breaches,
+            }
+            for measure in measures:
+                histogram = data.histograms.get((definition_id, element_id, measure))
+                mean, largest = link_rollups.mean_and_max(histogram)
+                figures[f"{measure}_mean_s"] = mean
+                figures[f"{measure}_max_s"] = largest
+                values: list[float | None] = [None] * len(points)
+                if histogram is not None and histogram.n:
+                    values = list(link_rollups.percentiles(prober, key, measure, histogram, points))
+                for (label, _), value in zip(PERCENTILES, values, strict=True):
+                    figures[f"{measure}_{label}_s"] = value
+            rows.append(figures)
+            if totals.repeated:
+                rework[key] = (totals.repeated, totals.executions - totals.instances)
+    finally:
+        prober.close()
+    return rows, rework
+
+
 def standard_seconds(rt: Runtime, target: str, basis: str) -> float:
     """A standard's target in seconds on its own basis (working seconds for working time)."""
     from gridflow.working_time import parse_iso_duration
@@ -583,7 +661,33 @@ class Responsible:
     breaches: int
 
 
-def breaches_by_person(rt: Runtime, flt: AuditFilter = EVERYTHING) -> list[Responsible]:
+def breaches_by_person(
+    rt: Runtime, flt: AuditFilter = EVERYTHING, *, method: str = "auto"
+) -> list[Responsible]:
+    """Completed links and breaches per department and person: from the roll-ups and the
+    live tail (`rollup`) when the filter is by department or person only and a refresh has
+    run, else by one grouped scan (`scan`)."""
+    whole = not (
+        flt.since or flt.until or flt.customer_category or flt.process_id or flt.version is not None
+    )
+    if method == "auto" or (method == "rollup" and not whole):
+        method = "rollup" if whole else "scan"
+    if method == "rollup":
+        with rt.db.snapshot(replica=True) as connection:
+            link_rollups.begin_snapshot(connection)
+            data = link_rollups.merged_people(connection)
+        if data is not None:
+            rows = [
+                Responsible(department, person or None, executions, breaches)
+                for (department, person), (executions, breaches) in data.items()
+                if executions
+                and (not flt.department or department == flt.department)
+                and (flt.departments is None or department in flt.departments)
+                and (not flt.person or person == flt.person)
+            ]
+            return sorted(rows, key=lambda r: (-r.breaches, r.department, r.person or ""))
+    elif method != "scan":
+        raise ValueError(f"method {method!r}: use auto, rollup or scan")
     query = (
         select(
             WorkItem.department,

@@ -989,3 +989,59 @@ class PackageOffer(Base):
     answered_by: Mapped[str | None] = mapped_column(String(100))
     answered_at: Mapped[datetime | None]
     instance_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+# --- audit roll-ups (issue 14): completed links folded in up to a watermark ----------------------
+
+
+class AuditRollupState(Base):
+    """One row: the roll-ups hold every link completed before `watermark` (ended_at)."""
+
+    __tablename__ = "audit_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    watermark: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+
+
+class AuditLinkRollup(Base):
+    """Per process version and link: executions, within standard, breaches, instances in
+    which it completed, and of those the instances in which it completed more than once."""
+
+    __tablename__ = "audit_link_rollups"
+
+    definition_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("definitions.id"), primary_key=True, autoincrement=False
+    )
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    executions: Mapped[int] = mapped_column(BigInteger)
+    within: Mapped[int] = mapped_column(BigInteger)
+    breaches: Mapped[int] = mapped_column(BigInteger)
+    instances: Mapped[int] = mapped_column(BigInteger)
+    repeated: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditLinkHistogram(Base):
+    """Per link and measure, its values in fine buckets (see `link_rollups.INNER`): the
+    bucket numbers, counts, sums, smallest and largest values as packed arrays
+    (`link_rollups.Histogram`), one row read per link and measure."""
+
+    __tablename__ = "audit_link_histograms"
+
+    definition_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("definitions.id"), primary_key=True, autoincrement=False
+    )
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    buckets: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditPersonRollup(Base):
+    """Per department and person who completed (empty for none): executions, breaches."""
+
+    __tablename__ = "audit_person_rollups"
+
+    department: Mapped[str] = mapped_column(String(100), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200), primary_key=True)
+    executions: Mapped[int] = mapped_column(BigInteger)
+    breaches: Mapped[int] = mapped_column(BigInteger)

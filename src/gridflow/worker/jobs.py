@@ -129,6 +129,13 @@ def _deliver_outbox(rt: Runtime, context: JobContext) -> int:
     ).claimed
 
 
+def _refresh_audit_rollups(rt: Runtime, context: JobContext) -> int:
+    from gridflow import link_rollups
+
+    # The auditors' per-link roll-ups: links completed up to LAG ago folded in (issue 14).
+    return link_rollups.refresh(rt)
+
+
 def _outbox_backlog(rt: Runtime) -> Backlog:
     from gridflow.notifications import delivery
 
@@ -156,6 +163,13 @@ JOBS: list[Job] = [
         "predictions",
         _refresh_predictions,
         "recorded {n} finished demand(s) for the predicted dates",
+        exclusive=True,
+        every=timedelta(minutes=1),
+    ),
+    Job(
+        "audit_rollups",
+        _refresh_audit_rollups,
+        "folded {n} completed link(s) into the audit roll-ups",
         exclusive=True,
         every=timedelta(minutes=1),
     ),
