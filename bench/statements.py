@@ -192,8 +192,7 @@ class Counter:
         self.current.waits[self._kind] += time.perf_counter() - self._started
 
     def _on_commit(self, _conn: Any) -> None:  # noqa: ANN401
-        if not self.is_sqlite:
-            self.current.commits += 1
+        pass  # counted from the trace (PostgreSQL) or the trace callback (SQLite)
 
     def begin(self) -> None:
         self.current = Tally(calls=1)
@@ -212,6 +211,8 @@ class Counter:
             tally.round_trips = len(re.findall(r"^B\s+\d+\s+ReadyForQuery", text, re.M))
             tally.rows = len(re.findall(r"^B\s+\d+\s+DataRow", text, re.M))
             tally.prepared = len(re.findall(r'^F\s+\d+\s+Bind\s+"[^"]*"\s+"_pg', text, re.M))
+            # A COMMIT sent as a statement (a pipelined transaction) fires no commit event.
+            tally.commits = len(re.findall(r'^B\s+\d+\s+CommandComplete\s+"COMMIT"', text, re.M))
         self.current = Tally()
         return tally
 
