@@ -97,7 +97,9 @@ class Database:
         read replica with `replica=True` (audit, export, reports), when one is configured."""
         engine = self.replica_engine if replica else self.engine
         with engine.connect() as connection:
-            if engine is self.engine and self._pipelined:
+            # Not for the replica's reads: an export streams through a server-side cursor,
+            # which pipeline mode cannot hold.
+            if not replica and self._pipelined:
                 with _pipelined(connection):
                     yield connection
                 return

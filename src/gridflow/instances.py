@@ -119,6 +119,7 @@ class Held:
     lock_version: int
     parent_instance_id: int | None = None
     parent_task_id: str | None = None
+    demand_id: int | None = None
 
 
 HELD_COLUMNS = (
@@ -131,6 +132,7 @@ HELD_COLUMNS = (
     INSTANCES.c.lock_version,
     INSTANCES.c.parent_instance_id,
     INSTANCES.c.parent_task_id,
+    INSTANCES.c.demand_id,
 )
 
 
@@ -180,7 +182,7 @@ def _start(
     run = rt.engine.start(deployed.definition, dict(variables))
     # The ORM inserted the row (version 1) and updated it with the saved run (version 2);
     # one INSERT of the final row leaves the same row.
-    instance = Held(0, deployed.definition_id, "running", "", {}, None, 1)
+    instance = Held(0, deployed.definition_id, "running", "", {}, None, 1, demand_id=demand_id)
     new: dict[str, object] = {
         "definition_id": deployed.definition_id,
         "demand_id": demand_id,
