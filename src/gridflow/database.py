@@ -54,7 +54,12 @@ class Database:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _sqlite_setup(self.engine, self._writer, self._reader)
-        self._pipelined = _pipeline_setup(self.engine)
+        # Opt-in (GRIDFLOW_PG_PIPELINE=1): it sends 45% fewer round trips, but on the shared
+        # two-core test machine it measured no faster (bench/statements.py, issue 14).
+        if os.environ.get("GRIDFLOW_PG_PIPELINE") == "1":
+            self._pipelined = _pipeline_setup(self.engine)
+        else:
+            self._pipelined = False
         self.replica_engine: Engine = self.engine
         self._replica_reader = self._reader
         if read_url is not None and read_url != self.url:
