@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, s
 from sqlalchemy.orm import Session
 
 from gridflow import request_ids
+from gridflow.database import DEFER_ROWCOUNT, expect_rows
 from gridflow.engine import EngineError, Run, Snapshot
 from gridflow.errors import ConflictError, NotFoundError
 from gridflow.models import (
@@ -71,15 +72,26 @@ _WAIT_FIELDS = ("kind", "name", "task_id", "element_id", "due_at", "attached_tas
 # parameters given; the WHERE parameters are prefixed so they never clash with a column.
 INSERT_INSTANCE = INSTANCES.insert()
 INSERT_ITEM = WORK_ITEMS.insert()
-INSERT_EVENTS = TASK_EVENTS.insert()
-INSERT_WAITS = WAITS.insert()
-UPDATE_ITEM = WORK_ITEMS.update().where(
-    WORK_ITEMS.c.id == bindparam("where_id"),
-    WORK_ITEMS.c.lock_version == bindparam("where_version"),
+# Inline: no RETURNING of the new id, so a single row need not be waited for (see database).
+INSERT_EVENTS = TASK_EVENTS.insert().inline()
+INSERT_WAITS = WAITS.insert().inline()
+# Their row counts are checked with `expect_rows`: on PostgreSQL they need no round trip of
+# their own (see database).
+UPDATE_ITEM = (
+    WORK_ITEMS.update()
+    .where(
+        WORK_ITEMS.c.id == bindparam("where_id"),
+        WORK_ITEMS.c.lock_version == bindparam("where_version"),
+    )
+    .execution_options(**DEFER_ROWCOUNT)
 )
-UPDATE_INSTANCE = INSTANCES.update().where(
-    INSTANCES.c.id == bindparam("where_id"),
-    INSTANCES.c.lock_version == bindparam("where_version"),
+UPDATE_INSTANCE = (
+    INSTANCES.update()
+    .where(
+        INSTANCES.c.id == bindparam("where_id"),
+        INSTANCES.c.lock_version == bindparam("where_version"),
+    )
+    .execution_options(**DEFER_ROWCOUNT)
 )
 DELETE_WAITS = WAITS.delete().where(WAITS.c.instance_id == bindparam("instance_id"))
 
@@ -108,6 +120,7 @@ class Held:
     lock_version: int
     parent_instance_id: int | None = None
     parent_task_id: str | None = None
+    demand_id: int | None = None
 
 
 HELD_COLUMNS = (
@@ -120,6 +133,7 @@ HELD_COLUMNS = (
     INSTANCES.c.lock_version,
     INSTANCES.c.parent_instance_id,
     INSTANCES.c.parent_task_id,
+    INSTANCES.c.demand_id,
 )
 
 
@@ -169,7 +183,7 @@ def _start(
     run = rt.engine.start(deployed.definition, dict(variables))
     # The ORM inserted the row (version 1) and updated it with the saved run (version 2);
     # one INSERT of the final row leaves the same row.
-    instance = Held(0, deployed.definition_id, "running", "", {}, None, 1)
+    instance = Held(0, deployed.definition_id, "running", "", {}, None, 1, demand_id=demand_id)
     new: dict[str, object] = {
         "definition_id": deployed.definition_id,
         "demand_id": demand_id,
@@ -324,8 +338,7 @@ def update_item(
         UPDATE_ITEM,
         {**values, "lock_version": version + 1, "where_id": item_id, "where_version": version},
     )
-    if result.rowcount != 1:
-        raise ConflictError(conflict)
+    expect_rows(result, 1, lambda: ConflictError(conflict))
     return version + 1
 
 
@@ -662,10 +675,13 @@ def _update_instance(
     values["where_id"] = instance.id
     values["where_version"] = instance.lock_version
     result = connection.execute(UPDATE_INSTANCE, values)
-    if result.rowcount != 1:
-        raise ConflictError(
+    expect_rows(
+        result,
+        1,
+        lambda: ConflictError(
             _("instance %(id)s was changed by someone else; nothing was saved"), id=instance.id
-        )
+        ),
+    )
     instance.lock_version += 1
 
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select
 
 from gridflow import incidents
+from gridflow.database import DEFER_ROWCOUNT, expect_rows
 from gridflow.engine import EngineError, Run, Snapshot, SystemStep
 from gridflow.errors import ConflictError, InvalidStateError, NotFoundError
 from gridflow.instances import (
@@ -48,9 +49,13 @@ SYSTEM_DEPARTMENT = "system"
 MAX_CALL_DEPTH = 10
 
 INSERT_STEP = SYSTEM_TASKS.insert()
-UPDATE_STEP = SYSTEM_TASKS.update().where(
-    SYSTEM_TASKS.c.id == bindparam("where_id"),
-    SYSTEM_TASKS.c.lock_version == bindparam("where_version"),
+UPDATE_STEP = (
+    SYSTEM_TASKS.update()
+    .where(
+        SYSTEM_TASKS.c.id == bindparam("where_id"),
+        SYSTEM_TASKS.c.lock_version == bindparam("where_version"),
+    )
+    .execution_options(**DEFER_ROWCOUNT)
 )
 _KNOWN_STEPS = (
     select(SYSTEM_TASKS)
@@ -108,8 +113,7 @@ def update_step(
         UPDATE_STEP,
         {**values, "lock_version": version + 1, "where_id": step.id, "where_version": version},
     )
-    if result.rowcount != 1:
-        raise ConflictError(conflict)
+    expect_rows(result, 1, lambda: ConflictError(conflict))
     return version + 1
 
 
@@ -405,10 +409,8 @@ def cancel_tree(
             "where_version": instance.lock_version,
         },
     )
-    if result.rowcount != 1:
-        raise ConflictError(
-            f"instance {instance_id} was changed by someone else; nothing was saved"
-        )
+    message = f"instance {instance_id} was changed by someone else; nothing was saved"
+    expect_rows(result, 1, lambda: ConflictError(message))
     details = {"reason": reason} if reason else None
     events: list[dict[str, Any]] = []
     for item in connection.execute(_OPEN_ITEMS, {"instance_id": instance_id}).all():

@@ -202,10 +202,12 @@ def complete(
             before=before,
             handled=item.task_id,
         )
-        # The customer hears of it with the link (the message commits with it, or not at all).
-        triggers.link_completed(
-            connection, now, item.instance_id, item.id, item.element_id, item.link_name
-        )
+        # The customer hears of it with the link (the message commits with it, or not at all);
+        # an instance of no demand has no customer to tell.
+        if instance.demand_id is not None:
+            triggers.link_completed(
+                connection, now, item.instance_id, item.id, item.element_id, item.link_name
+            )
         return _detached(item)
 
 
