@@ -22,8 +22,8 @@ Usage:  python bench/statements.py [--instances 20] [--flows two_lane,hv_connect
                                    [--postgres URL | --no-postgres] [--profile] [--profile-top 25]
 
 --profile adds a cProfile of each timed pass (tottime and cumulative).
-GRIDFLOW_PG_PIPELINE=1 runs PostgreSQL's transactions in psycopg's pipeline mode (see
-gridflow.database), to compare.
+PostgreSQL's transactions run in psycopg's pipeline mode (see gridflow.database);
+GRIDFLOW_PG_PIPELINE=0 turns it off, to compare.
 
 A script, not a test: it prints a table per flow and database and exits 0.
 """

@@ -56,9 +56,10 @@ class Database:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _sqlite_setup(self.engine, self._writer, self._reader)
-        # Opt-in (GRIDFLOW_PG_PIPELINE=1): it sends 45% fewer round trips, but on the shared
-        # two-core test machine it measured no faster (bench/statements.py, issue 14).
-        if os.environ.get("GRIDFLOW_PG_PIPELINE") == "1":
+        # On PostgreSQL through psycopg, transactions run in pipeline mode unless
+        # GRIDFLOW_PG_PIPELINE=0: 45% fewer round trips; on a quiet two-core machine 10-25%
+        # more instances/s on PostgreSQL (bench/engine.py, issue 14).
+        if os.environ.get("GRIDFLOW_PG_PIPELINE", "1").strip() != "0":
             self._pipelined = _pipeline_setup(self.engine)
         else:
             self._pipelined = False
@@ -84,12 +85,14 @@ class Database:
             raise ConflictError("someone else changed this first; nothing was saved") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, pipeline: bool = True) -> Iterator[Connection]:
         """A write transaction on a bare connection, for SQLAlchemy Core statements: begun as
         `write` begins (IMMEDIATE on SQLite), committed when the block ends, rolled back on any
-        error. The engine's verbs use it; they check row versions themselves."""
+        error. The engine's verbs use it; they check row versions themselves. `pipeline=False`
+        for a transaction that streams rows through a server-side cursor (PostgreSQL's
+        pipeline mode cannot hold one)."""
         with self._write_turn(), self.engine.connect() as connection:
-            if self._pipelined:
+            if self._pipelined and pipeline:
                 with _pipelined(connection):
                     yield connection
                 return

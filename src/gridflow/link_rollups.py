@@ -366,7 +366,8 @@ def refresh(rt: Runtime, upto: datetime | None = None) -> int:
     """Fold the links completed since the watermark and before `upto` (the clock less LAG by
     default) into the roll-ups; returns how many were folded."""
     upto = upto if upto is not None else rt.clock.now() - LAG
-    with rt.db.transaction() as connection:
+    # Not pipelined: the first fold streams its rows through a server-side cursor.
+    with rt.db.transaction(pipeline=False) as connection:
         _lock(connection)
         old = watermark(connection)
         if old is not None and upto <= old:
@@ -381,7 +382,8 @@ def rebuild(rt: Runtime, upto: datetime | None = None) -> int:
     """Empty the roll-ups and fold everything completed before `upto` again (after data was
     loaded below the watermark, e.g. by an import)."""
     upto = upto if upto is not None else rt.clock.now() - LAG
-    with rt.db.transaction() as connection:
+    # Not pipelined: the first fold streams its rows through a server-side cursor.
+    with rt.db.transaction(pipeline=False) as connection:
         _lock(connection)
         for model in (AuditLinkHistogram, AuditLinkRollup, AuditPersonRollup, AuditRollupState):
             connection.execute(delete(model))
