@@ -296,9 +296,9 @@ def prepare(url: str, flow_name: str = "two_lane") -> None:
     rt.db.dispose()
 
 
-def fresh_postgres(server_url: str) -> str:
+def fresh_postgres(server_url: str, name: str = "gridflow_bench_load") -> str:
+    """A fresh database `name` on the server (dropped first if it is there)."""
     server = make_url(server_url)
-    name = "gridflow_bench_load"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -52,6 +52,7 @@ from load import (  # noqa: E402
     PASSWORD,
     PLANNER,
     SURVEY,
+    fresh_postgres,
     prepare,
 )
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -161,17 +162,6 @@ def measure(label: str, url: str, instances: int, profile: bool, top: int) -> No
         print(f"\n--- {label}: {route}, cumulative ---")
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:12000])
     rt.db.dispose()
-
-
-def fresh_postgres(server_url: str, name: str) -> str:
-    """A fresh database of this script's own (bench/load.py's may be in use meanwhile)."""
-    server = make_url(server_url)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
 
 
 def drop_postgres(url: str) -> None:

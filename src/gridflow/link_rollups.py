@@ -496,16 +496,22 @@ def _stored(connection: Connection) -> Stored:
     histograms = stored.histograms
     for d, e, m, packed in connection.execute(query):
         histograms[(d, e, m)] = Histogram.unpack(packed)
-    for department, person, executions, breaches in connection.execute(
-        select(
-            AuditPersonRollup.department,
-            AuditPersonRollup.person,
-            AuditPersonRollup.executions,
-            AuditPersonRollup.breaches,
-        )
-    ):
-        stored.people[(department, person)] = [executions, breaches]
+    stored.people.update(_stored_people(connection))
     return stored
+
+
+def _stored_people(connection: Connection) -> dict[tuple[str, str], list[int]]:
+    """Executions and breaches per department and person, as the roll-ups hold them."""
+    query = select(
+        AuditPersonRollup.department,
+        AuditPersonRollup.person,
+        AuditPersonRollup.executions,
+        AuditPersonRollup.breaches,
+    )
+    return {
+        (department, person): [executions, breaches]
+        for department, person, executions, breaches in connection.execute(query)
+    }
 
 
 # --- reading (the page) ------------------------------------------------------------------------
@@ -648,16 +654,7 @@ def merged_people(connection: Connection) -> dict[tuple[str, str], list[int]] | 
     mark = watermark(connection)
     if mark is None:
         return None
-    people: dict[tuple[str, str], list[int]] = {}
-    for department, person, executions, breaches in connection.execute(
-        select(
-            AuditPersonRollup.department,
-            AuditPersonRollup.person,
-            AuditPersonRollup.executions,
-            AuditPersonRollup.breaches,
-        )
-    ):
-        people[(department, person)] = [executions, breaches]
+    people = _stored_people(connection)
     tail = select(WorkItem.department, WorkItem.completed_by, WorkItem.within_standard).where(
         *_range(mark, None)
     )
