@@ -155,6 +155,10 @@ def test_a_lane_without_a_role_is_marked_then_fixed_and_deployed_as_version_2(
         "Unchanged: nothing deployed. This content (the diagram layout aside) is version 1."
     )
     expect(page.locator("#problems li")).to_have_count(0)
+    # Labels without their Chinese do not stop a deploy: listed apart, outlined, not badged.
+    expect(page.locator('#warnings li[data-element="Lane_metering"]')).to_have_count(1)
+    expect(page.locator("#canvas g.gf-warning").first).to_be_visible()
+    expect(page.locator("#canvas .gf-problem-badge")).to_have_count(0)
     expect(shape(page, "Lane_metering")).not_to_have_class(MARKED)
     expect(page.locator("#canvas .gf-problem-badge")).to_have_count(0)
     with pytest.raises(AssertionError):

@@ -16,10 +16,12 @@
   const canvasNode = document.getElementById("canvas");
   const panel = document.getElementById("panel");
   const problemList = document.getElementById("problems");
+  const warningList = document.getElementById("warnings");
   const result = document.getElementById("save-result");
   let modeler, moddle, modeling, canvas, registry, overlays;
   let selected = null;
   let marked = [];
+  let warned = [];
 
   function node(tag, attributes, children) {
     const element = document.createElement(tag);
@@ -485,8 +487,38 @@
     for (const id of marked) {
       if (registry.get(id)) canvas.removeMarker(id, "gf-problem");
     }
+    for (const id of warned) {
+      if (registry.get(id)) canvas.removeMarker(id, "gf-warning");
+    }
     overlays.remove({ type: "gf-problem" });
     marked = [];
+    warned = [];
+  }
+
+  // Labels without their Chinese: deployable, so listed apart from the problems that stop a
+  // deploy, and their elements outlined, not badged.
+  function showWarnings(warnings) {
+    warningList.replaceChildren();
+    for (const warning of warnings) {
+      const where = [warning.line ? T.line + " " + warning.line : "", warning.element_id || ""]
+        .filter(Boolean)
+        .join(" · ");
+      const item = node("li", {
+        class: "list-group-item list-group-item-warning",
+        "data-element": warning.element_id || "",
+        text: (where ? where + ": " : "") + warning.message,
+      });
+      const shape = warning.element_id && registry.get(warning.element_id);
+      if (shape) {
+        item.style.cursor = "pointer";
+        item.addEventListener("click", () => modeler.get("selection").select(shape));
+        if (!warned.includes(warning.element_id)) {
+          canvas.addMarker(warning.element_id, "gf-warning");
+          warned.push(warning.element_id);
+        }
+      }
+      warningList.appendChild(item);
+    }
   }
 
   function showProblems(problems) {
@@ -539,6 +571,7 @@
   async function save() {
     clearMarks();
     problemList.replaceChildren();
+    warningList.replaceChildren();
     result.className = "alert alert-secondary";
     result.textContent = T.saving;
     delete result.dataset.version;
@@ -552,8 +585,7 @@
       return;
     }
     const body = await response.json().catch(() => ({}));
-    // Labels without their Chinese: deployable, listed (and marked) before deploying.
-    if (response.ok && body.warnings && body.warnings.length) showProblems(body.warnings);
+    if (response.ok && body.warnings && body.warnings.length) showWarnings(body.warnings);
     if (response.status === 422) {
       result.className = "alert alert-danger";
       result.textContent = T.problems;
