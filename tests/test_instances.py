@@ -86,8 +86,10 @@ def test_worker_once_fires_due_breach_timers(tmp_path: Path) -> None:
     runner = CliRunner(env={"GRIDFLOW_PROCESSES": str(PROCESSES)})
     result = runner.invoke(main, ["worker", "--once", "--database", url])
     assert result.exit_code == 0, result.output
+    # The two completed links are folded into the auditors' roll-ups in the same round.
     assert result.stdout == (
         "fired timers on 1 instance(s)\nfed 1 breached standard(s) to the linkage rules\n"
+        "folded 2 completed link(s) into the audit roll-ups\n"
     )
     assert sorted(i.element_id for i in open_items(rt, started.instance_id)) == [
         "Activity_arrive",
