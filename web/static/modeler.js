@@ -495,58 +495,48 @@
     warned = [];
   }
 
-  // Labels without their Chinese: deployable, so listed apart from the problems that stop a
-  // deploy, and their elements outlined, not badged.
-  function showWarnings(warnings) {
-    warningList.replaceChildren();
-    for (const warning of warnings) {
-      const where = [warning.line ? T.line + " " + warning.line : "", warning.element_id || ""]
+  // A finding of the check, listed with its line and element; a click selects the element.
+  // Problems stop a deploy: their elements are marked and badged. Warnings (labels without
+  // their Chinese) do not: listed apart, their elements outlined, not badged.
+  function listFindings(list, findings, severity) {
+    list.replaceChildren();
+    const problem = severity === "danger";
+    const seen = problem ? marked : warned;
+    const marker = problem ? "gf-problem" : "gf-warning";
+    for (const finding of findings) {
+      const where = [finding.line ? T.line + " " + finding.line : "", finding.element_id || ""]
         .filter(Boolean)
         .join(" · ");
       const item = node("li", {
-        class: "list-group-item list-group-item-warning",
-        "data-element": warning.element_id || "",
-        text: (where ? where + ": " : "") + warning.message,
+        class: "list-group-item list-group-item-" + severity,
+        "data-element": finding.element_id || "",
+        text: (where ? where + ": " : "") + finding.message,
       });
-      const shape = warning.element_id && registry.get(warning.element_id);
+      const shape = finding.element_id && registry.get(finding.element_id);
       if (shape) {
         item.style.cursor = "pointer";
         item.addEventListener("click", () => modeler.get("selection").select(shape));
-        if (!warned.includes(warning.element_id)) {
-          canvas.addMarker(warning.element_id, "gf-warning");
-          warned.push(warning.element_id);
+        if (!seen.includes(finding.element_id)) {
+          canvas.addMarker(finding.element_id, marker);
+          if (problem) {
+            overlays.add(finding.element_id, "gf-problem", {
+              position: { top: -10, right: 10 },
+              html: '<div class="gf-problem-badge" title="' + finding.message.replace(/"/g, "&quot;") + '">!</div>',
+            });
+          }
+          seen.push(finding.element_id);
         }
       }
-      warningList.appendChild(item);
+      list.appendChild(item);
     }
   }
 
   function showProblems(problems) {
-    problemList.replaceChildren();
-    for (const problem of problems) {
-      const where = [problem.line ? T.line + " " + problem.line : "", problem.element_id || ""]
-        .filter(Boolean)
-        .join(" · ");
-      const item = node("li", {
-        class: "list-group-item list-group-item-danger",
-        "data-element": problem.element_id || "",
-        text: (where ? where + ": " : "") + problem.message,
-      });
-      const shape = problem.element_id && registry.get(problem.element_id);
-      if (shape) {
-        item.style.cursor = "pointer";
-        item.addEventListener("click", () => modeler.get("selection").select(shape));
-        if (!marked.includes(problem.element_id)) {
-          canvas.addMarker(problem.element_id, "gf-problem");
-          overlays.add(problem.element_id, "gf-problem", {
-            position: { top: -10, right: 10 },
-            html: '<div class="gf-problem-badge" title="' + problem.message.replace(/"/g, "&quot;") + '">!</div>',
-          });
-          marked.push(problem.element_id);
-        }
-      }
-      problemList.appendChild(item);
-    }
+    listFindings(problemList, problems, "danger");
+  }
+
+  function showWarnings(warnings) {
+    listFindings(warningList, warnings, "warning");
   }
 
   function post(url, xml) {
