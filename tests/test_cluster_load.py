@@ -12,7 +12,6 @@ import argparse
 import importlib.util
 import os
 import sys
-import time
 from types import ModuleType
 
 import pytest
@@ -55,7 +54,6 @@ def test_two_hosts_carry_the_load_through_a_worker_killed_holding_timers(
         no_nginx=True,
         keep=False,
     )
-    began = time.monotonic()
     outcome = load_cluster.run_cluster(load, args)
     printed = capsys.readouterr().out
     assert outcome.held, printed
@@ -63,4 +61,3 @@ def test_two_hosts_carry_the_load_through_a_worker_killed_holding_timers(
     assert outcome.kill.leases, printed
     assert outcome.instances > 0 and outcome.messages >= 2 * outcome.instances, printed
     assert "cluster invariants hold" in printed and "INVARIANTS BROKEN" not in printed
-    assert time.monotonic() - began < 120, printed
