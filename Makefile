@@ -57,13 +57,16 @@ lint: setup
 	$(BIN)/gridflow lint processes/
 	web/node_modules/.bin/bpmnlint processes/*.bpmn
 
-# Every test, on SQLite and (when the server answers) on PostgreSQL.
+# Every test, on SQLite and (when the server answers) on PostgreSQL, on TEST_WORKERS processes
+# (pytest-xdist; a file's tests stay on one process, each process has its own PostgreSQL
+# database). TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= 2
 test: lint
 	@if [ -z "$$GRIDFLOW_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null \
 	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  export GRIDFLOW_TEST_POSTGRES_URL="$(PG_TEST_URL)"; \
 	fi; \
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) web/node_modules gridflow.db gridflow.db-wal gridflow.db-shm .pytest_cache \
