@@ -44,6 +44,7 @@ import cProfile
 import io
 import pstats
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -579,7 +580,38 @@ def main(argv: list[str] | None = None) -> int:
             print_table(flow, results, sizes, skipped)
             if args.profile:
                 profile_sqlite(flow, min(n, 100), folder, args.profile_top)
+    if pg_url:
+        print(round_trip_note(pg_url))
     return 0
+
+
+HALT_POLL = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+
+
+def round_trip_note(url: str, n: int = 500) -> str:
+    """What one PostgreSQL round trip costs on this machine now (SELECT 1 on one connection,
+    the median of n), and the virtual CPUs' halt polling where the guest has cpuidle-haltpoll:
+    an idle vCPU that halts wakes slowly, and a round trip may wake two (docs/SCALE.md)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            times = []
+            for _ in range(n):
+                began = time.perf_counter()
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+                times.append(time.perf_counter() - began)
+            connection.rollback()
+    finally:
+        engine.dispose()
+    poll = HALT_POLL.read_text().strip() + " ns" if HALT_POLL.exists() else "not a haltpoll guest"
+    return (
+        f"PostgreSQL round trip (SELECT 1, median of {n}): {statistics.median(times) * 1e6:.0f} us;"
+        f" the vCPUs' halt polling (cpuidle-haltpoll guest_halt_poll_ns): {poll}"
+    )
 
 
 def _version(package: str) -> str:
