@@ -5,6 +5,7 @@ to their end after that (the live tail), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -113,5 +114,56 @@ def test_rollups_and_their_tail_give_the_full_scans_figures_exactly(database_url
     assert_same_figures(rt)
     # A rebuild from scratch gives the same roll-ups.
     assert link_rollups.rebuild(rt, everything[-1] + timedelta(seconds=1)) == len(everything)
+    assert_same_figures(rt)
+    rt.db.dispose()
+
+
+def test_on_sqlite_a_clerk_completes_a_link_while_the_first_fold_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first refresh after an upgrade reads for minutes at 10M events: on SQLite it reads
+    in a read transaction, so a clerk's complete meanwhile is saved at once (it used to wait
+    for the whole fold, past the 30 s busy timeout), and the roll-ups it stores count the
+    links that ended before the watermark, not the one completed meanwhile."""
+    from conftest import MONDAY_9AM, complete
+    from test_work_items import ACCEPT, ZHANG, residential
+
+    from gridflow import catalog
+    from gridflow.working_time import WorkingCalendar
+
+    url = f"sqlite:///{tmp_path / 'gridflow.db'}"
+    clock = SimulatedClock(MONDAY_9AM)
+    rt = Runtime.create(
+        url, clock=clock, calendar=WorkingCalendar(), roles=load_roles(PROCESSES / "roles.yaml")
+    )
+    rt.db.migrate()
+    catalog.deploy_paths(rt, [PROCESSES], "test")
+    first, second = residential(rt), residential(rt)
+    complete(rt, first, "Activity_accept", ACCEPT, ZHANG)
+    clock.advance(timedelta(hours=1))
+    upto = clock.now()
+    clock.advance(timedelta(minutes=5))
+
+    fold = link_rollups._fold
+    during: list[str] = []
+
+    def fold_while_a_clerk_completes(*args: Any) -> Any:  # noqa: ANN401
+        clerk = threading.Thread(
+            target=lambda: during.append(
+                complete(rt, second, "Activity_accept", ACCEPT, ZHANG).state
+            )
+        )
+        clerk.start()
+        clerk.join(timeout=10)
+        assert not clerk.is_alive(), "the clerk's complete waited for the fold"
+        return fold(*args)
+
+    monkeypatch.setattr(link_rollups, "_fold", fold_while_a_clerk_completes)
+    assert link_rollups.refresh(rt, upto) == 1
+    assert during == ["completed"]
+    monkeypatch.setattr(link_rollups, "_fold", fold)
+    assert_same_figures(rt)
+    assert link_rollups.rebuild(rt, upto) == 1
+    assert link_rollups.refresh(rt, clock.advance(timedelta(minutes=1))) == 1
     assert_same_figures(rt)
     rt.db.dispose()
