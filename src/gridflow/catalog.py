@@ -23,6 +23,9 @@ from gridflow.errors import ConflictError, DefinitionError, NotFoundError
 from gridflow.models import Definition, DeployRecord
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -113,7 +116,7 @@ def _deploy(
             return _deploy_once(rt, parsed, actor, channel, tables)
         except IntegrityError as exc:
             raise ConflictError(
-                "another deploy of the same process was being made; try again"
+                gettext("another deploy of the same process was being made; try again")
             ) from exc
 
 
@@ -184,7 +187,11 @@ def rollback(
             )
         )
         if row is None:
-            raise NotFoundError(f"process {process_id!r} has no version {to_version}")
+            raise NotFoundError(
+                gettext("process %(process)s has no version %(version)s"),
+                process=repr(process_id),
+                version=to_version,
+            )
         xml, file_name = row.bpmn_xml, row.file_name
     definition = definitions.parse(xml, file_name, rt.roles)
     return deploy(rt, [definition], actor, channel)[0]

@@ -10,6 +10,9 @@ from gridflow.models import Comment, LinkHelper, WorkItem, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 MAX_COMMENT = 4000
 
 
@@ -24,22 +27,28 @@ def add_comment(
     `for_customer` is shown on the customer's timeline too (the reason a link is late)."""
     text = body.strip()
     if not text:
-        raise CommentError("a comment needs some text")
+        raise CommentError(gettext("a comment needs some text"))
     if len(text) > MAX_COMMENT:
-        raise CommentError(f"a comment is at most {MAX_COMMENT} characters")
+        raise CommentError(gettext("a comment is at most %(max)s characters"), max=MAX_COMMENT)
     if "\x00" in text:
-        raise CommentError("a comment cannot contain NUL characters")
+        raise CommentError(gettext("a comment cannot contain NUL characters"))
     with rt.db.write() as session:
         item = session.get(WorkItem, work_item_id)
         if item is None:
-            raise NotFoundError(f"work item {work_item_id} does not exist")
+            raise NotFoundError(gettext("work item %(id)s does not exist"), id=work_item_id)
         helpers = session.scalars(
             select(LinkHelper.username).where(LinkHelper.work_item_id == item.id)
         ).all()
         if not access.may_comment_link(actor, item, helpers):
             if not actor.holds_work:
-                raise ForbiddenError("read-only accounts (auditors, designers) do not comment")
-            raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+                raise ForbiddenError(
+                    gettext("read-only accounts (auditors, designers) do not comment")
+                )
+            raise ForbiddenError(
+                gettext("%(link)s belongs to role %(role)s, not to yours"),
+                link=item.link_name,
+                role=repr(item.role),
+            )
         comment = Comment(
             instance_id=item.instance_id,
             work_item_id=item.id,

@@ -17,6 +17,9 @@ from gridflow.models import Consultation, Definition, Demand, Instance, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 MAX_TEXT = 4000
 
 
@@ -27,18 +30,30 @@ class ConsultationError(GridflowError):
 def ask(rt: Runtime, work_item_id: int, actor: Actor, role_id: str, question: str) -> Consultation:
     text = question.strip()
     if not text or len(text) > MAX_TEXT:
-        raise ConsultationError(f"the question needs 1 to {MAX_TEXT} characters")
+        raise ConsultationError(gettext("the question needs 1 to %(max)s characters"), max=MAX_TEXT)
     role = rt.roles.roles.get(role_id)
     if role is None or not role.owns_lanes:
-        raise ConsultationError(f"{role_id!r} is not a role that can be consulted")
+        raise ConsultationError(
+            gettext("%(role)s is not a role that can be consulted"), role=repr(role_id)
+        )
     with rt.db.write() as session:
         item = session.get(WorkItem, work_item_id, with_for_update=True)
         if item is None:
-            raise NotFoundError(f"work item {work_item_id} does not exist")
+            raise NotFoundError(gettext("work item %(id)s does not exist"), id=work_item_id)
         if item.state not in OPEN:
-            raise ConflictError(f"{item.link_name} is already {item.state}")
+            # not open: completed | cancelled
+            raise ConflictError(
+                gettext("%(link)s is already completed")
+                if item.state == "completed"
+                else gettext("%(link)s is already cancelled"),
+                link=item.link_name,
+            )
         if not actor.may_act_on(item.role, item.assignee):
-            raise ForbiddenError(f"{item.link_name} belongs to role {item.role!r}, not to yours")
+            raise ForbiddenError(
+                gettext("%(link)s belongs to role %(role)s, not to yours"),
+                link=item.link_name,
+                role=repr(item.role),
+            )
         now = to_ms(rt.clock.now())
         consultation = Consultation(
             work_item_id=item.id,
@@ -58,15 +73,19 @@ def ask(rt: Runtime, work_item_id: int, actor: Actor, role_id: str, question: st
 def answer(rt: Runtime, consultation_id: int, actor: Actor, text: str) -> Consultation:
     reply = text.strip()
     if not reply or len(reply) > MAX_TEXT:
-        raise ConsultationError(f"the answer needs 1 to {MAX_TEXT} characters")
+        raise ConsultationError(gettext("the answer needs 1 to %(max)s characters"), max=MAX_TEXT)
     with rt.db.write() as session:
         consultation = session.get(Consultation, consultation_id, with_for_update=True)
         if consultation is None:
-            raise NotFoundError(f"consultation {consultation_id} does not exist")
+            raise NotFoundError(gettext("consultation %(id)s does not exist"), id=consultation_id)
         if not actor.may_work_as(consultation.role):
-            raise ForbiddenError(f"this question is for role {consultation.role!r}")
+            raise ForbiddenError(
+                gettext("this question is for role %(role)s"), role=repr(consultation.role)
+            )
         if consultation.state != "open":
-            raise ConflictError(f"already answered by {consultation.answered_by}")
+            raise ConflictError(
+                gettext("already answered by %(who)s"), who=consultation.answered_by
+            )
         consultation.state = "answered"
         consultation.answer = reply
         consultation.answered_by = actor.username

@@ -29,6 +29,9 @@ from gridflow.models import Definition, Incident, Instance, SystemTask, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 INCIDENTS = cast(Table, Incident.__table__)
 SYSTEM_TASKS = cast(Table, SystemTask.__table__)
 KINDS = ("failed_external_task", "engine_error")
@@ -216,7 +219,9 @@ _VIEW = (
 def listing(rt: Runtime, *, state: str = "open", limit: int = 200) -> list[IncidentView]:
     """Incidents in a state (open or resolved), newest first."""
     if state not in ("open", "resolved"):
-        raise InvalidStateError(f"state must be open or resolved, not {state!r}")
+        raise InvalidStateError(
+            gettext("state must be open or resolved, not %(state)s"), state=repr(state)
+        )
     with rt.db.read() as session:
         rows = session.execute(
             _VIEW.where(Incident.state == state).order_by(Incident.id.desc()).limit(limit)
@@ -235,7 +240,7 @@ def get(rt: Runtime, incident_id: int) -> IncidentView:
     with rt.db.read() as session:
         row = session.execute(_VIEW.where(Incident.id == incident_id)).first()
     if row is None:
-        raise NotFoundError(f"incident {incident_id} does not exist")
+        raise NotFoundError(gettext("incident %(id)s does not exist"), id=incident_id)
     return IncidentView(*tuple(row))
 
 
@@ -243,7 +248,7 @@ def retry(rt: Runtime, incident_id: int, actor: Actor, retries: int = 1) -> Inci
     """Resolve an open incident by retrying: a failed external task gets `retries` again and
     is fetched by the next worker; an engine error's timer or verb runs again."""
     if not 1 <= retries <= 100:
-        raise InvalidStateError("retries must be 1 to 100")
+        raise InvalidStateError(gettext("retries must be 1 to 100"))
     from gridflow import external_tasks
 
     now = to_ms(rt.clock.now())
@@ -252,9 +257,9 @@ def retry(rt: Runtime, incident_id: int, actor: Actor, retries: int = 1) -> Inci
             select(INCIDENTS).where(INCIDENTS.c.id == incident_id).with_for_update()
         ).first()
         if row is None:
-            raise NotFoundError(f"incident {incident_id} does not exist")
-        if row.state != "open":
-            raise InvalidStateError(f"incident {incident_id} is already {row.state}")
+            raise NotFoundError(gettext("incident %(id)s does not exist"), id=incident_id)
+        if row.state != "open":  # open | resolved
+            raise InvalidStateError(gettext("incident %(id)s is already resolved"), id=incident_id)
         if row.kind == "failed_external_task" and row.system_task_id is not None:
             external_tasks.give_retries(connection, row.system_task_id, retries, now, actor)
         resolve(connection, incident_id, now, actor, "retried")

@@ -745,7 +745,7 @@ def _json_safe(data: Mapping[str, object]) -> dict[str, object]:
 def _instance(connection: Connection, instance_id: int) -> Held:
     row = connection.execute(_HELD_BY_ID, {"instance_id": instance_id}).first()
     if row is None:
-        raise NotFoundError(f"instance {instance_id} does not exist")
+        raise NotFoundError(_("instance %(id)s does not exist"), id=instance_id)
     return held(row)
 
 

@@ -37,6 +37,9 @@ from gridflow.models import Definition, InstanceMigration, to_ms
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 MIGRATIONS = cast(Table, InstanceMigration.__table__)
 
 
@@ -71,13 +74,15 @@ def _versions(rt: Runtime, from_definition_id: int, to_definition_id: int) -> _V
         target = session.get(Definition, to_definition_id)
         if source is None or target is None:
             missing = from_definition_id if source is None else to_definition_id
-            raise NotFoundError(f"definition {missing} does not exist")
+            raise NotFoundError(gettext("definition %(id)s does not exist"), id=missing)
         if source.process_id != target.process_id:
             raise InvalidStateError(
-                f"versions of different processes ({source.process_id}, {target.process_id})"
+                gettext("versions of different processes (%(source)s, %(target)s)"),
+                source=source.process_id,
+                target=target.process_id,
             )
         if source.id == target.id:
-            raise InvalidStateError("choose two different versions")
+            raise InvalidStateError(gettext("choose two different versions"))
         return _Versions(source.process_id, source.id, source.version, target.id, target.version)
 
 
@@ -216,11 +221,13 @@ def _move(rt: Runtime, versions: _Versions, instance_id: int, actor: Actor) -> C
     with rt.db.transaction() as connection:
         row = connection.execute(_HELD, {"instance_id": instance_id}).first()
         if row is None:
-            raise InvalidStateError(f"instance {instance_id} does not exist")
+            raise InvalidStateError(gettext("instance %(id)s does not exist"), id=instance_id)
         instance: Held = held(row)
         if instance.status != "running" or instance.definition_id != versions.from_id:
             raise InvalidStateError(
-                f"instance {instance_id} is not running on version {versions.from_version}"
+                gettext("instance %(id)s is not running on version %(version)s"),
+                id=instance_id,
+                version=versions.from_version,
             )
         items = connection.execute(_OPEN_ITEMS, {"instance_id": instance_id}).all()
         missing = [i.element_id for i in items if i.element_id not in target.links]
@@ -242,7 +249,9 @@ def _move(rt: Runtime, versions: _Versions, instance_id: int, actor: Actor) -> C
             },
         )
         if moved.rowcount != 1:
-            raise ConflictError(f"instance {instance_id} was changed by someone else")
+            raise ConflictError(
+                gettext("instance %(id)s was changed by someone else"), id=instance_id
+            )
         instance.definition_id = versions.to_id
         instance.lock_version += 1
         events: list[dict[str, Any]] = []

@@ -39,6 +39,9 @@ from gridflow.models import Definition, SystemTask, to_ms
 from gridflow.roles import SYSTEM, Actor
 from gridflow.runtime import Deployed, Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 SYSTEM_TASKS = cast(Table, SystemTask.__table__)
 DEFINITIONS = cast(Table, Definition.__table__)
 # States in which a system step still holds its process.
@@ -374,16 +377,26 @@ def cancel(rt: Runtime, instance_id: int, actor: Actor, reason: str) -> None:
     A called process is cancelled through its caller, never on its own."""
     reason = reason.strip()
     if not reason:
-        raise InvalidStateError("say why the instance is cancelled")
+        raise InvalidStateError(gettext("say why the instance is cancelled"))
     with rt.db.transaction() as connection:
         instance = _instance(connection, instance_id)
         if instance.parent_instance_id is not None:
             raise InvalidStateError(
-                f"instance {instance_id} was started by instance {instance.parent_instance_id}'s "
-                "call activity: cancel that instance instead"
+                gettext(
+                    "instance %(id)s was started by instance %(caller)s's call activity: "
+                    "cancel that instance instead"
+                ),
+                id=instance_id,
+                caller=instance.parent_instance_id,
             )
-        if instance.status != "running":
-            raise InvalidStateError(f"instance {instance_id} is {instance.status}, not running")
+        if instance.status == "completed":
+            raise InvalidStateError(
+                gettext("instance %(id)s is completed, not running"), id=instance_id
+            )
+        if instance.status != "running":  # running | completed | cancelled
+            raise InvalidStateError(
+                gettext("instance %(id)s is cancelled, not running"), id=instance_id
+            )
         cancel_tree(rt, connection, instance_id, to_ms(rt.clock.now()), actor, reason)
 
 

@@ -18,6 +18,9 @@ from gridflow.errors import NotFoundError
 from gridflow.models import Definition, DeployRecord, Instance, InstanceMigration
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 CHANNELS = ("cli", "upload", "modeler", "api", "designer")
 _NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 
@@ -53,7 +56,11 @@ class Process:
         for version in self.versions:
             if version.version == number:
                 return version
-        raise NotFoundError(f"process {self.process_id!r} has no version {number}")
+        raise NotFoundError(
+            gettext("process %(process)s has no version %(version)s"),
+            process=repr(self.process_id),
+            version=number,
+        )
 
 
 def processes(rt: Runtime) -> list[Process]:
@@ -107,7 +114,7 @@ def process(rt: Runtime, process_id: str) -> Process:
     for found in processes(rt):
         if found.process_id == process_id:
             return found
-    raise NotFoundError(f"process {process_id!r} is not deployed")
+    raise NotFoundError(gettext("process %(process)s is not deployed"), process=repr(process_id))
 
 
 def bpmn_of(rt: Runtime, definition_id: int) -> tuple[str, bytes]:
@@ -115,7 +122,7 @@ def bpmn_of(rt: Runtime, definition_id: int) -> tuple[str, bytes]:
     with rt.db.read() as session:
         row = session.get(Definition, definition_id)
         if row is None:
-            raise NotFoundError(f"definition {definition_id} does not exist")
+            raise NotFoundError(gettext("definition %(id)s does not exist"), id=definition_id)
         return row.file_name, row.bpmn_xml
 
 

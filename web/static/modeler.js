@@ -636,7 +636,7 @@
       result.dataset.version = String(body.version);
     } else {
       result.className = "alert alert-danger";
-      result.textContent = T.failed;
+      result.textContent = body.text || T.failed;
     }
   }
 

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import catalog, decision_catalog, decisions, definitions, migration, versions
+from gridflow.app import wording
 from gridflow.app.api import deployment_json, designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
 from gridflow.app.content import for_reading
@@ -46,8 +47,8 @@ def _actor() -> str:
 def _process(process_id: str) -> versions.Process:
     try:
         return versions.process(runtime(), process_id)
-    except NotFoundError:
-        abort(404)
+    except NotFoundError as exc:
+        abort(404, wording.refusal(exc))
 
 
 def _version(process: versions.Process, number: int | None) -> versions.Version:
@@ -55,8 +56,8 @@ def _version(process: versions.Process, number: int | None) -> versions.Version:
         return process.latest
     try:
         return process.version(number)
-    except NotFoundError:
-        abort(404)
+    except NotFoundError as exc:
+        abort(404, wording.refusal(exc))
 
 
 def _number(name: str) -> int | None:
@@ -170,7 +171,8 @@ def deploy(process_id: str) -> Response:
     except DefinitionError as exc:
         return _problems(exc.problems)
     except ConflictError as exc:
-        conflict = jsonify({"problems": [], "error": str(exc)})
+        # `text`: the refusal in the page's language, for the modeler to show.
+        conflict = jsonify({"problems": [], "error": str(exc), "text": wording.refusal(exc)})
         conflict.status_code = 409
         return conflict
     body = deployment_json(deployment)
@@ -348,7 +350,7 @@ def migrate(process_id: str) -> str:
         if source.definition_id != target.definition_id:
             candidates = migration.dry_run(rt, source.definition_id, target.definition_id)
     except GridflowError as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return render_template(
         "designer/migrate.html",
         process=found,

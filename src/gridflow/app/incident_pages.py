@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import incidents, system_tasks
+from gridflow.app import wording
 from gridflow.app.auth import load_staff, login_required, runtime
 from gridflow.errors import ConflictError, InvalidStateError, NotFoundError
 
@@ -44,7 +45,7 @@ def retry(incident_id: int) -> Response:
     except NotFoundError:
         abort(404)
     except (InvalidStateError, ConflictError) as exc:
-        flash(str(exc), "warning")
+        flash(wording.refusal(exc), "warning")
     else:
         if done.kind == "failed_external_task":
             flash(_("Retried: the system step goes back to its workers."), "success")
@@ -65,7 +66,7 @@ def cancel(instance_id: int) -> Response:
     except NotFoundError:
         abort(404)
     except (InvalidStateError, ConflictError) as exc:
-        flash(str(exc), "warning")
+        flash(wording.refusal(exc), "warning")
     else:
         flash(_("Instance %(id)s cancelled.", id=instance_id), "success")
     return redirect(request.referrer or url_for("incidents.incident_list"))

@@ -393,7 +393,7 @@ def comment(item_id: int) -> Response:
         )
         flash(_("Comment added."), "success")
     except ForbiddenError as exc:
-        abort(403, wording.refusal(exc))
+        abort(403, wording.refusal(exc, **_item_words(_item_or_404(item_id))))
     except (comments.CommentError, NotFoundError) as exc:
         flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id) + "#comments")
@@ -410,8 +410,10 @@ def consult(item_id: int) -> Response:
             request.form.get("question", ""),
         )
         flash(_("Your question went to the specialists; the link stays with you."), "success")
-    except (consultations.ConsultationError, ConflictError, ForbiddenError) as exc:
+    except consultations.ConsultationError as exc:
         flash(wording.refusal(exc), "danger")
+    except (ConflictError, ForbiddenError) as exc:
+        flash(wording.refusal(exc, **_item_words(_item_or_404(item_id))), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 

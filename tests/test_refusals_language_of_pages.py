@@ -1,0 +1,213 @@
+"""The refusals of the designer, incident, consultation and comment pages are said in the
+reader's language: catalogue texts with their values, translated on the page (and in the API's
+`error.text`) that shows them, English for an English reader."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import STAFF_PASSWORD, force_into_store, item_for, login, token
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gridflow import incidents, users
+from gridflow.instances import start_instance
+from gridflow.models import Consultation
+from gridflow.runtime import Runtime
+
+BREAKER = Path(__file__).parent / "bpmn" / "breakers" / "budget_gate.bpmn"
+CHINESE = {"Accept-Language": "zh-CN"}
+ENGLISH = {"Accept-Language": "en"}
+
+
+def _browser(app: Any, username: str) -> FlaskClient:
+    browser = FlaskClient(app, app.response_class, use_cookies=True)
+    login(browser, username)
+    return browser
+
+
+def _budget_link(rt: Runtime) -> tuple[int, int]:
+    """A planner's link whose gateway reads a budget nobody set (see test_refusals_language)."""
+    force_into_store(rt, "budget_gate", BREAKER.read_bytes(), BREAKER.name)
+    started = start_instance(rt, "budget_gate", {}, business_key="B-1")
+    return started.instance_id, item_for(rt, started.instance_id, "Task_budget").id
+
+
+def _text(page: Any) -> str:
+    return html.unescape(page.text)
+
+
+@pytest.fixture
+def designer(app: Any, rt: Runtime) -> FlaskClient:
+    users.create_user(rt, "designer1", STAFF_PASSWORD, ["designer"])
+    return _browser(app, "designer1")
+
+
+# --- designer ----------------------------------------------------------------------------------
+
+
+def test_a_designer_asking_for_a_process_or_version_that_is_not_deployed_reads_why(
+    designer: FlaskClient,
+) -> None:
+    missing = designer.get("/designer/no_such_process", headers=CHINESE)
+    assert missing.status_code == 404
+    assert "流程 'no_such_process' 尚未部署" in _text(missing)
+    english = designer.get("/designer/no_such_process", headers=ENGLISH)
+    assert "process 'no_such_process' is not deployed" in _text(english)
+    version = designer.get("/designer/lv_residential_connection?version=9", headers=CHINESE)
+    assert version.status_code == 404
+    assert "流程 'lv_residential_connection' 没有版本 9" in _text(version)
+    assert "has no version" not in version.text
+
+
+def test_a_designer_moving_instances_to_the_version_they_are_on_reads_why(
+    designer: FlaskClient,
+) -> None:
+    path = "/designer/lv_residential_connection/migrate?from=1&to=1"
+    page = designer.post(path, data={"instance": "1"}, headers=CHINESE)
+    assert page.status_code == 200
+    assert '<div class="alert alert-danger" role="alert">请选择两个不同的版本</div>' in page.text
+    english = designer.post(path, data={"instance": "1"}, headers=ENGLISH)
+    assert 'role="alert">choose two different versions</div>' in english.text
+
+
+# --- incidents ---------------------------------------------------------------------------------
+
+
+def _incident(app: Any, rt: Runtime) -> int:
+    """An engine error's incident: the planner completes the link without the budget."""
+    _instance_id, item_id = _budget_link(rt)
+    stuck = _browser(app, "planner1").post(f"/work-items/{item_id}/complete", data={"version": 1})
+    assert stuck.status_code == 422
+    [incident] = incidents.listing(rt)
+    return incident.id
+
+
+def test_a_supervisor_retrying_an_incident_already_resolved_reads_why_in_chinese(
+    app: Any, rt: Runtime
+) -> None:
+    incident_id = _incident(app, rt)
+    supervisor = _browser(app, "supervisor1")
+    first = supervisor.post(f"/incidents/{incident_id}/retry", follow_redirects=True)
+    assert first.status_code == 200
+    again = supervisor.post(
+        f"/incidents/{incident_id}/retry", headers=CHINESE, follow_redirects=True
+    )
+    assert f'role="alert">异常事件 {incident_id} 已处理</div>' in again.text
+    english = supervisor.post(
+        f"/incidents/{incident_id}/retry", headers=ENGLISH, follow_redirects=True
+    )
+    assert f'role="alert">incident {incident_id} is already resolved</div>' in english.text
+
+
+def test_an_integration_retrying_a_resolved_incident_reads_why_in_its_language(
+    app: Any, rt: Runtime
+) -> None:
+    incident_id = _incident(app, rt)
+    client = app.test_client()
+    headers = token(client, "supervisor1")
+    assert client.post(f"/api/incidents/{incident_id}/retry", headers=headers).status_code == 200
+    again = client.post(f"/api/incidents/{incident_id}/retry", headers={**headers, **CHINESE})
+    assert again.status_code == 409
+    assert again.json["error"]["message"] == f"incident {incident_id} is already resolved"
+    assert again.json["error"]["text"] == f"异常事件 {incident_id} 已处理"
+    english = client.post(f"/api/incidents/{incident_id}/retry", headers={**headers, **ENGLISH})
+    assert english.json["error"]["text"] == f"incident {incident_id} is already resolved"
+
+
+def test_a_supervisor_cancelling_an_instance_without_a_reason_reads_why(
+    app: Any, rt: Runtime
+) -> None:
+    instance_id, _item_id = _budget_link(rt)
+    supervisor = _browser(app, "supervisor1")
+    page = supervisor.post(
+        f"/instances/{instance_id}/cancel",
+        data={"reason": " "},
+        headers=CHINESE,
+        follow_redirects=True,
+    )
+    assert 'role="alert">请说明撤销该实例的原因</div>' in page.text
+    english = supervisor.post(
+        f"/instances/{instance_id}/cancel",
+        data={"reason": ""},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert 'role="alert">say why the instance is cancelled</div>' in english.text
+
+
+# --- consultations -----------------------------------------------------------------------------
+
+
+def test_a_clerk_consulting_a_role_that_cannot_be_consulted_reads_why(
+    app: Any, rt: Runtime
+) -> None:
+    _instance_id, item_id = _budget_link(rt)
+    planner = _browser(app, "planner1")
+    question = {"role": "auditor", "question": "Is the budget approved?"}
+    page = planner.post(
+        f"/work-items/{item_id}/consult", data=question, headers=CHINESE, follow_redirects=True
+    )
+    assert 'role="alert">&#39;auditor&#39; 不是可以咨询的岗位</div>' in page.text
+    english = planner.post(
+        f"/work-items/{item_id}/consult", data=question, headers=ENGLISH, follow_redirects=True
+    )
+    assert 'role="alert">&#39;auditor&#39; is not a role that can be consulted</div>' in (
+        english.text
+    )
+
+
+def test_a_specialist_answering_a_question_already_answered_reads_who_answered(
+    app: Any, rt: Runtime
+) -> None:
+    _instance_id, item_id = _budget_link(rt)
+    asked = _browser(app, "planner1").post(
+        f"/work-items/{item_id}/consult",
+        data={"role": "metering", "question": "Is a meter in stock?"},
+    )
+    assert asked.status_code == 302
+    with rt.db.read() as session:
+        consultation_id = session.scalars(select(Consultation.id)).one()
+    meter = _browser(app, "meter1")
+    path = f"/consultations/{consultation_id}/answer"
+    assert meter.post(path, data={"answer": "Yes, two"}).status_code == 302
+    again = meter.post(path, data={"answer": "Yes"}, headers=CHINESE, follow_redirects=True)
+    assert 'role="alert">已由 meter1 答复</div>' in again.text
+    english = meter.post(path, data={"answer": "Yes"}, headers=ENGLISH, follow_redirects=True)
+    assert 'role="alert">already answered by meter1</div>' in english.text
+
+
+# --- comments ----------------------------------------------------------------------------------
+
+
+def test_a_clerk_sending_an_empty_comment_reads_why(app: Any, rt: Runtime) -> None:
+    _instance_id, item_id = _budget_link(rt)
+    planner = _browser(app, "planner1")
+    page = planner.post(
+        f"/work-items/{item_id}/comment",
+        data={"body": "  "},
+        headers=CHINESE,
+        follow_redirects=True,
+    )
+    assert 'role="alert">备注不能为空</div>' in page.text
+    english = planner.post(
+        f"/work-items/{item_id}/comment", data={"body": ""}, headers=ENGLISH, follow_redirects=True
+    )
+    assert 'role="alert">a comment needs some text</div>' in english.text
+
+
+def test_a_clerk_sending_an_over_long_comment_reads_the_limit(app: Any, rt: Runtime) -> None:
+    _instance_id, item_id = _budget_link(rt)
+    planner = _browser(app, "planner1")
+    long = {"body": "x" * 4001}
+    page = planner.post(
+        f"/work-items/{item_id}/comment", data=long, headers=CHINESE, follow_redirects=True
+    )
+    assert 'role="alert">备注最多 4000 个字符</div>' in page.text
+    english = planner.post(
+        f"/work-items/{item_id}/comment", data=long, headers=ENGLISH, follow_redirects=True
+    )
+    assert 'role="alert">a comment is at most 4000 characters</div>' in english.text
