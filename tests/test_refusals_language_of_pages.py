@@ -211,3 +211,21 @@ def test_a_clerk_sending_an_over_long_comment_reads_the_limit(app: Any, rt: Runt
         f"/work-items/{item_id}/comment", data=long, headers=ENGLISH, follow_redirects=True
     )
     assert 'role="alert">a comment is at most 4000 characters</div>' in english.text
+
+
+def test_a_clerk_answering_a_question_for_another_role_reads_the_role_in_chinese(
+    app: Any, rt: Runtime
+) -> None:
+    _instance_id, item_id = _budget_link(rt)
+    planner = _browser(app, "planner1")
+    planner.post(
+        f"/work-items/{item_id}/consult",
+        data={"role": "metering", "question": "Is a meter in stock?"},
+    )
+    with rt.db.read() as session:
+        consultation_id = session.scalars(select(Consultation.id)).one()
+    path = f"/consultations/{consultation_id}/answer"
+    page = planner.post(path, data={"answer": "Yes"}, headers=CHINESE, follow_redirects=True)
+    assert 'role="alert">此咨询应由 计量装表 岗位答复</div>' in page.text
+    english = planner.post(path, data={"answer": "Yes"}, headers=ENGLISH, follow_redirects=True)
+    assert 'role="alert">this question is for role &#39;metering&#39;</div>' in english.text

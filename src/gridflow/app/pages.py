@@ -61,7 +61,7 @@ from gridflow.errors import (
 )
 from gridflow.forms import Form
 from gridflow.intake import IntakeProblem
-from gridflow.models import Definition, Instance, WorkItem
+from gridflow.models import Consultation, Definition, Instance, WorkItem
 from gridflow.users import Staff
 
 blueprint = Blueprint("pages", __name__)
@@ -325,10 +325,16 @@ def _item_words(item: WorkItem) -> dict[str, object]:
     """What a refusal names, as the page shows it: the link by its version's label in the
     reader's language, and on a Chinese page the role by its Chinese name."""
     words: dict[str, object] = {"link": label(item.definition_id, item.element_id, item.link_name)}
-    role = runtime().roles.roles.get(item.role)
-    if role is not None and select_locale() == "zh_Hans":
-        words["role"] = role.name_zh
+    words.update(_role_words(item.role))
     return words
+
+
+def _role_words(role_id: str) -> dict[str, object]:
+    """On a Chinese page a refusal names the role by its Chinese name."""
+    role = runtime().roles.roles.get(role_id)
+    if role is not None and select_locale() == "zh_Hans":
+        return {"role": role.name_zh}
+    return {}
 
 
 @blueprint.post("/work-items/<int:item_id>/complete")
@@ -434,7 +440,11 @@ def answer(consultation_id: int) -> Response:
             runtime(), consultation_id, staff().actor, request.form.get("answer", "")
         )
         flash(_("Answer sent."), "success")
-    except (consultations.ConsultationError, ConflictError, ForbiddenError, NotFoundError) as exc:
+    except ForbiddenError as exc:
+        with runtime().db.read() as session:
+            asked = session.get(Consultation, consultation_id)
+        flash(wording.refusal(exc, **_role_words(asked.role if asked else "")), "danger")
+    except (consultations.ConsultationError, ConflictError, NotFoundError) as exc:
         flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.consultation_list"))
 
