@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STAFF_PASSWORD, force_into_store, item_for, login, token
+from conftest import STAFF_PASSWORD, complete, force_into_store, item_for, login, token
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gridflow import incidents, users
+from gridflow import incidents, users, versions
 from gridflow.instances import start_instance
 from gridflow.models import Consultation
 from gridflow.runtime import Runtime
 
 BREAKER = Path(__file__).parent / "bpmn" / "breakers" / "budget_gate.bpmn"
+METER_CHECK = Path(__file__).parent / "designer" / "meter_check.bpmn"
 CHINESE = {"Accept-Language": "zh-CN"}
 ENGLISH = {"Accept-Language": "en"}
 
@@ -72,6 +73,24 @@ def test_a_designer_moving_instances_to_the_version_they_are_on_reads_why(
     assert '<div class="alert alert-danger" role="alert">请选择两个不同的版本</div>' in page.text
     english = designer.post(path, data={"instance": "1"}, headers=ENGLISH)
     assert 'role="alert">choose two different versions</div>' in english.text
+
+
+def test_a_designer_reads_why_an_instance_cannot_move_in_chinese(
+    app: Any, rt: Runtime, designer: FlaskClient
+) -> None:
+    xml = METER_CHECK.read_bytes()
+    versions.deploy_bpmn(rt, xml, "meter_check.bpmn", "designer1", "upload")
+    started = start_instance(rt, "meter_check", {}, business_key="A").instance_id
+    complete(rt, started, "Activity_record")  # now at the on-site check
+    renamed = xml.replace(b"Activity_check", b"Activity_inspect")
+    versions.deploy_bpmn(rt, renamed, "meter_check.bpmn", "designer1", "upload")
+    path = "/designer/meter_check/migrate?from=1&to=2"
+    page = designer.get(path, headers=CHINESE)
+    assert "否: 在办环节 'Activity_check' 在版本 2 中不存在" in _text(page)
+    moved = designer.post(path, data={"instance": str(started)}, headers=CHINESE)
+    assert f"实例 {started}: 在办环节 'Activity_check' 在版本 2 中不存在" in _text(moved)
+    english = designer.get(path, headers=ENGLISH)
+    assert "no: open link 'Activity_check' does not exist in version 2" in _text(english)
 
 
 # --- incidents ---------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from gridflow.definitions.spiff import (
     VariableMapping,
     boundary_catchers,
 )
-from gridflow.errors import ExpressionError, GridflowError
+from gridflow.errors import ExpressionError, GridflowError, Reason
 from gridflow.expressions import compile_expression, compile_script
 from gridflow.texts import _
 from gridflow.working_time import WorkingCalendar
@@ -853,7 +853,12 @@ class Engine:
         for task in workflow.get_tasks(state=TaskState.READY, manual=True):
             element_id = task.task_spec.bpmn_id
             if element_id not in definition.links:
-                reasons.append(f"open link {element_id!r} does not exist in the new version")
+                reasons.append(
+                    Reason(
+                        _("open link %(link)s does not exist in the new version"),
+                        link=repr(element_id),
+                    )
+                )
         if reasons:
             raise MigrationRefused(reasons)
         timers = {
@@ -873,7 +878,10 @@ class Engine:
                     continue
                 if subprocess_diff is None:
                     reasons.append(
-                        f"subprocess {subprocess.spec.name!r} does not exist in the new version"
+                        Reason(
+                            _("subprocess %(name)s does not exist in the new version"),
+                            name=repr(subprocess.spec.name),
+                        )
                     )
                     continue
                 migrate_workflow(
@@ -884,7 +892,12 @@ class Engine:
             task_specs = task.workflow.spec.task_specs
             if task_specs.get(task.task_spec.name) is not task.task_spec:
                 name = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
-                reasons.append(f"step {name!r}, already reached, does not exist in the new version")
+                reasons.append(
+                    Reason(
+                        _("step %(name)s, already reached, does not exist in the new version"),
+                        name=repr(name),
+                    )
+                )
         if reasons:
             raise MigrationRefused(sorted(set(reasons)))
         for task in workflow.get_tasks(state=TaskState.WAITING):

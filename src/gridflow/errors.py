@@ -18,6 +18,22 @@ class GridflowError(Exception):
         super().__init__(message % params if params else message)
 
 
+class Reason(str):
+    """One of several reasons given as text (a migration's: why an instance cannot move): it is
+    its English sentence wherever text is used (logs, the command line, equality), and keeps its
+    catalogue text and values so that a page says it in the reader's language
+    (`gridflow.texts.refusal`)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, /, **params: object) -> Reason:
+        reason = super().__new__(cls, template % params if params else template)
+        reason.template = template
+        reason.params = params
+        return reason
+
+
 class ExpressionError(GridflowError):
     """An expression or script that the safe evaluator refuses or cannot evaluate."""
 

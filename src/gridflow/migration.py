@@ -21,7 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 
 from gridflow.engine import EngineError, MigrationRefused
-from gridflow.errors import ConflictError, InvalidStateError, NotFoundError
+from gridflow.errors import ConflictError, InvalidStateError, NotFoundError, Reason
 from gridflow.instances import (
     HELD_COLUMNS,
     INSTANCES,
@@ -154,8 +154,8 @@ def dry_run(
     result = []
     for row in rows:
         open_links = tuple(links.get(row.id, []))
-        reasons = [
-            f"open link {element_id!r} does not exist in version {versions.to_version}"
+        reasons: list[str] = [
+            _missing_link(element_id, versions.to_version)
             for element_id in open_links
             if element_id not in target.links
         ]
@@ -170,9 +170,19 @@ def dry_run(
     return result
 
 
+def _missing_link(element_id: str, version: int) -> Reason:
+    return Reason(
+        gettext("open link %(link)s does not exist in version %(version)s"),
+        link=repr(element_id),
+        version=version,
+    )
+
+
 def _reasons(exc: Exception) -> list[str]:
     if isinstance(exc, MigrationRefused):
         return list(exc.reasons)
+    if isinstance(exc, ConflictError | InvalidStateError):
+        return [Reason(exc.template, **exc.params)]
     return [str(exc)]
 
 
@@ -233,10 +243,7 @@ def _move(rt: Runtime, versions: _Versions, instance_id: int, actor: Actor) -> C
         missing = [i.element_id for i in items if i.element_id not in target.links]
         if missing:
             raise MigrationRefused(
-                [
-                    f"open link {element_id!r} does not exist in version {versions.to_version}"
-                    for element_id in missing
-                ]
+                [_missing_link(element_id, versions.to_version) for element_id in missing]
             )
         run = rt.engine.migrate(rt.engine.restore(source, instance.document), target)
         moved = connection.execute(

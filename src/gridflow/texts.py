@@ -35,10 +35,11 @@ def translate(text: str, locale: str | None, **values: object) -> str:
     return found % values if values else found
 
 
-def refusal(exc: BaseException, locale: str | None, **shown: object) -> str:
-    """Why a verb was refused, in `locale`: a gridflow error's catalogue text with its values
-    (`shown` replaces a value with the words the page uses, e.g. a link's name in the reader's
-    language); any other exception, or a text the catalogue does not have, as it was raised."""
+def refusal(exc: BaseException | str, locale: str | None, **shown: object) -> str:
+    """Why a verb was refused, in `locale`: a gridflow error's (or `errors.Reason`'s) catalogue
+    text with its values (`shown` replaces a value with the words the page uses, e.g. a link's
+    name in the reader's language); any other exception or text, or a text the catalogue does
+    not have, as it was raised."""
     template = getattr(exc, "template", None)
     params = getattr(exc, "params", None)
     if not isinstance(template, str) or not template or not isinstance(params, dict):

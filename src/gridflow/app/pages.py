@@ -596,6 +596,11 @@ def register_filters(app: Flask) -> None:
             moment = parsed
         return runtime().calendar.to_local(moment).strftime("%Y-%m-%d %H:%M")
 
+    @app.template_filter("refusal")
+    def refusal(reason: str) -> str:
+        """A reason (`errors.Reason`) in the page's language; plain text as it is."""
+        return wording.refusal(reason)
+
     @app.template_filter("duration")
     def duration(delta: timedelta | float | None) -> str:
         if delta is None:

@@ -234,7 +234,7 @@ def intake_messages_both(problems: Mapping[str, IntakeProblem]) -> dict[str, dic
     return both
 
 
-def refusal(exc: BaseException, **shown: object) -> str:
+def refusal(exc: BaseException | str, **shown: object) -> str:
     """Why a verb was refused, in the page's language (gridflow.texts.refusal); `shown`
     replaces a value with the page's words for it (a link's name in the reader's language)."""
     return texts.refusal(exc, select_locale(), **shown)
