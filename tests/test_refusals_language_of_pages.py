@@ -62,6 +62,11 @@ def test_a_designer_asking_for_a_process_or_version_that_is_not_deployed_reads_w
     assert version.status_code == 404
     assert "流程 'lv_residential_connection' 没有版本 9" in _text(version)
     assert "has no version" not in version.text
+    decision = designer.get("/designer/decisions/no_such_table", headers=CHINESE)
+    assert decision.status_code == 404
+    assert "决策 'no_such_table' 尚未部署" in _text(decision)
+    english = designer.get("/designer/decisions/no_such_table", headers=ENGLISH)
+    assert "decision 'no_such_table' is not deployed" in _text(english)
 
 
 def test_a_designer_moving_instances_to_the_version_they_are_on_reads_why(

@@ -35,6 +35,9 @@ from gridflow.definitions.decision_task import DecisionRef
 from gridflow.errors import DefinitionError, NotFoundError, Problem
 from gridflow.models import DecisionBinding, DecisionDefinition, DecisionDeployRecord, Definition
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 
 @dataclass(frozen=True)
 class DecisionDeployment:
@@ -282,7 +285,11 @@ class DecisionEntry:
         for version in self.versions:
             if version.version == number:
                 return version
-        raise NotFoundError(f"decision {self.decision_id!r} has no version {number}")
+        raise NotFoundError(
+            gettext("decision %(decision)s has no version %(version)s"),
+            decision=repr(self.decision_id),
+            version=number,
+        )
 
 
 def catalog(db: Database) -> list[DecisionEntry]:
@@ -322,7 +329,9 @@ def entry(db: Database, decision_id: str) -> DecisionEntry:
     for found in catalog(db):
         if found.decision_id == decision_id:
             return found
-    raise NotFoundError(f"decision {decision_id!r} is not deployed")
+    raise NotFoundError(
+        gettext("decision %(decision)s is not deployed"), decision=repr(decision_id)
+    )
 
 
 def dmn_of(db: Database, row_id: int) -> tuple[str, bytes]:

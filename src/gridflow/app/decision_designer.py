@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, make_response, render_template, req
 from werkzeug.wrappers import Response
 
 from gridflow import decision_catalog, versions
+from gridflow.app import wording
 from gridflow.app.api import designer_upload, problem_json
 from gridflow.app.auth import load_staff, runtime
 from gridflow.app.content import for_reading
@@ -22,8 +23,8 @@ blueprint = Blueprint("decisions", __name__, url_prefix="/designer/decisions")
 def _entry(decision_id: str) -> DecisionEntry:
     try:
         return decision_catalog.entry(runtime().db, decision_id)
-    except NotFoundError:
-        abort(404)
+    except NotFoundError as exc:
+        abort(404, wording.refusal(exc))
 
 
 def _version(entry: DecisionEntry) -> DecisionVersion:
@@ -34,8 +35,8 @@ def _version(entry: DecisionEntry) -> DecisionVersion:
         abort(404)
     try:
         return entry.version(int(raw))
-    except NotFoundError:
-        abort(404)
+    except NotFoundError as exc:
+        abort(404, wording.refusal(exc))
 
 
 @blueprint.get("/<decision_id>")
@@ -48,8 +49,8 @@ def decision(decision_id: str) -> str:
 def download(decision_id: str, number: int) -> Response:
     try:
         version = _entry(decision_id).version(number)
-    except NotFoundError:
-        abort(404)
+    except NotFoundError as exc:
+        abort(404, wording.refusal(exc))
     file_name, xml = decision_catalog.dmn_of(runtime().db, version.row_id)
     if request.args.get("labels") == "reader":  # to draw, in the page's language
         response = make_response(for_reading(xml))
