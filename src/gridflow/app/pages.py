@@ -663,7 +663,16 @@ def register_filters(app: Flask) -> None:
 
     @app.errorhandler(GridflowError)
     def gridflow_error(exc: GridflowError) -> tuple[str, int]:
-        return render_template("error.html", message=str(exc), code=400), 400
+        # A refusal no page caught itself: said in the reader's language, with the status
+        # the API gives it.
+        code = 400
+        if isinstance(exc, ForbiddenError):
+            code = 403
+        elif isinstance(exc, NotFoundError):
+            code = 404
+        elif isinstance(exc, ConflictError | InvalidStateError):
+            code = 409
+        return render_template("error.html", message=wording.refusal(exc), code=code), code
 
     for code in (400, 403, 404, 405, 413, 429, 500):
 
