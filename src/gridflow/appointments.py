@@ -45,6 +45,9 @@ from gridflow.pool import AREAS, Need, Person, load_people
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 APPOINTMENTS = cast(Table, Appointment.__table__)
 WORK_ITEMS = cast(Table, WorkItem.__table__)
 SLOT = timedelta(hours=1)
@@ -137,7 +140,7 @@ def site_visit(rt: Runtime, work_item_id: int) -> str | None:
             select(WorkItem.definition_id, WorkItem.element_id).where(WorkItem.id == work_item_id)
         ).first()
     if row is None:
-        raise NotFoundError(f"work item {work_item_id} does not exist")
+        raise NotFoundError(gettext("work item %(id)s does not exist"), id=work_item_id)
     link = rt.definition(row.definition_id).links.get(row.element_id)
     return link.site_visit if link is not None else None
 
@@ -159,13 +162,13 @@ def _visit(rt: Runtime, connection: Connection, work_item_id: int) -> _Visit:
         .where(WorkItem.id == work_item_id)
     ).first()
     if row is None:
-        raise NotFoundError(f"work item {work_item_id} does not exist")
+        raise NotFoundError(gettext("work item %(id)s does not exist"), id=work_item_id)
     link = rt.definition(row.definition_id).links.get(row.element_id)
     if link is None or link.site_visit is None:
-        raise AppointmentError("this link is not a site visit: nothing to book")
+        raise AppointmentError(gettext("this link is not a site visit: nothing to book"))
     variables = row.variables or {}
     if link.site_visit == "repair" and variables.get("priority") == "emergency":
-        raise AppointmentError("an emergency repair is not booked: the crew comes at once")
+        raise AppointmentError(gettext("an emergency repair is not booked: the crew comes at once"))
     area = variables.get("area")
     if not isinstance(area, str) or area not in AREAS:
         # A called process (meter installation) has its caller's area.
@@ -274,13 +277,13 @@ def free_slots(rt: Runtime, work_item_id: int, *, days: int = 7) -> list[Slot]:
     """The slots a visit for this link can be booked in, from `LEAD` after now for `days`
     calendar days, each with who could come."""
     if not 1 <= days <= MAX_DAYS:
-        raise AppointmentError(f"days must be 1 to {MAX_DAYS}")
+        raise AppointmentError(gettext("days must be 1 to %(max)s"), max=MAX_DAYS)
     now = rt.clock.now()
     since = now + LEAD
     with rt.db.snapshot() as connection:
         visit = _visit(rt, connection, work_item_id)
         if visit.state not in OPEN:
-            raise AppointmentError("this link is no longer open")
+            raise AppointmentError(gettext("this link is no longer open"))
         starts = _slot_starts(rt, since, days)
         if not starts:
             return []
@@ -310,19 +313,21 @@ def book(
     is moved (the old one cancelled). ConflictError when nobody qualified is free then any
     more (someone else booked the slot first)."""
     if starts_at.tzinfo is None:
-        raise AppointmentError("the slot needs a time with a time zone")
+        raise AppointmentError(gettext("the slot needs a time with a time zone"))
     now = to_ms(rt.clock.now())
     start = to_ms(starts_at)
     with rt.db.snapshot() as connection:
         visit = _visit(rt, connection, work_item_id)
     if visit.state not in OPEN:
-        raise AppointmentError("this link is no longer open")
+        raise AppointmentError(gettext("this link is no longer open"))
     if start < now + LEAD:
-        raise AppointmentError("a visit is booked at least two hours ahead")
+        raise AppointmentError(gettext("a visit is booked at least two hours ahead"))
     if start > now + timedelta(days=MAX_DAYS + 1):
-        raise AppointmentError(f"a visit is booked at most {MAX_DAYS} days ahead")
+        raise AppointmentError(
+            gettext("a visit is booked at most %(max)s days ahead"), max=MAX_DAYS
+        )
     if start not in _slot_starts(rt, start, 0):
-        raise AppointmentError("that is not the start of a slot on a working day")
+        raise AppointmentError(gettext("that is not the start of a slot on a working day"))
     end = start + SLOT
     try:
         with rt.db.transaction() as connection:
@@ -332,7 +337,7 @@ def book(
             if username is not None:
                 who = [u for u in who if u == username]
             if not who:
-                raise ConflictError("that slot is no longer free: choose another")
+                raise ConflictError(gettext("that slot is no longer free: choose another"))
             moved_from = connection.execute(
                 update(APPOINTMENTS)
                 .where(
@@ -366,10 +371,10 @@ def book(
                     .values(due_at=end, lock_version=visit.lock_version + 1)
                 )
                 if moved.rowcount != 1:
-                    raise ConflictError("the link changed meanwhile: try again")
+                    raise ConflictError(gettext("the link changed meanwhile: try again"))
             _tell_customer(rt, connection, visit.instance_id, appointment_id, start, moved_from > 0)
     except IntegrityError as exc:
-        raise ConflictError("that slot is no longer free: choose another") from exc
+        raise ConflictError(gettext("that slot is no longer free: choose another")) from exc
     return _get(rt, appointment_id)
 
 
@@ -404,8 +409,16 @@ def _get(rt: Runtime, appointment_id: int) -> Booking:
             select(APPOINTMENTS).where(APPOINTMENTS.c.id == appointment_id)
         ).first()
     if row is None:
-        raise NotFoundError(f"appointment {appointment_id} does not exist")
+        raise NotFoundError(gettext("appointment %(id)s does not exist"), id=appointment_id)
     return _booking(row)
+
+
+# A visit no longer booked, one sentence per state (the state is a code, not words).
+_RECORDED_ALREADY = {
+    "cancelled": gettext("this visit is cancelled already"),
+    "kept": gettext("this visit is kept already"),
+    "missed": gettext("this visit is missed already"),
+}
 
 
 def _record(
@@ -414,9 +427,12 @@ def _record(
     now = to_ms(rt.clock.now())
     current = _get(rt, appointment_id)
     if current.state != "booked":
-        raise AppointmentError(f"this visit is {current.state} already")
+        already = _RECORDED_ALREADY.get(current.state, "this visit is %(state)s already")
+        raise AppointmentError(already, state=current.state)
     if after and now < current.starts_at:
-        raise AppointmentError("a visit is recorded as kept or missed once its slot has begun")
+        raise AppointmentError(
+            gettext("a visit is recorded as kept or missed once its slot has begun")
+        )
     with rt.db.transaction() as connection:
         done = connection.execute(
             update(APPOINTMENTS)
@@ -424,7 +440,7 @@ def _record(
             .values(**values, recorded_by=actor.username, recorded_at=now)
         )
         if done.rowcount != 1:
-            raise ConflictError("someone else recorded this visit first")
+            raise ConflictError(gettext("someone else recorded this visit first"))
     return _get(rt, appointment_id)
 
 
@@ -440,9 +456,9 @@ def record_missed(
     person came late or not at all ("staff", counted against the booked person). The link can
     be booked again."""
     if missed_by not in MISSED_BY:
-        raise AppointmentError("missed_by must be customer or staff")
+        raise AppointmentError(gettext("missed_by must be customer or staff"))
     if "\x00" in note or len(note) > 500:
-        raise AppointmentError("the note must be at most 500 characters, without NUL")
+        raise AppointmentError(gettext("the note must be at most 500 characters, without NUL"))
     return _record(
         rt,
         appointment_id,

@@ -31,6 +31,9 @@ from gridflow.models import TaskEvent, WorkItem
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 ARRIVED = "arrived"
 RESTORED = "restored"
 MARKS = (ARRIVED, RESTORED)
@@ -41,9 +44,9 @@ class FieldWorkError(InvalidStateError):
     link), `visit` (no supply to restore on a site visit), `arrive_first` (restoring or
     completing before the arrival is recorded)."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, /, **params: object):
         self.reason = reason
-        super().__init__(message)
+        super().__init__(message, **params)
 
 
 @dataclass(frozen=True)
@@ -127,17 +130,21 @@ def _field_kind(rt: Runtime, work_item_id: int) -> tuple[WorkItem, str]:
     with rt.db.read() as session:
         item = session.get(WorkItem, work_item_id)
     if item is None:
-        raise NotFoundError(f"work item {work_item_id} does not exist")
+        raise NotFoundError(gettext("work item %(id)s does not exist"), id=work_item_id)
     kind = kind_of(rt, item)
     if kind is None:
-        raise FieldWorkError("not_field", f"{item.link_name} is not work on site")
+        raise FieldWorkError(
+            "not_field", gettext("%(link)s is not work on site"), link=item.link_name
+        )
     return item, kind
 
 
 def _record(rt: Runtime, work_item_id: int, actor: Actor, lifecycle: str) -> FieldMark:
     _, kind = _field_kind(rt, work_item_id)
     if lifecycle == RESTORED and kind != "repair":
-        raise FieldWorkError("visit", "only a repair restores supply; this link is a site visit")
+        raise FieldWorkError(
+            "visit", gettext("only a repair restores supply; this link is a site visit")
+        )
     recorded: list[FieldMark] = []
 
     def record(connection: Connection, item: WorkItem, now: datetime) -> list[dict[str, Any]]:
@@ -148,7 +155,9 @@ def _record(rt: Runtime, work_item_id: int, actor: Actor, lifecycle: str) -> Fie
             return []
         if lifecycle == RESTORED and state.arrived is None:
             raise FieldWorkError(
-                "arrive_first", f"{item.link_name}: record the arrival on site first"
+                "arrive_first",
+                gettext("%(link)s: record the arrival on site first"),
+                link=item.link_name,
             )
         recorded.append(
             FieldMark(lifecycle, now, actor.username, item.id, item.link_name, item.element_id)
@@ -182,5 +191,9 @@ def complete(
     with rt.db.snapshot() as connection:
         state = _state(connection, item, kind)
     if state.arrived is None:
-        raise FieldWorkError("arrive_first", f"{item.link_name}: record the arrival on site first")
+        raise FieldWorkError(
+            "arrive_first",
+            gettext("%(link)s: record the arrival on site first"),
+            link=item.link_name,
+        )
     return work_items.complete(rt, work_item_id, actor, form, expected_version=expected_version)

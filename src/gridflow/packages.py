@@ -44,6 +44,9 @@ from gridflow.rules import _LineLoader
 from gridflow.rules import read as read_text
 from gridflow.runtime import Runtime, processes_dir
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 PACKAGES_FILE = "packages.yaml"
 OFFERS = cast(Table, PackageOffer.__table__)
 # What an offer's condition may read: the demand's data.
@@ -344,6 +347,13 @@ def _offer(row: Any, book: Catalogue) -> Offer:  # noqa: ANN401 - a package_offe
     )
 
 
+# An offer no longer open, one sentence per state (the state is a code, not words).
+_ANSWERED_ALREADY = {
+    "accepted": gettext("this offer was accepted already"),
+    "declined": gettext("this offer was declined already"),
+}
+
+
 def answer(rt: Runtime, offer_id: int, accept: bool, actor: Actor) -> Offer:
     """The customer's answer (recorded by them, or by staff for them). Accepting starts the
     package's processes in the offer's demand, with the demand's data, in one transaction."""
@@ -352,9 +362,10 @@ def answer(rt: Runtime, offer_id: int, accept: bool, actor: Actor) -> Offer:
     with rt.db.transaction() as connection:
         row = connection.execute(select(OFFERS).where(OFFERS.c.id == offer_id)).first()
         if row is None or row.package_id not in book.packages:
-            raise NotFoundError(f"offer {offer_id} does not exist")
+            raise NotFoundError(gettext("offer %(id)s does not exist"), id=offer_id)
         if row.state != "offered":
-            raise AlreadyAnswered(f"this offer was {row.state} already")
+            answered = _ANSWERED_ALREADY.get(row.state, "this offer was %(state)s already")
+            raise AlreadyAnswered(answered, state=row.state)
         started: list[int] = []
         if accept:
             demand = connection.execute(select(Demand).where(Demand.id == row.demand_id)).one()
@@ -382,6 +393,6 @@ def answer(rt: Runtime, offer_id: int, accept: bool, actor: Actor) -> Offer:
             )
         )
         if done.rowcount != 1:
-            raise AlreadyAnswered("this offer was answered meanwhile")
+            raise AlreadyAnswered(gettext("this offer was answered meanwhile"))
     found = [o for o in offers_for(rt, row.demand_id, book) if o.id == offer_id]
     return found[0]

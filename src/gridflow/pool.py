@@ -33,6 +33,9 @@ from gridflow.models import (
 from gridflow.roles import RoleBook
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 AREAS = ("urban", "rural", "remote")
 MAX_LOAD = 20
 WEEK_MINUTES = 7 * 24 * 60
@@ -460,7 +463,7 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 def _profile(session: Any, username: str) -> StaffProfile:  # noqa: ANN401 - an ORM session
     profile = session.scalar(select(StaffProfile).where(StaffProfile.username == username))
     if profile is None:
-        raise NotFoundError(f"{username!r} has no pool profile")
+        raise NotFoundError(gettext("%(who)s has no pool profile"), who=repr(username))
     return profile
 
 
@@ -476,16 +479,24 @@ def save_profile(
     """Create or change a person's profile (and, with `skills`, replace their skills)."""
     username = username.strip()
     if not username:
-        raise PoolError("user name is required")
+        raise PoolError(gettext("user name is required"))
     known_departments = {r.department.id for r in rt.roles.roles.values()}
     if department not in known_departments:
         raise PoolError(
-            f"department {department!r} is unknown; known: {', '.join(sorted(known_departments))}"
+            gettext("department %(department)s is unknown; known: %(known)s"),
+            department=repr(department),
+            known=", ".join(sorted(known_departments)),
         )
     if area not in AREAS:
-        raise PoolError(f"area {area!r} is not one of: {', '.join(AREAS)}")
+        raise PoolError(
+            gettext("area %(area)s is not one of: %(areas)s"),
+            area=repr(area),
+            areas=", ".join(AREAS),
+        )
     if not isinstance(max_load, int) or not 1 <= max_load <= MAX_LOAD:
-        raise PoolError(f"maximum load must be a whole number from 1 to {MAX_LOAD}")
+        raise PoolError(
+            gettext("maximum load must be a whole number from 1 to %(max)s"), max=MAX_LOAD
+        )
     parsed = None
     if skills is not None:
         try:
@@ -509,7 +520,7 @@ def save_profile(
 def parse_clock(text: str) -> int:
     match = _CLOCK.match(text.strip())
     if match is None:
-        raise PoolError(f"time {text!r} must be HH:MM (00:00 to 23:59)")
+        raise PoolError(gettext("time %(time)s must be HH:MM (00:00 to 23:59)"), time=repr(text))
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
@@ -523,7 +534,7 @@ def add_shift(
     midnight. `offset_minutes` is the UTC offset of the times given (0: they are UTC; the pool
     page gives local times, see `local_offset`)."""
     if weekday not in range(7):
-        raise PoolError("weekday must be 0 (Monday) to 6 (Sunday)")
+        raise PoolError(gettext("weekday must be 0 (Monday) to 6 (Sunday)"))
     begin, finish = parse_clock(start), parse_clock(end)
     minutes = finish - begin if finish > begin else finish + 1440 - begin
     weekday, begin = divmod((weekday * 1440 + begin - offset_minutes) % WEEK_MINUTES, 1440)
@@ -550,9 +561,9 @@ def add_leave(
     rt: Runtime, username: str, starts_at: datetime, ends_at: datetime, reason: str = ""
 ) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise PoolError("leave needs times with a time zone")
+        raise PoolError(gettext("leave needs times with a time zone"))
     if ends_at <= starts_at:
-        raise PoolError("leave must end after it starts")
+        raise PoolError(gettext("leave must end after it starts"))
     with rt.db.write() as session:
         profile = _profile(session, username)
         session.add(
@@ -574,11 +585,18 @@ def save_equipment(rt: Runtime, code: str, kind: str, area: str, *, available: b
     """Create or change a piece of equipment (a vehicle, a test instrument, meter stock)."""
     code = code.strip()
     if not code or len(code) > 40:
-        raise PoolError("equipment code is required (at most 40 characters)")
+        raise PoolError(gettext("equipment code is required (at most 40 characters)"))
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", kind):
-        raise PoolError(f"equipment type {kind!r} must be a lower-case name such as vehicle")
+        raise PoolError(
+            gettext("equipment type %(type)s must be a lower-case name such as vehicle"),
+            type=repr(kind),
+        )
     if area not in AREAS:
-        raise PoolError(f"area {area!r} is not one of: {', '.join(AREAS)}")
+        raise PoolError(
+            gettext("area %(area)s is not one of: %(areas)s"),
+            area=repr(area),
+            areas=", ".join(AREAS),
+        )
     with rt.db.write() as session:
         row = session.scalar(select(Equipment).where(Equipment.code == code))
         if row is None:

@@ -59,6 +59,9 @@ from gridflow.models import (
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
+
 RATINGS = cast(Table, Rating.__table__)
 RATING_VISITS = cast(Table, RatingVisit.__table__)
 MAX_COMMENT = 2000
@@ -131,7 +134,7 @@ class RatingComment:
 def _demand_state(connection: Connection, demand_id: int) -> tuple[str, list[str]]:
     reference = connection.scalar(select(Demand.reference).where(Demand.id == demand_id))
     if reference is None:
-        raise NotFoundError(f"demand {demand_id} does not exist")
+        raise NotFoundError(gettext("demand %(id)s does not exist"), id=demand_id)
     states = list(
         connection.scalars(
             select(Instance.status).where(
@@ -176,27 +179,31 @@ def rate(
     """Take the customer's rating of a finished demand (once); a low one raises a return
     visit through the linkage rules."""
     if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
-        raise RatingError("stars must be a whole number from 1 to 5")
+        raise RatingError(gettext("stars must be a whole number from 1 to 5"))
     if not isinstance(comment, str) or len(comment) > MAX_COMMENT or "\x00" in comment:
-        raise RatingError(f"the comment must be text of at most {MAX_COMMENT} characters")
+        raise RatingError(
+            gettext("the comment must be text of at most %(max)s characters"), max=MAX_COMMENT
+        )
     earlier = rating_of(rt, demand_id)
     if earlier is not None:
         _post(rt, demand_id, earlier.stars)  # finish what a crash may have left undone
-        raise ConflictError("this demand has been rated already")
+        raise ConflictError(gettext("this demand has been rated already"))
     allowed = {visit.work_item_id for visit in visits_to_rate(rt, demand_id)}
     visits: dict[int, bool] = {}
     for work_item_id, on_time in visits_on_time.items():
         if work_item_id not in allowed:
-            raise RatingError(f"link {work_item_id} is not a site visit of this demand")
+            raise RatingError(
+                gettext("link %(id)s is not a site visit of this demand"), id=work_item_id
+            )
         if not isinstance(on_time, bool):
-            raise RatingError("whether a visit was on time is yes or no")
+            raise RatingError(gettext("whether a visit was on time is yes or no"))
         visits[work_item_id] = on_time
     now = to_ms(rt.clock.now())
     try:
         with rt.db.transaction() as connection:
             reference, states = _demand_state(connection, demand_id)
             if not states or "running" in states or "completed" not in states:
-                raise RatingError("a demand is rated once it is finished")
+                raise RatingError(gettext("a demand is rated once it is finished"))
             local = rt.calendar.local_date(now)
             rating_id = connection.execute(
                 RATINGS.insert().returning(RATINGS.c.id),
@@ -221,7 +228,7 @@ def rate(
         earlier = rating_of(rt, demand_id)
         if earlier is not None:
             _post(rt, demand_id, earlier.stars)  # finish what a crash may have left undone
-        raise ConflictError("this demand has been rated already") from exc
+        raise ConflictError(gettext("this demand has been rated already")) from exc
     _post(rt, demand_id, stars, reference)
     found = rating_of(rt, demand_id)
     assert found is not None

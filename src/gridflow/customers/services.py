@@ -18,7 +18,16 @@ from gridflow.runtime import Runtime
 
 
 class ServiceError(GridflowError):
-    """A booking or rating refused; the message says why."""
+    """A booking or rating refused; the message says why. It keeps the refusal's catalogue
+    text and values, so the portal says it in the customer's language (texts.refusal)."""
+
+    @classmethod
+    def of(cls, exc: GridflowError) -> ServiceError:
+        """The portal's refusal for an engine's: the same English sentence, the same catalogue
+        text and values."""
+        refused = cls(str(exc))
+        refused.template, refused.params = exc.template, dict(exc.params)
+        return refused
 
 
 def visit_link(rt: Runtime, demand_id: int, work_item_id: int) -> bool:
@@ -54,7 +63,7 @@ def book(
     try:
         return appointments.book(rt, work_item_id, starts_at, actor)
     except GridflowError as exc:
-        raise ServiceError(str(exc)) from exc
+        raise ServiceError.of(exc) from exc
 
 
 def rating_of(rt: Runtime, demand_id: int) -> ratings.RatingView | None:
@@ -78,4 +87,4 @@ def rate(
     except GridflowError as exc:
         if isinstance(exc, NotFoundError):
             raise
-        raise ServiceError(str(exc)) from exc
+        raise ServiceError.of(exc) from exc
