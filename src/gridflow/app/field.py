@@ -129,7 +129,7 @@ def _refusal(exc: field_work.FieldWorkError) -> str:
         return _("A site visit restores no supply: record the arrival, then complete.")
     if exc.reason == "arrive_first":
         return _("Record the arrival on site first.")
-    return str(exc)
+    return wording.refusal(exc)
 
 
 def _local(moment: Any) -> str:  # noqa: ANN401 - a datetime, shown as the pages show it

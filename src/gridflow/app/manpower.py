@@ -14,8 +14,12 @@ from werkzeug.wrappers import Response
 from gridflow import dispatch, pool, team, work_items
 from gridflow.app import wording
 from gridflow.app.auth import load_staff, runtime
+from gridflow.app.pages import item_words
 from gridflow.errors import ConflictError, ForbiddenError, InvalidStateError, NotFoundError
 from gridflow.models import StaffLeave, StaffProfile, StaffShift, WorkItem
+
+# `gettext` only marks a refusal for the catalogue; the page translates it (texts.refusal).
+from gridflow.texts import _ as gettext
 from gridflow.users import Staff
 
 blueprint = Blueprint("manpower", __name__)
@@ -122,7 +126,7 @@ def save_profile() -> Response:
         )
         flash(_("Profile saved."), "success")
     except pool.PoolError as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return _back()
 
 
@@ -140,7 +144,7 @@ def add_shift() -> Response:
         )
         flash(_("Shift added."), "success")
     except (pool.PoolError, NotFoundError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return _back()
 
 
@@ -161,7 +165,7 @@ def add_leave() -> Response:
         pool.add_leave(rt, form.get("username", ""), starts, ends, form.get("reason", ""))
         flash(_("Leave recorded."), "success")
     except (pool.PoolError, NotFoundError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return _back()
 
 
@@ -185,7 +189,7 @@ def save_equipment() -> Response:
         )
         flash(_("Equipment saved."), "success")
     except pool.PoolError as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return _back()
 
 
@@ -201,7 +205,9 @@ def _local_time(raw: str) -> datetime:
     try:
         naive = datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise pool.PoolError(f"time {raw!r} must be a date and time") from exc
+        raise pool.PoolError(
+            gettext("time %(time)s must be a date and time"), time=repr(raw)
+        ) from exc
     zone = runtime().calendar.to_local(datetime.now(UTC)).tzinfo
     return naive.replace(tzinfo=zone).astimezone(UTC)
 
@@ -251,7 +257,7 @@ def hand_over(item_id: int) -> Response:
         flash(_("“%(link)s” handed over to %(who)s.", link=item.link_name, who=to), "success")
         return redirect(url_for("pages.queue", scope="mine"))
     except (ConflictError, ForbiddenError, InvalidStateError, NotFoundError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc, **item_words(item)), "danger")
     return redirect(url_for("manpower.find_help", item_id=item_id))
 
 
@@ -265,7 +271,7 @@ def add_helper(item_id: int) -> Response:
         )
         flash(_("%(who)s now helps on “%(link)s”.", who=helper, link=item.link_name), "success")
     except (ConflictError, ForbiddenError, InvalidStateError, NotFoundError) as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc, **item_words(item)), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 

@@ -251,7 +251,7 @@ def _act(item_id: int, action: str) -> Response:
     except ConflictError as exc:
         flash(_conflict_text(exc, item), "warning")
     except (InvalidStateError, ForbiddenError) as exc:
-        flash(wording.refusal(exc, **_item_words(item)), "danger")
+        flash(wording.refusal(exc, **item_words(item)), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 
@@ -317,11 +317,11 @@ def _conflict_text(exc: ConflictError, item: WorkItem) -> str:
     return _(
         "Someone else got there first: %(reason)s. Nothing you entered was saved "
         "here; it is still in the form below.",
-        reason=wording.refusal(exc, **_item_words(item)),
+        reason=wording.refusal(exc, **item_words(item)),
     )
 
 
-def _item_words(item: WorkItem) -> dict[str, object]:
+def item_words(item: WorkItem) -> dict[str, object]:
     """What a refusal names, as the page shows it: the link by its version's label in the
     reader's language, and on a Chinese page the role by its Chinese name."""
     words: dict[str, object] = {"link": label(item.definition_id, item.element_id, item.link_name)}
@@ -362,7 +362,7 @@ def complete(item_id: int) -> Response:
             now, values=values, status=409, keep_form=still_open, stale=not still_open
         )
     except ForbiddenError as exc:
-        abort(403, wording.refusal(exc, **_item_words(item)))
+        abort(403, wording.refusal(exc, **item_words(item)))
     except EngineError as exc:
         flash_engine_error(exc)
         return _render_item(_item_or_404(item_id), values=values, status=422, keep_form=True)
@@ -399,7 +399,7 @@ def comment(item_id: int) -> Response:
         )
         flash(_("Comment added."), "success")
     except ForbiddenError as exc:
-        abort(403, wording.refusal(exc, **_item_words(_item_or_404(item_id))))
+        abort(403, wording.refusal(exc, **item_words(_item_or_404(item_id))))
     except (comments.CommentError, NotFoundError) as exc:
         flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id) + "#comments")
@@ -419,7 +419,7 @@ def consult(item_id: int) -> Response:
     except consultations.ConsultationError as exc:
         flash(wording.refusal(exc), "danger")
     except (ConflictError, ForbiddenError) as exc:
-        flash(wording.refusal(exc, **_item_words(_item_or_404(item_id))), "danger")
+        flash(wording.refusal(exc, **item_words(_item_or_404(item_id))), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id))
 
 

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import sessions
-from gridflow.app import content
+from gridflow.app import content, wording
 from gridflow.app.auth import client_address, load_staff, runtime
 from gridflow.app.i18n import LANGUAGES, select_locale
 from gridflow.customer_words import ACTIONS
@@ -242,7 +242,7 @@ def book_visit(demand_id: int, item_id: int) -> Response | str | tuple[str, int]
         except ValueError:
             problem = _("Choose one of the times offered.")
         except services.ServiceError as exc:
-            problem = str(exc)
+            problem = wording.refusal(exc)
         else:
             flash(_("Your visit is booked."), "success")
             return redirect(url_for("portal.demand", demand_id=demand_id))
@@ -289,7 +289,7 @@ def rate(demand_id: int) -> Response | str | tuple[str, int]:
                     _actor(),
                 )
             except services.ServiceError as exc:
-                problem = str(exc)
+                problem = wording.refusal(exc)
             else:
                 flash(_("Thank you for rating our service."), "success")
                 return redirect(url_for("portal.demand", demand_id=demand_id))

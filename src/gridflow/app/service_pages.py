@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from gridflow import appointments, audit, packages, predictions, ratings
+from gridflow.app import wording
 from gridflow.app.auth import load_staff, runtime
 from gridflow.appointments import AppointmentError
 from gridflow.errors import ConflictError, NotFoundError
@@ -59,7 +60,7 @@ def book(item_id: int) -> Response:
     except ConflictError:
         flash(_("That slot was taken meanwhile: choose another."), "warning")
     except AppointmentError as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=item_id) + "#appointment")
 
 
@@ -92,7 +93,7 @@ def _record(appointment_id: int, outcome: str) -> Response:
     except ConflictError:
         flash(_("Someone else recorded this visit first."), "warning")
     except AppointmentError as exc:
-        flash(str(exc), "danger")
+        flash(wording.refusal(exc), "danger")
     return redirect(url_for("pages.work_item", item_id=found.work_item_id) + "#appointment")
 
 
@@ -121,7 +122,7 @@ def answer_offer(offer_id: int) -> Response:
     except NotFoundError:
         abort(404)
     except ConflictError as exc:
-        flash(str(exc), "warning")
+        flash(wording.refusal(exc), "warning")
         return redirect(url_for("pages.demands"))
     if done.state == "accepted":
         flash(_("Accepted: the package's processes have started in this demand."), "success")
