@@ -16,8 +16,8 @@ from conftest import complete, item_for, login
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gridflow import appointments, demands, pool, users
-from gridflow.customers import accounts
+from gridflow import appointments, demands, pool, system_tasks, users
+from gridflow.customers import accounts, services
 from gridflow.customers.services import ServiceError
 from gridflow.demands import DemandInput
 from gridflow.models import Notification
@@ -103,8 +103,6 @@ def test_a_customer_booking_a_visit_too_soon_reads_why_in_chinese(app: Any, rt: 
 
 
 def test_the_portals_refusal_keeps_the_engines_catalogue_text_and_values(rt: Runtime) -> None:
-    from gridflow.customers import services
-
     demand_id, _survey = _ev_charger(rt)
     customer = Actor("customer-13900000007", frozenset({"customer"}), holds_work=False)
     with pytest.raises(ServiceError) as refused:
@@ -116,6 +114,29 @@ def test_the_portals_refusal_keeps_the_engines_catalogue_text_and_values(rt: Run
         services.rate(rt, demand_id, 3, "", {}, customer)
     assert refusal(early.value, "zh_Hans") == "申请办结后才能评价"
     assert refusal(early.value, "en") == "a demand is rated once it is finished"
+
+
+def test_a_customer_rating_a_cancelled_application_reads_why_in_chinese(
+    app: Any, rt: Runtime
+) -> None:
+    # The application is cancelled: the portal shows it ended and asks for a rating, which
+    # only a demand finished (a process completed) takes.
+    demand_id, instance = _customer_demand(
+        rt, DemandInput("Wang household", "residential", "online", "repair", "1 Road")
+    )
+    supervisor = Actor("supervisor1", frozenset({"supervisor"}))
+    system_tasks.cancel(rt, instance, supervisor, "reported twice")
+    customer = _customer(app, rt)
+    path = f"/portal/demands/{demand_id}/rating"
+    page = customer.post(path, data={"stars": "4"}, headers=CHINESE)
+    assert page.status_code == 422
+    assert '<div class="alert alert-danger" id="rating-problem">申请办结后才能评价</div>' in (
+        page.text
+    )
+    english = customer.post(path, data={"stars": "4"}, headers=ENGLISH)
+    assert english.status_code == 422
+    assert 'id="rating-problem">a demand is rated once it is finished</div>' in english.text
+    assert services.rating_of(rt, demand_id) is None
 
 
 def _fault(rt: Runtime) -> tuple[int, int]:
