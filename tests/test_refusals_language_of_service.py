@@ -251,3 +251,23 @@ def test_a_supervisor_keeping_the_pool_reads_why_an_entry_is_refused_in_chinese(
     shift = {"username": "nobody", "weekday": "0", "start": "08:00", "end": "17:00"}
     page = boss.post("/pool/shift", data=shift, headers=CHINESE, follow_redirects=True)
     assert "role=\"alert\">'nobody' 没有人员档案</div>" in _text(page)
+
+
+def test_a_supervisor_handing_a_link_over_to_nobody_reads_why_naming_the_link_in_chinese(
+    app: Any, rt: Runtime
+) -> None:
+    accepted = demands.create_demand(
+        rt, DemandInput("Sun household", "residential", "counter", "connection", capacity_kw=8.0)
+    )
+    accept = item_for(rt, accepted.instances[0].instance_id, "Activity_accept")
+    supervisor = _browser(app)
+    login(supervisor, "supervisor1")
+    path = f"/work-items/{accept.id}/hand-over"
+    nobody = {"username": " ", "version": str(accept.lock_version)}
+    page = supervisor.post(path, data=nobody, headers=CHINESE, follow_redirects=True)
+    assert 'role="alert">“受理申请并确认供电方案”：请转交给其他人</div>' in page.text
+    english = supervisor.post(path, data=nobody, headers=ENGLISH, follow_redirects=True)
+    assert (
+        'role="alert">Accept application and confirm supply scheme: hand it over to someone '
+        "else</div>" in english.text
+    )
