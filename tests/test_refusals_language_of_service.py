@@ -20,10 +20,12 @@ from gridflow import appointments, demands, pool, system_tasks, users
 from gridflow.customers import accounts, services
 from gridflow.customers.services import ServiceError
 from gridflow.demands import DemandInput
+from gridflow.errors import ConflictError, NotFoundError
 from gridflow.models import Notification
 from gridflow.ratings import RatingError
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
+from gridflow.texts import _ as gettext
 from gridflow.texts import refusal
 
 CHINESE = {"Accept-Language": "zh-CN"}
@@ -153,23 +155,39 @@ def _fault(rt: Runtime) -> tuple[int, int]:
     return demand_id, item_for(rt, instance, "Activity_restore").id
 
 
-def test_a_refusal_no_page_catches_is_said_in_the_readers_language_with_its_status(
-    app: Any, rt: Runtime
-) -> None:
-    # The portal offers the repair visit's page, whose free slots an emergency repair has none
-    # of: the appointments' refusal reaches the pages' catch-all (400: neither a conflict nor
-    # a state, a missing object or a role).
+def test_a_customers_emergency_repair_offers_no_visit_to_book(app: Any, rt: Runtime) -> None:
+    # The crew of an emergency repair comes at once: the portal offers no time to choose, and
+    # the visit's page, asked for all the same, is not there.
     demand_id, restore = _fault(rt)
     customer = _customer(app, rt)
     path = f"/portal/demands/{demand_id}/visits/{restore}"
-    assert f'href="{path}"' in customer.get(f"/portal/demands/{demand_id}").text
-    page = customer.get(path, headers=CHINESE)
-    assert page.status_code == 400
-    assert "紧急抢修无需预约：抢修人员会立即赶到" in _text(page)
-    assert "crew comes at once" not in page.text
-    english = customer.get(path, headers=ENGLISH)
-    assert english.status_code == 400
-    assert "an emergency repair is not booked: the crew comes at once" in _text(english)
+    demand_page = customer.get(f"/portal/demands/{demand_id}", headers=CHINESE)
+    assert demand_page.status_code == 200
+    assert path not in demand_page.text
+    assert "选择上门时间" not in demand_page.text
+    assert customer.get(path, headers=CHINESE).status_code == 404
+    assert services.bookable(rt, demand_id, [restore]) == set()
+
+
+def test_a_refusal_no_page_catches_is_said_in_the_readers_language_with_its_status(
+    app: Any,
+) -> None:
+    # The pages' catch-all for a refusal a page did not handle itself: the refusal in the
+    # reader's language, with the status the API gives it.
+    refused = ConflictError(gettext("%(link)s was already completed"), link="Accept application")
+    for headers, status, text in (
+        (CHINESE, 409, "“Accept application”已办结"),
+        (ENGLISH, 409, "Accept application was already completed"),
+    ):
+        with app.test_request_context("/", headers=headers):
+            body, code = app.handle_user_exception(refused)
+        assert code == status
+        assert text in html.unescape(body)
+    with app.test_request_context("/", headers=ENGLISH):
+        body, code = app.handle_user_exception(
+            NotFoundError(gettext("work item %(id)s does not exist"), id=7)
+        )
+    assert (code, "work item 7 does not exist" in body) == (404, True)
 
 
 # --- the service pages -------------------------------------------------------------------------

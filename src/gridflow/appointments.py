@@ -145,6 +145,17 @@ def site_visit(rt: Runtime, work_item_id: int) -> str | None:
     return link.site_visit if link is not None else None
 
 
+def bookable(rt: Runtime, work_item_id: int) -> bool:
+    """Whether a customer books a time for this link: a site visit, not an emergency repair
+    (its crew comes at once)."""
+    with rt.db.snapshot() as connection:
+        try:
+            _visit(rt, connection, work_item_id)
+        except AppointmentError:
+            return False
+    return True
+
+
 def _visit(rt: Runtime, connection: Connection, work_item_id: int) -> _Visit:
     row = connection.execute(
         select(

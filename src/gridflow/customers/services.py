@@ -31,7 +31,8 @@ class ServiceError(GridflowError):
 
 
 def visit_link(rt: Runtime, demand_id: int, work_item_id: int) -> bool:
-    """Whether the link is an open site visit of this demand (one the customer may book)."""
+    """Whether the link is an open site visit of this demand that the customer books (not an
+    emergency repair: its crew comes at once)."""
     with rt.db.snapshot() as connection:
         row = connection.execute(
             select(WorkItem.state)
@@ -40,7 +41,7 @@ def visit_link(rt: Runtime, demand_id: int, work_item_id: int) -> bool:
         ).first()
     if row is None or row.state not in ("ready", "claimed"):
         return False
-    return appointments.site_visit(rt, work_item_id) is not None
+    return appointments.bookable(rt, work_item_id)
 
 
 def bookable(rt: Runtime, demand_id: int, work_item_ids: list[int]) -> set[int]:
