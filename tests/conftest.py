@@ -4,6 +4,7 @@ the company's real processes deployed, and small helpers to drive links."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from gridflow import catalog, external_tasks, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.database import Database
 from gridflow.definitions import content_hash
-from gridflow.models import Base, Definition, WorkItem
+from gridflow.models import Base, Definition, Notification, WorkItem
 from gridflow.roles import Actor, RoleBook
 from gridflow.runtime import Runtime
 from gridflow.working_time import WorkingCalendar
@@ -29,6 +30,8 @@ PG_URL = os.environ.get("GRIDFLOW_TEST_POSTGRES_URL")
 # Monday 2 March 2026, 09:00 in Beijing: the start of a working day.
 MONDAY_9AM = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ADMIN = Actor("admin", frozenset({"admin"}))
+CHINESE = {"Accept-Language": "zh-CN"}
+ENGLISH = {"Accept-Language": "en"}
 
 _CALENDAR = WorkingCalendar()
 _ROLES = RoleBook.load(PROCESSES / "roles.yaml")
@@ -239,3 +242,32 @@ def token(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-d
     response = client.post("/api/tokens", json={"username": username, "password": STAFF_PASSWORD})
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json['token']}"}
+
+
+def post_in_both_languages(
+    client: FlaskClient, path: str, data: Mapping[str, object], *, follow: bool = True
+) -> tuple[Any, Any]:
+    """The same form posted by a reader of Chinese, then by a reader of English (the pages it
+    leads to, redirects followed when `follow`): how a test shows a refusal in each language."""
+    chinese, english = (
+        client.post(path, data=dict(data), headers=headers, follow_redirects=follow)
+        for headers in (CHINESE, ENGLISH)
+    )
+    return chinese, english
+
+
+def sign_in_customer(client: FlaskClient, rt: Runtime, phone: str) -> None:
+    """A customer signs in to the portal with the one-time code the outbox holds for them (as
+    the text message brings it)."""
+    asked = client.post("/portal/code", data={"phone": phone})
+    assert asked.status_code == 302, asked.text
+    with rt.db.read() as session:
+        body = session.scalars(
+            select(Notification.body)
+            .where(Notification.kind == "sign_in_code")
+            .order_by(Notification.id.desc())
+        ).first()
+    code = re.search(r"\b(\d{6})\b", body or "")
+    assert code is not None, body
+    signed = client.post("/portal/sign-in", data={"phone": phone, "code": code.group(1)})
+    assert signed.status_code == 302, signed.text

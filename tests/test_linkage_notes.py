@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from conftest import item_for, login, token
+from conftest import CHINESE, item_for, login, token
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from test_events_api import ALARM, _demand_id, crew, customer_on
@@ -15,7 +15,6 @@ from test_events_api import ALARM, _demand_id, crew, customer_on
 from gridflow.models import Comment, Demand, Instance
 from gridflow.runtime import Runtime
 
-CHINESE = {"Accept-Language": "zh-CN"}
 ENGLISH_NOTE = (
     "Outage alarm on feeder F007 (urban): an active repair has started; the crew is on its way."
 )

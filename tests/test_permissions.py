@@ -8,13 +8,11 @@ import re
 from typing import Any
 
 import pytest
-from conftest import STAFF_PASSWORD
-from sqlalchemy import select
+from conftest import STAFF_PASSWORD, sign_in_customer
 
 from gridflow import demands, users
 from gridflow.app.permissions import ANYONE, ROLES, ROUTES, SHIPPED, is_api, route_key
 from gridflow.customers import accounts
-from gridflow.models import Notification
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 
@@ -191,19 +189,7 @@ def _signed_in(app: Any, role: str, address: str) -> tuple[Any, dict[str, str]]:
 
 
 def _customer_signs_in(client: Any) -> dict[str, str]:
-    asked = client.post("/portal/code", data={"phone": CUSTOMER_PHONE})
-    assert asked.status_code == 302, asked.text
-    rt = client.application.extensions["gridflow"]
-    with rt.db.read() as session:
-        body = session.scalars(
-            select(Notification.body)
-            .where(Notification.kind == "sign_in_code")
-            .order_by(Notification.id.desc())
-        ).first()
-    code = re.search(r"\b(\d{6})\b", body or "")
-    assert code is not None, body
-    signed = client.post("/portal/sign-in", data={"phone": CUSTOMER_PHONE, "code": code.group(1)})
-    assert signed.status_code == 302, signed.text
+    sign_in_customer(client, client.application.extensions["gridflow"], CUSTOMER_PHONE)
     return {}
 
 

@@ -8,15 +8,13 @@ import html
 from pathlib import Path
 from typing import Any
 
-from conftest import force_into_store, item_for, login, token
+from conftest import CHINESE, ENGLISH, force_into_store, item_for, login, token
 from flask.testing import FlaskClient
 
 from gridflow.instances import start_instance
 from gridflow.runtime import Runtime
 
 BREAKER = Path(__file__).parent / "bpmn" / "breakers" / "budget_gate.bpmn"
-CHINESE = {"Accept-Language": "zh-CN"}
-ENGLISH = {"Accept-Language": "en"}
 
 
 def _budget_link(rt: Runtime) -> tuple[int, int]:

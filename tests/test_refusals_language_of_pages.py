@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STAFF_PASSWORD, complete, force_into_store, item_for, login, token
+from conftest import (
+    CHINESE,
+    ENGLISH,
+    STAFF_PASSWORD,
+    complete,
+    force_into_store,
+    item_for,
+    login,
+    post_in_both_languages,
+    token,
+)
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -20,8 +30,6 @@ from gridflow.runtime import Runtime
 
 BREAKER = Path(__file__).parent / "bpmn" / "breakers" / "budget_gate.bpmn"
 METER_CHECK = Path(__file__).parent / "designer" / "meter_check.bpmn"
-CHINESE = {"Accept-Language": "zh-CN"}
-ENGLISH = {"Accept-Language": "en"}
 
 
 def _browser(app: Any, username: str) -> FlaskClient:
@@ -142,46 +150,53 @@ def test_an_integration_retrying_a_resolved_incident_reads_why_in_its_language(
     assert english.json["error"]["text"] == f"incident {incident_id} is already resolved"
 
 
-def test_a_supervisor_cancelling_an_instance_without_a_reason_reads_why(
-    app: Any, rt: Runtime
-) -> None:
-    instance_id, _item_id = _budget_link(rt)
-    supervisor = _browser(app, "supervisor1")
-    page = supervisor.post(
-        f"/instances/{instance_id}/cancel",
-        data={"reason": " "},
-        headers=CHINESE,
-        follow_redirects=True,
+# --- a refused form on an instance's or a link's page, in each language ----------------------
+
+REFUSED_FORMS = {
+    "a supervisor cancelling an instance without a reason": (
+        "supervisor1",
+        "/instances/{instance}/cancel",
+        {"reason": " "},
+        "请说明撤销该实例的原因",
+        "say why the instance is cancelled",
+    ),
+    "a clerk consulting a role that cannot be consulted": (
+        "planner1",
+        "/work-items/{item}/consult",
+        {"role": "auditor", "question": "Is the budget approved?"},
+        "&#39;auditor&#39; 不是可以咨询的岗位",
+        "&#39;auditor&#39; is not a role that can be consulted",
+    ),
+    "a clerk sending an empty comment": (
+        "planner1",
+        "/work-items/{item}/comment",
+        {"body": "  "},
+        "备注不能为空",
+        "a comment needs some text",
+    ),
+    "a clerk sending an over-long comment": (
+        "planner1",
+        "/work-items/{item}/comment",
+        {"body": "x" * 4001},
+        "备注最多 4000 个字符",
+        "a comment is at most 4000 characters",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_FORMS))
+def test_a_refused_form_says_why_in_the_readers_language(app: Any, rt: Runtime, case: str) -> None:
+    username, path, data, chinese, english = REFUSED_FORMS[case]
+    instance_id, item_id = _budget_link(rt)
+    person = _browser(app, username)
+    page, english_page = post_in_both_languages(
+        person, path.format(instance=instance_id, item=item_id), data
     )
-    assert 'role="alert">请说明撤销该实例的原因</div>' in page.text
-    english = supervisor.post(
-        f"/instances/{instance_id}/cancel",
-        data={"reason": ""},
-        headers=ENGLISH,
-        follow_redirects=True,
-    )
-    assert 'role="alert">say why the instance is cancelled</div>' in english.text
+    assert f'role="alert">{chinese}</div>' in page.text
+    assert f'role="alert">{english}</div>' in english_page.text
 
 
 # --- consultations -----------------------------------------------------------------------------
-
-
-def test_a_clerk_consulting_a_role_that_cannot_be_consulted_reads_why(
-    app: Any, rt: Runtime
-) -> None:
-    _instance_id, item_id = _budget_link(rt)
-    planner = _browser(app, "planner1")
-    question = {"role": "auditor", "question": "Is the budget approved?"}
-    page = planner.post(
-        f"/work-items/{item_id}/consult", data=question, headers=CHINESE, follow_redirects=True
-    )
-    assert 'role="alert">&#39;auditor&#39; 不是可以咨询的岗位</div>' in page.text
-    english = planner.post(
-        f"/work-items/{item_id}/consult", data=question, headers=ENGLISH, follow_redirects=True
-    )
-    assert 'role="alert">&#39;auditor&#39; is not a role that can be consulted</div>' in (
-        english.text
-    )
 
 
 def test_a_specialist_answering_a_question_already_answered_reads_who_answered(
@@ -198,43 +213,12 @@ def test_a_specialist_answering_a_question_already_answered_reads_who_answered(
     meter = _browser(app, "meter1")
     path = f"/consultations/{consultation_id}/answer"
     assert meter.post(path, data={"answer": "Yes, two"}).status_code == 302
-    again = meter.post(path, data={"answer": "Yes"}, headers=CHINESE, follow_redirects=True)
+    again, english = post_in_both_languages(meter, path, {"answer": "Yes"})
     assert 'role="alert">已由 meter1 答复</div>' in again.text
-    english = meter.post(path, data={"answer": "Yes"}, headers=ENGLISH, follow_redirects=True)
     assert 'role="alert">already answered by meter1</div>' in english.text
 
 
-# --- comments ----------------------------------------------------------------------------------
-
-
-def test_a_clerk_sending_an_empty_comment_reads_why(app: Any, rt: Runtime) -> None:
-    _instance_id, item_id = _budget_link(rt)
-    planner = _browser(app, "planner1")
-    page = planner.post(
-        f"/work-items/{item_id}/comment",
-        data={"body": "  "},
-        headers=CHINESE,
-        follow_redirects=True,
-    )
-    assert 'role="alert">备注不能为空</div>' in page.text
-    english = planner.post(
-        f"/work-items/{item_id}/comment", data={"body": ""}, headers=ENGLISH, follow_redirects=True
-    )
-    assert 'role="alert">a comment needs some text</div>' in english.text
-
-
-def test_a_clerk_sending_an_over_long_comment_reads_the_limit(app: Any, rt: Runtime) -> None:
-    _instance_id, item_id = _budget_link(rt)
-    planner = _browser(app, "planner1")
-    long = {"body": "x" * 4001}
-    page = planner.post(
-        f"/work-items/{item_id}/comment", data=long, headers=CHINESE, follow_redirects=True
-    )
-    assert 'role="alert">备注最多 4000 个字符</div>' in page.text
-    english = planner.post(
-        f"/work-items/{item_id}/comment", data=long, headers=ENGLISH, follow_redirects=True
-    )
-    assert 'role="alert">a comment is at most 4000 characters</div>' in english.text
+# --- a question for another role -------------------------------------------------------------
 
 
 def test_a_clerk_answering_a_question_for_another_role_reads_the_role_in_chinese(
@@ -249,7 +233,6 @@ def test_a_clerk_answering_a_question_for_another_role_reads_the_role_in_chinese
     with rt.db.read() as session:
         consultation_id = session.scalars(select(Consultation.id)).one()
     path = f"/consultations/{consultation_id}/answer"
-    page = planner.post(path, data={"answer": "Yes"}, headers=CHINESE, follow_redirects=True)
+    page, english = post_in_both_languages(planner, path, {"answer": "Yes"})
     assert 'role="alert">此咨询应由 计量装表 岗位答复</div>' in page.text
-    english = planner.post(path, data={"answer": "Yes"}, headers=ENGLISH, follow_redirects=True)
     assert 'role="alert">this question is for role &#39;metering&#39;</div>' in english.text

@@ -7,29 +7,32 @@ by the pages' catch-all in the reader's language, with the API's status."""
 from __future__ import annotations
 
 import html
-import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import complete, item_for, login
+from conftest import (
+    CHINESE,
+    ENGLISH,
+    complete,
+    item_for,
+    login,
+    post_in_both_languages,
+    sign_in_customer,
+)
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from gridflow import appointments, demands, pool, system_tasks, users
 from gridflow.customers import accounts, services
 from gridflow.customers.services import ServiceError
 from gridflow.demands import DemandInput
 from gridflow.errors import ConflictError, NotFoundError
-from gridflow.models import Notification
 from gridflow.ratings import RatingError
 from gridflow.roles import Actor
 from gridflow.runtime import Runtime
 from gridflow.texts import _ as gettext
 from gridflow.texts import refusal
 
-CHINESE = {"Accept-Language": "zh-CN"}
-ENGLISH = {"Accept-Language": "en"}
 PHONE = "13900000007"
 
 
@@ -55,19 +58,9 @@ def _customer_demand(rt: Runtime, data: DemandInput) -> tuple[int, int]:
 
 
 def _customer(app: Any, rt: Runtime) -> FlaskClient:
-    """The customer signed in with the code the outbox holds (as the e-mail brings it)."""
+    """The customer signed in with the code the outbox holds (as the text message brings it)."""
     client = _browser(app)
-    assert client.post("/portal/code", data={"phone": PHONE}).status_code == 302
-    with rt.db.read() as session:
-        body = session.scalars(
-            select(Notification.body)
-            .where(Notification.kind == "sign_in_code")
-            .order_by(Notification.id.desc())
-        ).first()
-    code = re.search(r"\b(\d{6})\b", body or "")
-    assert code is not None, body
-    signed = client.post("/portal/sign-in", data={"phone": PHONE, "code": code.group(1)})
-    assert signed.status_code == 302, signed.text
+    sign_in_customer(client, rt, PHONE)
     return client
 
 
@@ -227,19 +220,10 @@ def test_the_desk_answering_an_offer_twice_reads_why_in_chinese(app: Any, rt: Ru
     page = desk.get(f"/demands/{accepted.demand_id}", headers=ENGLISH)
     offer_id = page.text.split('action="/offers/')[1].split("/")[0]
     assert desk.post(f"/offers/{offer_id}/answer", data={"answer": "accept"}).status_code == 302
-    again = desk.post(
-        f"/offers/{offer_id}/answer",
-        data={"answer": "decline"},
-        headers=CHINESE,
-        follow_redirects=True,
+    again, english = post_in_both_languages(
+        desk, f"/offers/{offer_id}/answer", {"answer": "decline"}
     )
     assert '<div class="alert alert-warning" role="alert">该推荐已被接受</div>' in again.text
-    english = desk.post(
-        f"/offers/{offer_id}/answer",
-        data={"answer": "decline"},
-        headers=ENGLISH,
-        follow_redirects=True,
-    )
     assert 'role="alert">this offer was accepted already</div>' in english.text
 
 
