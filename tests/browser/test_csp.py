@@ -74,6 +74,9 @@ def test_the_language_chooser_works_without_an_inline_handler(
     page.goto("/audit/processes")
     page.locator("select[name=locale]").select_option("zh_Hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    # The new page's scripts bind the chooser when it has loaded: a choice made before that
+    # would change nothing.
+    page.wait_for_load_state("load")
     page.locator("select[name=locale]").select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     assert violations == []
