@@ -149,14 +149,29 @@ def bookable(rt: Runtime, work_item_id: int) -> bool:
     """Whether a customer books a time for this link: a site visit, not an emergency repair
     (its crew comes at once)."""
     with rt.db.snapshot() as connection:
-        try:
-            _visit(rt, connection, work_item_id)
-        except AppointmentError:
-            return False
+        row = _visit_row(connection, work_item_id)
+    try:
+        _visit_link(rt, row)
+    except AppointmentError:
+        return False
     return True
 
 
 def _visit(rt: Runtime, connection: Connection, work_item_id: int) -> _Visit:
+    row = _visit_row(connection, work_item_id)
+    link = _visit_link(rt, row)
+    variables = row.variables or {}
+    area = variables.get("area")
+    if not isinstance(area, str) or area not in AREAS:
+        # A called process (meter installation) has its caller's area.
+        area = _area_of_family(connection, row.instance_id)
+    need = Need.of(link, row.role, {**variables, "area": area}, row.due_at)
+    return _Visit(
+        row.id, row.instance_id, link.site_visit, need, row.state, row.due_at, row.lock_version
+    )
+
+
+def _visit_row(connection: Connection, work_item_id: int) -> Any:  # noqa: ANN401 - a Row
     row = connection.execute(
         select(
             WorkItem.id,
@@ -174,20 +189,18 @@ def _visit(rt: Runtime, connection: Connection, work_item_id: int) -> _Visit:
     ).first()
     if row is None:
         raise NotFoundError(gettext("work item %(id)s does not exist"), id=work_item_id)
+    return row
+
+
+def _visit_link(rt: Runtime, row: Any) -> Any:  # noqa: ANN401 - a Row, a link's definition
+    """The link of a visit row, if a customer books it: AppointmentError when it is not a site
+    visit or is an emergency repair (its crew comes at once)."""
     link = rt.definition(row.definition_id).links.get(row.element_id)
     if link is None or link.site_visit is None:
         raise AppointmentError(gettext("this link is not a site visit: nothing to book"))
-    variables = row.variables or {}
-    if link.site_visit == "repair" and variables.get("priority") == "emergency":
+    if link.site_visit == "repair" and (row.variables or {}).get("priority") == "emergency":
         raise AppointmentError(gettext("an emergency repair is not booked: the crew comes at once"))
-    area = variables.get("area")
-    if not isinstance(area, str) or area not in AREAS:
-        # A called process (meter installation) has its caller's area.
-        area = _area_of_family(connection, row.instance_id)
-    need = Need.of(link, row.role, {**variables, "area": area}, row.due_at)
-    return _Visit(
-        row.id, row.instance_id, link.site_visit, need, row.state, row.due_at, row.lock_version
-    )
+    return link
 
 
 def _area_of_family(connection: Connection, instance_id: int) -> str | None:
