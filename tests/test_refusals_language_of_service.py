@@ -255,6 +255,34 @@ def test_a_supervisor_keeping_the_pool_reads_why_an_entry_is_refused_in_chinese(
     assert "role=\"alert\">'nobody' 没有人员档案</div>" in _text(page)
 
 
+def test_a_supervisor_giving_a_bad_skill_list_reads_why_in_chinese_and_nothing_is_saved(
+    app: Any, rt: Runtime
+) -> None:
+    users.create_user(rt, "boss", "correct-horse-9", ["supervisor"])
+    boss = _browser(app)
+    login(boss, "boss")
+    profile = {"username": "x", "department": "metering", "area": "urban", "max_load": "2"}
+    for skills, chinese, english in (
+        (
+            "repair:2, Live Line",
+            "技能：'Live Line' 不是“技能:等级”的写法（小写英文名称，例如 repair:2）",
+            "skills: 'Live Line' is not skill:level (a lower-case name such as repair:2)",
+        ),
+        (
+            "repair:9",
+            "技能：'repair' 的等级须为 1 到 5，而不是 '9'",
+            "skills: level of 'repair' must be 1 to 5, not '9'",
+        ),
+        ("repair:1, repair:2", "技能：'repair' 填写了两次", "skills: 'repair' appears twice"),
+    ):
+        form = {**profile, "skills": skills}
+        page = boss.post("/pool/profile", data=form, headers=CHINESE, follow_redirects=True)
+        assert f'<div class="alert alert-danger" role="alert">{chinese}</div>' in _text(page)
+        page = boss.post("/pool/profile", data=form, headers=ENGLISH, follow_redirects=True)
+        assert f'role="alert">{english}</div>' in _text(page)
+    assert pool.person(rt, "x") is None
+
+
 def test_a_supervisor_handing_a_link_over_to_nobody_reads_why_naming_the_link_in_chinese(
     app: Any, rt: Runtime
 ) -> None:

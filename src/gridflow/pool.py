@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from gridflow.definitions import Link, parse_skills
+from gridflow.definitions import Link, SkillListError, parse_skills
 from gridflow.errors import GridflowError, NotFoundError
 from gridflow.models import (
     Equipment,
@@ -501,8 +501,8 @@ def save_profile(
     if skills is not None:
         try:
             parsed = parse_skills(skills)
-        except ValueError as exc:
-            raise PoolError(str(exc)) from exc
+        except SkillListError as exc:
+            raise PoolError(exc.template, **exc.params) from exc
     with rt.db.write() as session:
         profile = session.scalar(select(StaffProfile).where(StaffProfile.username == username))
         if profile is None:

@@ -9,6 +9,7 @@ a file with any problem never becomes a `ProcessDefinition`.
 from gridflow.definitions.describe import (
     Link,
     ProcessDefinition,
+    SkillListError,
     content_hash,
     parse_equipment,
     parse_skills,
@@ -32,6 +33,7 @@ __all__ = [
     "TIMER_FUNCTIONS",
     "Link",
     "ProcessDefinition",
+    "SkillListError",
     "bpmn_files",
     "content_hash",
     "lint",

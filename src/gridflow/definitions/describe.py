@@ -16,6 +16,7 @@ from gridflow.definitions.xml import parse_xml
 from gridflow.forms import Form
 from gridflow.roles import Role
 from gridflow.standards import Standard
+from gridflow.texts import _ as gettext
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,20 @@ NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 MAX_SKILL_LEVEL = 5
 
 
+class SkillListError(ValueError):
+    """A skill list that is not `skill:level, ...`: `str(exc)` is the English sentence (the
+    BPMN lint says it as it is), `template` and `params` its catalogue text and values for a
+    page in the reader's language (`gridflow.texts.refusal`)."""
+
+    def __init__(self, template: str, /, **params: object):
+        self.template = template
+        self.params = params
+        super().__init__(template % params)
+
+
 def parse_skills(text: str) -> tuple[tuple[str, int], ...]:
-    """`repair:2, live_line:1` → (("live_line", 1), ("repair", 2)); ValueError naming the part."""
+    """`repair:2, live_line:1` → (("live_line", 1), ("repair", 2)); SkillListError naming the
+    part."""
     skills: dict[str, int] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -122,15 +135,19 @@ def parse_skills(text: str) -> tuple[tuple[str, int], ...]:
         name, _, level = part.partition(":")
         name, level = name.strip(), level.strip() or "1"
         if not NEED_NAME.fullmatch(name):
-            raise ValueError(
-                f"skills: {part!r} is not skill:level (a lower-case name such as repair:2)"
+            raise SkillListError(
+                gettext("skills: %(part)s is not skill:level (a lower-case name such as repair:2)"),
+                part=repr(part),
             )
         if not level.isdigit() or not 1 <= int(level) <= MAX_SKILL_LEVEL:
-            raise ValueError(
-                f"skills: level of {name!r} must be 1 to {MAX_SKILL_LEVEL}, not {level!r}"
+            raise SkillListError(
+                gettext("skills: level of %(skill)s must be 1 to %(top)s, not %(level)s"),
+                skill=repr(name),
+                top=MAX_SKILL_LEVEL,
+                level=repr(level),
             )
         if name in skills:
-            raise ValueError(f"skills: {name!r} appears twice")
+            raise SkillListError(gettext("skills: %(skill)s appears twice"), skill=repr(name))
         skills[name] = int(level)
     return tuple(sorted(skills.items()))
 
