@@ -159,6 +159,11 @@ def alembic_config(url: str) -> Config:
 def _engine(url: str, options: dict[str, Any]) -> Engine:
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30})
+    elif url.startswith("postgresql+psycopg:") or url.startswith("postgresql:"):
+        from gridflow.pg_cursor import PlainDescriptionCursor
+
+        connect_args = options.setdefault("connect_args", {})
+        connect_args.setdefault("cursor_factory", PlainDescriptionCursor)
     return create_engine(url, **options)
 
 
