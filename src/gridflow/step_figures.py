@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
 
-from gridflow.audit import PERCENTILES, AuditFilter, _percentile, _ranked_columns
+from gridflow.audit.filters import AuditFilter
+from gridflow.audit.measures import PERCENTILES, _percentile, _ranked_columns
 from gridflow.models import Definition, Incident, SystemTask, TaskEvent
 from gridflow.runtime import Runtime
 
