@@ -685,7 +685,7 @@ def probe_profile(rt: Runtime) -> str:
         data = link_rollups.merged(connection)
         assert data is not None
         read = time.perf_counter() - began
-        prober = link_rollups.Prober(connection)
+        prober = link_rollups.Prober(connection, data.histograms)
         began = time.perf_counter()
         for (definition_id, element_id, measure), histogram in data.histograms.items():
             if histogram.n:
@@ -697,8 +697,8 @@ def probe_profile(rt: Runtime) -> str:
     buckets = sum(len(h.ids) for h in data.histograms.values())
     return (
         f"roll-ups and tail read in {read:.3f} s ({len(data.histograms)} histograms, "
-        f"{buckets} buckets); percentiles in {probing:.3f} s ({prober.probes} probes "
-        f"stepping over {prober.walked} index entries)"
+        f"{buckets} buckets); percentiles in {probing:.3f} s ({prober.probed} probes in "
+        f"{prober.probes} statements, stepping over {prober.walked} index entries)"
     )
 
 

@@ -288,7 +288,7 @@ def _by_rollup(
     rows: list[dict[str, Any]] = []
     rework: Rework = {}
     points = [k for _, k in PERCENTILES]
-    prober = link_rollups.Prober(connection)
+    prober = link_rollups.Prober(connection, data.histograms)
     try:
         for key in sorted(data.links):
             definition_id, element_id = key
