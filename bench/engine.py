@@ -208,9 +208,9 @@ def raw_spiff(flow: Flow, n: int) -> Result:
 
     def one(_: int) -> list[str]:
         path = []
-        # SpiffWorkflow's timer module reads gridflow's clock context (engine.py patches it);
-        # without it a breach timer computed on the simulated clock is overdue against today's
-        # real date and fires, which would take another path.
+        # SpiffWorkflow's timer module reads gridflow's clock context (gridflow.engine.clock_hook
+        # patches it); without it a breach timer computed on the simulated clock is overdue
+        # against today's real date and fires, which would take another path.
         with using_clock(clock):
             workflow = BpmnWorkflow(spec, subprocess_specs)
             workflow.script_engine = SafeScriptEngine(flow.definition, clock, CALENDAR, BOOK)
