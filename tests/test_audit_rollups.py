@@ -17,6 +17,7 @@ from gridflow import audit, link_rollups
 from gridflow.audit import AuditFilter
 from gridflow.clock import SimulatedClock
 from gridflow.demo import Simulation, run_demo
+from gridflow.link_rollups import refreshing
 from gridflow.models import WorkItem
 from gridflow.runtime import Runtime, load_roles
 from gridflow.worker.jobs import JOBS
@@ -144,7 +145,8 @@ def test_on_sqlite_a_clerk_completes_a_link_while_the_first_fold_reads(
     upto = clock.now()
     clock.advance(timedelta(minutes=5))
 
-    fold = link_rollups._fold
+    # refresh and rebuild look `_fold` up in gridflow.link_rollups.refreshing: patch it there.
+    fold = refreshing._fold
     during: list[str] = []
 
     def fold_while_a_clerk_completes(*args: Any) -> Any:  # noqa: ANN401
@@ -158,10 +160,10 @@ def test_on_sqlite_a_clerk_completes_a_link_while_the_first_fold_reads(
         assert not clerk.is_alive(), "the clerk's complete waited for the fold"
         return fold(*args)
 
-    monkeypatch.setattr(link_rollups, "_fold", fold_while_a_clerk_completes)
+    monkeypatch.setattr(refreshing, "_fold", fold_while_a_clerk_completes)
     assert link_rollups.refresh(rt, upto) == 1
     assert during == ["completed"]
-    monkeypatch.setattr(link_rollups, "_fold", fold)
+    monkeypatch.setattr(refreshing, "_fold", fold)
     assert_same_figures(rt)
     assert link_rollups.rebuild(rt, upto) == 1
     assert link_rollups.refresh(rt, clock.advance(timedelta(minutes=1))) == 1
