@@ -148,10 +148,3 @@ def _fold(connection: Connection, since: datetime | None, until: datetime | None
         if prior < 2 <= prior + count:
             totals.repeated += 1
     return fold
-
-
-def _merge_histograms(a: dict[int, Bucket], b: dict[int, Bucket]) -> dict[int, Bucket]:
-    merged = dict(a)
-    for key, bucket in b.items():
-        merged[key] = merged[key].merge(bucket) if key in merged else bucket
-    return merged
