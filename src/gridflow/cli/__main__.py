@@ -1,0 +1,6 @@
+"""`python -m gridflow.cli ...`: the `gridflow` command."""
+
+from gridflow.cli import run
+
+if __name__ == "__main__":
+    run()
