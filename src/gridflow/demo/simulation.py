@@ -1,12 +1,6 @@
-"""Demo data: demands arrive over simulated weeks and run through the real engine and store on
-a simulated clock; each link waits and is handled for right-skewed (lognormal) times whose
-95th percentile sits near its service standard, as real utility figures do.
-
-The stand-in marketing, metering and finance systems (`demo_systems`) serve the external tasks:
-most answer within minutes, some fail and retry, some open incidents that a supervisor retries
-hours later; a demo left open at now finds the metering system down since the working day
-before, its incidents still open. Links of the processes a connection calls (meter
-installation) and the four departments' countersign links are worked like any other."""
+"""The discrete-event simulation: demands arrive, links are claimed and completed after
+lognormal waiting and handling times, the stand-in systems answer external tasks, a
+supervisor retries incidents and customers report their own works done."""
 
 from __future__ import annotations
 
@@ -14,124 +8,27 @@ import heapq
 import itertools
 import math
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 
-import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from gridflow import catalog, external_tasks, incidents, instances, timers, work_items
+from gridflow import external_tasks, incidents, instances, timers, work_items
 from gridflow.clock import SimulatedClock
 from gridflow.demands import DemandInput, create_demand
+from gridflow.demo.staff import DEMO_NAMES, DEMO_SYSTEMS_ACCOUNT, STAFF_PER_ROLE
+from gridflow.demo.workload import CHOICES, CONFIRMED, DEMAND_MIX, SURNAMES
 from gridflow.demo_systems import Outage, StandInSystems
 from gridflow.errors import ConflictError
 from gridflow.external_tasks import TopicRequest, Worker
 from gridflow.forms import Form
-from gridflow.models import Incident, Instance, SystemTask, TaskEvent, Wait, WorkItem
+from gridflow.models import Instance, SystemTask, Wait, WorkItem
 from gridflow.roles import Actor
-from gridflow.runtime import Runtime, load_roles
+from gridflow.runtime import Runtime
 from gridflow.working_time import parse_iso_duration
 
-# Monday 7 September 2026, 09:00 Beijing: four weeks from here cross National Day.
-DEMO_START = datetime(2026, 9, 7, 1, 0, tzinfo=UTC)
 Z95 = 1.6449  # the standard normal's 95th percentile
-STAFF_PER_ROLE = 3
-
-# (share of demands, demand fields) — a city district's mix of customer demands.
-DEMAND_MIX: list[tuple[float, dict[str, object]]] = [
-    (0.30, {"category": "connection", "customer_category": "residential", "channel": "app"}),
-    (0.08, {"category": "connection", "customer_category": "business", "channel": "counter"}),
-    (0.10, {"category": "connection", "customer_category": "small_micro", "channel": "online"}),
-    (
-        0.05,
-        {
-            "category": "connection",
-            "customer_category": "business",
-            "voltage": "high",
-            "channel": "counter",
-        },
-    ),
-    (0.22, {"category": "repair", "customer_category": "residential", "channel": "call_centre"}),
-    (0.10, {"category": "repair", "customer_category": "residential", "channel": "monitoring"}),
-    (0.06, {"category": "ev_charger", "customer_category": "residential", "channel": "app"}),
-    (0.06, {"category": "pv", "customer_category": "residential", "channel": "online"}),
-    (
-        0.03,
-        {"category": "energy_efficiency", "customer_category": "business", "channel": "counter"},
-    ),
-]
-# How often a form field that steers a gateway takes each value.
-CHOICES: dict[str, list[tuple[object, float]]] = {
-    "supply_scheme": [("existing_line", 0.8), ("external_works", 0.2)],
-    "design_approved": [(True, 0.85), (False, 0.15)],
-    "materials_needed": [(False, 0.7), (True, 0.3)],
-    "satisfaction": [("satisfied", 0.85), ("neutral", 0.1), ("dissatisfied", 0.05)],
-    "accepted": [(True, 0.8), (False, 0.2)],
-    "inspection_passed": [(True, 0.85), (False, 0.15)],
-    # A department rejects a high-voltage supply scheme now and then: it goes back for revision.
-    "countersign_decision": [("approve", 0.9), ("reject", 0.1)],
-    "fee_status": [("due", 0.7), ("none_due", 0.3)],
-    # Most customers are not important power users; hospitals and the like are few.
-    "customer_importance": [
-        ("none", 0.88),
-        ("second", 0.06),
-        ("first", 0.04),
-        ("temporary", 0.01),
-        ("special", 0.01),
-    ],
-}
-# Fields that confirm what the demand already says: the clerk keeps the demand's value.
-CONFIRMED = frozenset({"capacity_kw", "supply"})
-# Short sign-in names for the demo staff of each role: planner1, planner2, …
-DEMO_NAMES = {
-    "account_manager": "manager",
-    "service_desk": "desk",
-    "planning_design": "planner",
-    "construction": "builder",
-    "metering": "meter",
-    "dispatch_repair": "repair",
-    "finance": "finance",
-    "materials": "stores",
-    "supervisor": "supervisor",
-    "designer": "designer",
-    "auditor": "auditor",
-    "admin": "admin",
-    "integration": "integration",
-}
-DEMO_PASSWORD = "gridflow-demo"
-# The account the stand-in systems act as inside the simulation.
-DEMO_SYSTEMS_ACCOUNT = "integration1"
-SURNAMES = "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Luo Gao"
-
-
-@dataclass
-class DemoResult:
-    demands: int
-    instances_by_status: dict[str, int]
-    links_completed: int
-    task_events: int
-    simulated_from: datetime
-    simulated_to: datetime
-    wall_seconds: float
-    conflicts: int = 0
-    system_steps_by_state: dict[str, int] = field(default_factory=dict)
-    incidents_by_state: dict[str, int] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        def listed(counts: Mapping[str, int]) -> str:
-            return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
-
-        return (
-            f"demo: {self.demands} demands, instances: {listed(self.instances_by_status)}; "
-            f"{self.links_completed} links completed, {self.task_events} task events; "
-            f"system steps: {listed(self.system_steps_by_state)}; "
-            f"incidents: {listed(self.incidents_by_state)}; simulated "
-            f"{self.simulated_from:%Y-%m-%d} → {self.simulated_to:%Y-%m-%d} (UTC) "
-            f"in {self.wall_seconds:.1f} s"
-        )
 
 
 @dataclass(order=True)
@@ -510,210 +407,3 @@ class Simulation:
                     text = text.ljust(form_field.minlength, ".")
                 values[form_field.id] = text[: form_field.maxlength or 200]
         return values
-
-
-def run_demo(
-    url: str | None,
-    *,
-    instances: int,
-    seed: int,
-    weeks: int,
-    processes: Path,
-    progress: bool = False,
-    start: datetime = DEMO_START,
-    leave_open: bool = False,
-    accounts: bool = False,
-    now: datetime | None = None,
-) -> DemoResult:
-    """Create the schema, deploy the processes and simulate `instances` demands to their end.
-
-    With `leave_open`, demands arrive over the weeks before now and the simulation stops at
-    now, leaving the work in flight open in the queues; a high-voltage or PV connection takes
-    longer than a few weeks, so those arrive over as many weeks again before (LEAD_IN), and
-    some are far along by now. With `accounts`, demo staff accounts (see DEMO_NAMES, password
-    DEMO_PASSWORD) are created to sign in with. `now` (the wall clock by default) is where a
-    demo left open stops.
-    """
-    began = time.perf_counter()
-    until = None
-    lead_in = timedelta(0)
-    if leave_open:
-        until = now or datetime.now(UTC)
-        lead_in = timedelta(weeks=weeks)
-        start = _monday_morning(until - timedelta(weeks=weeks)) - lead_in
-    clock = SimulatedClock(start)
-    rt = Runtime.create(url, clock=clock, roles=load_roles(processes / "roles.yaml"))
-    rt.db.migrate()
-    catalog.deploy_paths(rt, [processes], "demo")
-    outages: tuple[Outage, ...] = ()
-    if until is not None:
-        outages = (metering_outage(rt, until),)
-    simulation = Simulation(rt, clock, seed, outages)
-    simulation.arrivals(instances, weeks, lead_in)
-    if accounts:
-        _create_accounts(rt, processes)
-    if progress:
-        with click.progressbar(length=instances, label="demands finished") as bar:
-            simulation.run(lambda: bar.update(simulation.finished - bar.pos), until)
-    else:
-        simulation.run(until=until)
-    if accounts:
-        seed_pool(rt, clock.now())
-    with rt.db.read() as session:
-        by_status = dict(
-            session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
-        )
-        links = session.scalar(select(func.count()).where(WorkItem.state == "completed")) or 0
-        events = session.scalar(select(func.count(TaskEvent.id))) or 0
-        steps = dict(
-            session.execute(select(SystemTask.state, func.count()).group_by(SystemTask.state)).all()
-        )
-        incident_states = dict(
-            session.execute(select(Incident.state, func.count()).group_by(Incident.state)).all()
-        )
-    rt.db.dispose()
-    return DemoResult(
-        demands=instances,
-        instances_by_status={k: int(v) for k, v in by_status.items()},
-        links_completed=int(links),
-        task_events=int(events),
-        simulated_from=start,
-        simulated_to=clock.now(),
-        wall_seconds=time.perf_counter() - began,
-        conflicts=simulation.conflicts,
-        system_steps_by_state={k: int(v) for k, v in steps.items()},
-        incidents_by_state={k: int(v) for k, v in incident_states.items()},
-    )
-
-
-def metering_outage(rt: Runtime, until: datetime) -> Outage:
-    """The metering system's order interface, down since 09:00 of the working day before the
-    last one begun by `until` and still down then: a demo left open at now shows the meter
-    orders of those days as open incidents, waiting for the system to come back."""
-    local = rt.calendar.to_local(until)
-    day = local.date()
-    begun: list[datetime] = []
-    while len(begun) < 2:
-        morning = datetime(day.year, day.month, day.day, 9, tzinfo=local.tzinfo)
-        if rt.calendar.is_working_day(day) and morning < local:
-            begun.append(morning)
-        day -= timedelta(days=1)
-    since = begun[-1]
-    return Outage(
-        "meter_order",
-        since.astimezone(UTC),
-        until + timedelta(days=2),
-        f"metering system: meter order interface down since {since:%Y-%m-%d %H:%M} "
-        "(the vendor is working on it)",
-    )
-
-
-def _monday_morning(moment: datetime) -> datetime:
-    """09:00 Beijing time on the Monday of the week of `moment`."""
-    beijing = timezone(timedelta(hours=8))
-    local = moment.astimezone(beijing)
-    monday = local.date() - timedelta(days=local.weekday())
-    return datetime(monday.year, monday.month, monday.day, 9, tzinfo=beijing).astimezone(UTC)
-
-
-def _create_accounts(rt: Runtime, processes: Path) -> None:
-    """Demo staff (DEMO_NAMES), and `integration1`, the account of the other systems (grid
-    monitoring, metering, marketing, finance), granted every event type the linkage rules take
-    and every external-task topic the stand-in systems serve."""
-    from gridflow import linkage
-    from gridflow.demo_systems import TOPICS
-    from gridflow.users import create_user, list_users
-
-    existing = {staff.username for staff in list_users(rt)}
-    book = linkage.rulebook(rt.roles, processes)
-    grants = sorted(f"event:{n}" for n, e in book.events.items() if not e.internal)
-    grants += sorted(f"topic:{topic}" for topic in TOPICS)
-    for role_id, short in DEMO_NAMES.items():
-        count = STAFF_PER_ROLE if rt.roles[role_id].owns_lanes else 1
-        for n in range(1, count + 1):
-            if f"{short}{n}" not in existing:
-                create_user(
-                    rt,
-                    f"{short}{n}",
-                    DEMO_PASSWORD,
-                    [role_id],
-                    display_name=f"{rt.roles[role_id].name} {n}",
-                    display_name_zh=f"{rt.roles[role_id].name_zh} {n} 号",
-                    grants=grants if role_id == "integration" else (),
-                )
-
-
-# The skill pool (issue 6): everyone's department, area, skills and weekly shifts in UTC.
-# Repair crews work round the clock in three shifts; offices work 08:30–17:30 Beijing time.
-CREWS = 9  # repair1 … repair9
-CREW_SKILLS = ("repair:3,live_line:2,dispatch:2", "repair:2,live_line:1", "repair:2")
-OFFICE_SKILLS = {
-    "account_manager": "sales:2",
-    "service_desk": "sales:1",
-    "planning_design": "design:3",
-    "construction": "construction:3,repair:1",
-    "metering": "metering:3,repair:1",
-    "finance": "billing:2",
-    "materials": "stores:2",
-    "supervisor": "dispatch:3,repair:2",
-}
-VEHICLES = (("VAN-01", "urban"), ("VAN-02", "urban"), ("VAN-03", "urban"), ("TRUCK-04", "rural"),
-            ("4WD-05", "remote"))  # fmt: skip
-
-
-def seed_pool(rt: Runtime, now: datetime) -> None:
-    """Profiles for the demo accounts (and six more repair crew), five vehicles, an owner for
-    every demand and its feeder kept, one account manager on leave this week."""
-    from gridflow import pool
-    from gridflow.models import Demand
-    from gridflow.users import create_user, list_users
-
-    existing = {staff.username for staff in list_users(rt)}
-    areas = ("urban", "urban", "rural")
-    for n in range(1, CREWS + 1):
-        name = f"repair{n}"
-        if name not in existing:
-            create_user(
-                rt,
-                name,
-                DEMO_PASSWORD,
-                ["dispatch_repair"],
-                display_name=f"Crew {n}",
-                display_name_zh=f"抢修班 {n} 组",
-            )
-        pool.save_profile(
-            rt,
-            name,
-            department="dispatch_repair",
-            area="remote" if n == CREWS else areas[n % 3],
-            max_load=2,
-            skills=CREW_SKILLS[(n - 1) // 3],
-        )
-        start = ("00:00", "08:00", "16:00")[(n - 1) % 3]
-        end = ("08:00", "16:00", "00:00")[(n - 1) % 3]
-        for weekday in range(7):
-            pool.add_shift(rt, name, weekday, start, end)
-    for role_id, skills in OFFICE_SKILLS.items():
-        department = rt.roles[role_id].department.id
-        for n in range(1, STAFF_PER_ROLE + 1):
-            name = f"{DEMO_NAMES[role_id]}{n}"
-            pool.save_profile(
-                rt, name, department=department, area=areas[n % 3], max_load=5, skills=skills
-            )
-            for weekday in range(5):
-                pool.add_shift(rt, name, weekday, "00:30", "09:30")
-    pool.add_leave(rt, "manager3", now - timedelta(days=1), now + timedelta(days=6), "annual leave")
-    for code, area in VEHICLES:
-        pool.save_equipment(rt, code, "vehicle", area)
-    managers = [f"{DEMO_NAMES['account_manager']}{n}" for n in range(1, STAFF_PER_ROLE + 1)]
-    with rt.db.write() as session:
-        for demand in session.scalars(select(Demand).order_by(Demand.id)):
-            demand.owner = managers[demand.id % len(managers)]
-
-
-def demo_accounts_text() -> str:
-    names = ", ".join(f"{short}1" for short in DEMO_NAMES.values())
-    return (
-        f"demo accounts: {names} (and …2, …3 per lane role; repair crews repair1 … "
-        f"repair{CREWS}); password: {DEMO_PASSWORD}"
-    )
