@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 from gridflow import dispatch, linkage, pool, work_items
 from gridflow.app.api import (
     BadBody,
-    _visible_item,
     blueprint,
     body,
     current,
@@ -20,6 +19,7 @@ from gridflow.app.api import (
     item_json,
     optional_body,
 )
+from gridflow.app.api.work_items import _visible_item
 from gridflow.app.auth import runtime
 from gridflow.rules import EventError, RuleBook
 
