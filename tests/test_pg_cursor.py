@@ -20,10 +20,13 @@ from gridflow.runtime import Runtime
 READ_ITEM = select(WorkItem.__table__).where(WorkItem.id == bindparam("id"))
 
 
+# PostgreSQL's cursor: the `rt` fixture on the PostgreSQL database only.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
 def pg(rt: Runtime) -> Runtime:
-    if rt.db.is_sqlite:
-        pytest.skip("PostgreSQL's cursor")
+    assert not rt.db.is_sqlite
     return rt
 
 
