@@ -19,7 +19,9 @@ from gridflow.errors import ExpressionError
 from gridflow.expressions import compile_expression
 
 if TYPE_CHECKING:
-    from gridflow.definitions.rules import Linter
+    # These rules use only what every part of the linter has (root, roles, problem,
+    # properties), so the user-task rules (`rules.linter.user_tasks`) call them too.
+    from gridflow.definitions.rules.linter.base import LinterBase as Linter
 
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 TOPIC = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,99}")
