@@ -75,6 +75,11 @@ def test_a_statement_without_rows_has_no_description_and_its_count_is_right(pg: 
         cursor.execute("SELECT 1 WHERE false")
         assert [c.name for c in cursor.description] == ["?column?"]
         assert cursor.fetchall() == []
+        # A column named in Chinese reads the same whatever the connection's encoding.
+        for encoding in ("UTF8", "GBK", "UTF8"):
+            cursor.execute(f"SET client_encoding TO '{encoding}'")
+            cursor.execute('SELECT 1 AS "供电所"')
+            assert [c.name for c in cursor.description] == ["供电所"]
     # The verbs read and write through it: the link completes with what was entered.
     accept = {"id_checked": True, "supply_scheme": "existing_line"}
     done = work_items.complete(pg, link.id, Actor("zhang", frozenset({"account_manager"})), accept)

@@ -36,14 +36,16 @@ _WITH_ROWS = frozenset(
 )
 
 
-# The descriptions seen, by their columns' (name, type OID): a statement's description is the
-# same at every run, so each is built once per process. Bounded: emptied when full.
-_SEEN: dict[tuple[tuple[bytes | None, int], ...], tuple[ColumnInfo, ...]] = {}
+# The descriptions seen, by the connection's encoding and their columns' (name, type OID): a
+# statement's description is the same at every run, so each is built once per process.
+# Bounded: emptied when full.
+_SEEN: dict[tuple[str, tuple[tuple[bytes | None, int], ...]], tuple[ColumnInfo, ...]] = {}
 _SEEN_MAX = 4096
 
 
 def _described(result: pq.abc.PGresult, encoding: str) -> tuple[ColumnInfo, ...]:
-    key = tuple((result.fname(i), result.ftype(i)) for i in range(result.nfields))
+    columns = tuple((result.fname(i), result.ftype(i)) for i in range(result.nfields))
+    key = (encoding, columns)
     found = _SEEN.get(key)
     if found is None:
         if len(_SEEN) >= _SEEN_MAX:
@@ -58,7 +60,7 @@ def _described(result: pq.abc.PGresult, encoding: str) -> tuple[ColumnInfo, ...]
                 None,
                 None,
             )
-            for i, (name, oid) in enumerate(key)
+            for i, (name, oid) in enumerate(columns)
         )
     return found
 
