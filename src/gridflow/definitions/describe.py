@@ -13,6 +13,7 @@ from typing import Any
 from gridflow.definitions.decision_task import DecisionRef
 from gridflow.definitions.spiff import GridflowParser, connect_loops
 from gridflow.definitions.xml import parse_xml
+from gridflow.errors import GridflowError
 from gridflow.forms import Form
 from gridflow.roles import Role
 from gridflow.standards import Standard
@@ -114,15 +115,10 @@ NEED_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 MAX_SKILL_LEVEL = 5
 
 
-class SkillListError(ValueError):
-    """A skill list that is not `skill:level, ...`: `str(exc)` is the English sentence (the
-    BPMN lint says it as it is), `template` and `params` its catalogue text and values for a
-    page in the reader's language (`gridflow.texts.refusal`)."""
-
-    def __init__(self, template: str, /, **params: object):
-        self.template = template
-        self.params = params
-        super().__init__(template % params)
+class SkillListError(GridflowError, ValueError):
+    """A skill list that is not `skill:level, ...`: a gridflow refusal (`str(exc)` the English
+    sentence, `template` and `params` for a page in the reader's language) that is also a
+    ValueError, as the BPMN lint catches it."""
 
 
 def parse_skills(text: str) -> tuple[tuple[str, int], ...]:
